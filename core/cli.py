@@ -1,0 +1,187 @@
+"""`hinge-train`: train, sample and list presets from the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core import config as config_mod
+from core.errors import UserError
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options hinge-train train and hinge-workbench share: where the config comes from, and the device."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", help="a shipped preset (see `hinge-train presets`)")
+    source.add_argument("--config", help="a config.json or .toml file")
+    source.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting, e.g. --set loss.margin_real=0.5 (repeatable)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--run-dir", help="where to write config, metrics, events, checkpoints, samples")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hinge-train", description="Train GANs with the hinge loss, headless.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a GAN and write a run directory")
+    add_run_arguments(train)
+    train.add_argument("--steps", type=int, help="training steps to run now (default: the config's train.steps)")
+    train.add_argument("--seed", type=int, help="random seed (same as --set train.seed=S)")
+    train.add_argument("--events", help="an events.jsonl whose commands are replayed at their steps")
+
+    sample = sub.add_parser("sample", help="draw samples from a checkpoint's generator into a .npy file")
+    sample.add_argument("--checkpoint", required=True)
+    sample.add_argument("--n", type=int, required=True)
+    sample.add_argument("--out", required=True, help="FILE.npy: float32 (N, 2) for 2D, uint8 (N, H, W, C) images")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    sub.add_parser("presets", help="list the shipped presets")
+    return parser
+
+
+def prepare(args):
+    """(config, checkpoint state or None, run directory) for train and the workbench."""
+    from core.checkpoint import load_checkpoint
+    from core.rundir import default_run_dir
+
+    state = load_checkpoint(args.resume) if args.resume else None
+    overrides = list(args.set)
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"train.seed={args.seed}")
+    base = config_mod.from_dict(state["config"]) if state else None
+    cfg = config_mod.resolve(args.preset, args.config, overrides, base=base)
+    if args.run_dir:
+        run_dir = Path(args.run_dir)
+    elif state and (Path(args.resume).parent.parent / "config.json").exists():
+        run_dir = Path(args.resume).parent.parent
+    else:
+        run_dir = default_run_dir(cfg.preset)
+    return cfg, state, run_dir
+
+
+def make_session(cfg, state, run_dir, device, **session_args):
+    """A Trainer (restored from state if given) inside a Session writing run_dir."""
+    from core.engine import Trainer
+    from core.rundir import RunDir
+    from core.session import Session
+
+    trainer = Trainer(cfg, device)
+    if state:
+        trainer.load_state_dict(state)
+    return Session(trainer, RunDir(run_dir), events=state["events"] if state else (), **session_args)
+
+
+class Progress:
+    """A progress bar with steps/s and ETA on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, start: int, total: int, stream=sys.stderr):
+        self.start, self.total, self.stream = start, total, stream
+        self.tty = stream.isatty()
+        self.last_line = 0.0
+
+    def __call__(self, t) -> None:
+        done = t.step - self.start
+        eta = (self.total - done) / t.steps_per_s if t.steps_per_s > 0 else float("nan")
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if np.isfinite(eta) else "--:--:--"
+        d_loss = t.scalars["d_loss"][-1] if len(t.steps) else float("nan")
+        text = (f"step {t.step} ({done}/{self.total}) {t.steps_per_s:7.1f} steps/s  ETA {eta_text}  "
+                f"d_loss {d_loss:.3f}  {t.state}")
+        if self.tty:
+            width = 24
+            filled = int(width * done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\033[K")
+            self.stream.flush()
+        elif time.monotonic() - self.last_line > 5 or t.state != "running":
+            self.last_line = time.monotonic()
+            print(text, file=self.stream, flush=True)
+        for event in t.events:
+            if event["kind"] in ("rejected", "diverged", "error"):
+                print(f"\n{event}" if self.tty else str(event), file=self.stream, flush=True)
+
+    def close(self):
+        if self.tty:
+            self.stream.write("\n")
+
+
+def cmd_train(args) -> int:
+    from core.rundir import read_events
+
+    cfg, state, run_dir = prepare(args)
+    replay = read_events(args.events) if args.events else []
+    steps = args.steps if args.steps is not None else cfg.train.steps
+    if steps < 0:
+        raise UserError(f"--steps must be >= 0, got {steps}")
+    start = int(state["step"]) if state else 0
+    progress = Progress(start, steps)
+    session = make_session(cfg, state, run_dir, args.device, max_steps=start + steps,
+                           publish=progress, replay=replay)
+    print(f"hinge-train: {cfg.preset} on {session.trainer.device}, {session.trainer.data.describe()}; "
+          f"run directory {run_dir}", file=sys.stderr)
+    try:
+        final = session.run()
+    except KeyboardInterrupt:
+        session.state = "stopped"
+        final = session.close()
+        progress.close()
+        print(f"interrupted at step {session.trainer.step}; saved {run_dir}/checkpoints/last.pt", file=sys.stderr)
+        return 130
+    progress.close()
+    print(f"{final} at step {session.trainer.step}; checkpoint {run_dir}/checkpoints/last.pt", file=sys.stderr)
+    return 0 if final == "done" else 3
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from core.checkpoint import load_checkpoint
+    from core.engine import Trainer
+    from core.export import to_uint8_images
+
+    if args.n < 1:
+        raise UserError(f"--n must be at least 1, got {args.n}")
+    if not args.out.endswith(".npy"):
+        raise UserError(f"--out must name a .npy file, got {args.out}")
+    state = load_checkpoint(args.checkpoint)
+    cfg = config_mod.validate(config_mod.from_dict(state["config"]))
+    trainer = Trainer(cfg, args.device)
+    trainer.load_state_dict(state)
+    g = torch.Generator(trainer.device).manual_seed(args.seed)
+    chunks = []
+    for start in range(0, args.n, 4096):
+        z = torch.randn(min(4096, args.n - start), cfg.model.z_dim, generator=g, device=trainer.device)
+        out = trainer.generate(z)
+        chunks.append(out.float().cpu().numpy() if cfg.is_2d else to_uint8_images(out))
+    array = np.concatenate(chunks).astype(np.float32 if cfg.is_2d else np.uint8)
+    try:
+        np.save(args.out, array)
+    except OSError as exc:
+        raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {args.out}: {array.dtype} {array.shape}", file=sys.stderr)
+    return 0
+
+
+def cmd_presets(args) -> int:
+    for name in config_mod.preset_names():
+        print(f"{name:10s} {config_mod.preset_description(name)}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets}[args.command]
+    try:
+        return handler(args)
+    except UserError as exc:
+        print(f"hinge-train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

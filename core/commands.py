@@ -1,0 +1,89 @@
+"""Commands that steer a run. Plain frozen dataclasses: picklable, so any transport can carry them.
+
+They are applied at step boundaries in the training thread; each applied command is echoed back
+and written to events.jsonl as {"step", "wall_time", "kind", ...fields}.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SetMargins:
+    margin_real: float
+    margin_fake: float
+    kind = "set_margins"
+
+
+@dataclass(frozen=True)
+class SetSpectralNorm:
+    enabled: bool
+    kind = "set_spectral_norm"
+
+
+@dataclass(frozen=True)
+class SetLearningRates:
+    lr_g: float | None = None
+    lr_d: float | None = None
+    kind = "set_learning_rates"
+
+
+@dataclass(frozen=True)
+class SetNDis:
+    n_dis: int
+    kind = "set_n_dis"
+
+
+@dataclass(frozen=True)
+class Pause:
+    kind = "pause"
+
+
+@dataclass(frozen=True)
+class Resume:
+    kind = "resume"
+
+
+@dataclass(frozen=True)
+class Step:
+    n: int = 1
+    kind = "step"
+
+
+@dataclass(frozen=True)
+class SaveCheckpoint:
+    path: str | None = None  # None: checkpoints/last.pt and step-N.pt in the run directory
+    kind = "save_checkpoint"
+
+
+@dataclass(frozen=True)
+class ExportSamples:
+    path: str
+    n: int = 64
+    fresh: bool = False  # True: random z; False: the run's fixed z (first n of it, then more from the seed)
+    kind = "export_samples"
+
+
+@dataclass(frozen=True)
+class Stop:
+    kind = "stop"
+
+
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Stop)
+BY_KIND = {cls.kind: cls for cls in ALL}
+# Commands that change what is trained; replaying these at their steps reproduces a run.
+STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis)
+
+
+def to_event(command) -> dict:
+    return {"kind": command.kind, **dataclasses.asdict(command)}
+
+
+def from_event(event: dict):
+    """The command an events.jsonl line records (extra keys such as step and wall_time are ignored)."""
+    cls = BY_KIND.get(event.get("kind"))
+    if cls is None:
+        raise ValueError(f"unknown command kind {event.get('kind')!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in event.items() if k in names})

@@ -1,0 +1,285 @@
+"""Run configuration: dataclasses, validation, presets and `--set key=value` overrides."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from core.errors import ConfigError
+
+DATA_SOURCES = ("ring8", "grid25", "digits", "idx", "torchvision", "folder")
+TORCHVISION_NAMES = ("MNIST", "FashionMNIST", "CIFAR10")
+LOSS_KINDS = ("hinge", "bce", "wasserstein")
+DISCRIMINATORS = ("sn", "bn")
+IMAGE_SIZES = (32, 64)
+MAX_MARGIN = 100.0
+MAX_LR = 1.0
+
+
+@dataclass
+class DataConfig:
+    source: str = "digits"
+    root: str = ""
+    name: str = ""  # torchvision dataset name
+    download: bool = False
+    image_size: int = 32
+    channels: int = 1
+    n_samples: int = 10000  # size of the embedded digits set
+
+
+@dataclass
+class ModelConfig:
+    z_dim: int = 64
+    g_width: int = 32
+    d_width: int = 32
+    discriminator: str = "sn"  # "sn": no BatchNorm; "bn": the classic conv + BatchNorm hinge discriminator
+    spectral_norm: bool = True
+    mlp_hidden: int = 128
+    mlp_depth: int = 3
+
+
+@dataclass
+class LossConfig:
+    kind: str = "hinge"
+    margin_real: float = 1.0
+    margin_fake: float = 1.0
+
+
+@dataclass
+class OptimConfig:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 5000
+    batch_size: int = 64
+    n_dis: int = 1
+    seed: int = 0
+    checkpoint_every: int = 1000
+    publish_every_s: float = 0.1
+    samples_every_s: float = 2.0
+    n_fixed: int = 64
+
+
+@dataclass
+class Config:
+    preset: str = "digits"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def is_2d(self) -> bool:
+        return self.data.source in ("ring8", "grid25")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+SECTIONS = {f.name: f for f in dataclasses.fields(Config) if f.name != "preset"}
+
+
+def check_margin(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= MAX_MARGIN):
+        raise ConfigError(f"{name} must be a finite number between 0 and {MAX_MARGIN:g}, got {value!r}")
+
+
+def check_lr(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 < value <= MAX_LR):
+        raise ConfigError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
+
+
+def check_n_dis(value: int) -> None:
+    if not (isinstance(value, int) and 1 <= value <= 100):
+        raise ConfigError(f"train.n_dis must be an integer from 1 to 100, got {value!r}")
+
+
+def _choice(name: str, value: str, options) -> None:
+    if value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value!r}")
+
+
+def validate(cfg: Config) -> Config:
+    """Raise ConfigError naming the first setting that makes no sense."""
+    d, m, lo, o, t = cfg.data, cfg.model, cfg.loss, cfg.optim, cfg.train
+    _choice("data.source", d.source, DATA_SOURCES)
+    _choice("data.image_size", d.image_size, IMAGE_SIZES)
+    _choice("data.channels", d.channels, (1, 3))
+    if d.source in ("idx", "folder", "torchvision") and not d.root:
+        raise ConfigError(f"data.root is required for data.source = {d.source!r}")
+    if d.source == "torchvision":
+        _choice("data.name", d.name, TORCHVISION_NAMES)
+    _positive("data.n_samples", d.n_samples)
+    _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
+    for name in ("z_dim", "g_width", "d_width", "mlp_hidden", "mlp_depth"):
+        _positive(f"model.{name}", getattr(m, name))
+    _choice("loss.kind", lo.kind, LOSS_KINDS)
+    check_margin("loss.margin_real", lo.margin_real)
+    check_margin("loss.margin_fake", lo.margin_fake)
+    check_lr("optim.lr_g", o.lr_g)
+    check_lr("optim.lr_d", o.lr_d)
+    for name in ("beta1", "beta2"):
+        value = getattr(o, name)
+        if not (math.isfinite(value) and 0.0 <= value < 1.0):
+            raise ConfigError(f"optim.{name} must be in [0, 1), got {value!r}")
+    check_n_dis(t.n_dis)
+    for name in ("steps", "batch_size", "checkpoint_every", "n_fixed"):
+        _positive(f"train.{name}", getattr(t, name))
+    for name in ("publish_every_s", "samples_every_s"):
+        value = getattr(t, name)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"train.{name} must be a positive number of seconds, got {value!r}")
+    return cfg
+
+
+def _coerce(key: str, text, kind):
+    """Turn a TOML/JSON value or a command-line string into the field's type."""
+    if kind == "bool":
+        if isinstance(text, bool):
+            return text
+        lowered = str(text).strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} expects true or false, got {text!r}")
+    if kind == "int":
+        if isinstance(text, bool):
+            raise ConfigError(f"{key} expects an integer, got {text!r}")
+        if isinstance(text, int):
+            return text
+        if isinstance(text, float) and text.is_integer():
+            return int(text)
+        try:
+            return int(str(text).strip())
+        except ValueError:
+            raise ConfigError(f"{key} expects an integer, got {text!r}") from None
+    if kind == "float":
+        if isinstance(text, bool):
+            raise ConfigError(f"{key} expects a number, got {text!r}")
+        try:
+            return float(text)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} expects a number, got {text!r}") from None
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ConfigError(f"{key} expects text, got {text!r}")
+    return str(text)
+
+
+def _field_kinds(section) -> dict[str, str]:
+    return {f.name: f.type for f in dataclasses.fields(section)}
+
+
+def valid_keys() -> list[str]:
+    keys = []
+    for name, f in SECTIONS.items():
+        keys += [f"{name}.{k}" for k in _field_kinds(f.default_factory)]
+    return keys
+
+
+def set_value(cfg: Config, key: str, value) -> None:
+    section_name, _, name = key.partition(".")
+    section = getattr(cfg, section_name, None) if section_name in SECTIONS else None
+    kinds = _field_kinds(type(section)) if section is not None else {}
+    if name not in kinds:
+        raise ConfigError(f"unknown setting {key!r}; valid keys: {', '.join(valid_keys())}")
+    setattr(section, name, _coerce(key, value, kinds[name]))
+
+
+def from_dict(raw: dict) -> Config:
+    """Build a Config from nested dicts (a preset, config.json or a checkpoint); unknown keys are an error."""
+    if not isinstance(raw, dict):
+        raise ConfigError("a config must be a table of sections (data, model, loss, optim, train)")
+    cfg = Config()
+    for section_name, values in raw.items():
+        if section_name == "preset":
+            cfg.preset = str(values)
+            continue
+        if section_name not in SECTIONS:
+            raise ConfigError(f"unknown config section {section_name!r}; valid: {', '.join(SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"config section {section_name!r} must be a table")
+        for name, value in values.items():
+            set_value(cfg, f"{section_name}.{name}", value)
+    return cfg
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        set_value(cfg, key.strip(), value.strip())
+    return cfg
+
+
+def presets_dir():
+    return resources.files("hinge_assets") / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[: -len(".toml")] for p in presets_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def preset_description(name: str) -> str:
+    return _read_preset(name).get("description", "")
+
+
+def _read_preset(name: str) -> dict:
+    path = presets_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"no preset named {name!r}; available: {', '.join(preset_names())}")
+    return tomllib.loads(path.read_text())
+
+
+def load_preset(name: str) -> Config:
+    raw = _read_preset(name)
+    raw.pop("description", None)
+    cfg = from_dict(raw)
+    cfg.preset = name
+    return cfg
+
+
+def load_file(path: str | Path) -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    if not path.is_file():
+        raise ConfigError(f"config path is not a file: {path}")
+    try:
+        text = path.read_text()
+        raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot parse config {path}: {exc}") from None
+    if isinstance(raw, dict):
+        raw.pop("description", None)
+    return from_dict(raw)
+
+
+def resolve(preset: str | None = None, config_file: str | None = None, overrides=(), base: Config | None = None) -> Config:
+    """The config a command line asks for: a base (checkpoint), a file, or a preset, then --set overrides."""
+    if base is not None:
+        cfg = base
+    elif config_file:
+        cfg = load_file(config_file)
+    else:
+        cfg = load_preset(preset or "digits")
+    return validate(apply_overrides(cfg, list(overrides)))

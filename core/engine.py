@@ -1,0 +1,241 @@
+"""The Trainer: models, optimizers, data and RNG, and one training step that never syncs with the device."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+from core import commands as C
+from core.config import Config, check_lr, check_margin, check_n_dis
+from core.data import load_dataset
+from core.errors import ConfigError
+from core.losses import LOSSES, STAT_NAMES, step_statistics
+from core.models import build_models, init_weights
+from core.spectral import canonical_parameters, normalized_layers, set_spectral_norm, spectral_sigmas
+from core.telemetry import Samples, Settings
+
+HIST_BINS = 80
+HIST_RANGE = (-5.0, 5.0)
+FIELD_RESOLUTION = 96
+N_POINTS_SHOWN = 1000
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda asked for, but no CUDA device is available (use --device cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def make_optimizer(params, lr: float, cfg: Config, device: torch.device):
+    betas = (float(cfg.optim.beta1), float(cfg.optim.beta2))  # torch 2.14 refuses integer betas
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")
+
+
+class Trainer:
+    def __init__(self, cfg: Config, device: str | torch.device = "auto"):
+        self.cfg = cfg
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        seed = cfg.train.seed
+        torch.manual_seed(seed)
+        self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.view_generator = torch.Generator(self.device).manual_seed(seed + 1)  # for views only, never training
+        self.data = load_dataset(cfg.data, cfg.train.batch_size, self.device)
+        self.G, self.D = build_models(cfg)
+        init_weights(self.G)
+        init_weights(self.D)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        set_spectral_norm(self.D, cfg.model.spectral_norm)
+        self.opt_g = make_optimizer(canonical_parameters(self.G), cfg.optim.lr_g, cfg, self.device)
+        self.opt_d = make_optimizer(canonical_parameters(self.D), cfg.optim.lr_d, cfg, self.device)
+        self.d_loss_fn, self.g_loss_fn = LOSSES[cfg.loss.kind]
+        self.fixed_z = torch.randn(cfg.train.n_fixed, cfg.model.z_dim,
+                                   generator=torch.Generator().manual_seed(seed + 2)).to(self.device)
+        self.step = 0
+        self._pending_stats: list[torch.Tensor] = []
+        self._pending_times: list[float] = []
+        self.hist_edges = np.linspace(*HIST_RANGE, HIST_BINS + 1)
+        self._hist_real = torch.zeros(HIST_BINS, device=self.device)
+        self._hist_fake = torch.zeros(HIST_BINS, device=self.device)
+
+    # --- the training step -------------------------------------------------------------------
+
+    def _z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.model.z_dim, generator=self.generator, device=self.device)
+
+    def _scores(self, real, fake):
+        """D on real and fake: one forward on the concatenated batch unless D has BatchNorm."""
+        if self.D.has_batch_norm:
+            return self.D(real), self.D(fake)
+        return self.D(torch.cat([real, fake])).split([len(real), len(fake)])
+
+    def train_step(self) -> None:
+        cfg, batch = self.cfg, self.cfg.train.batch_size
+        m_real, m_fake = cfg.loss.margin_real, cfg.loss.margin_fake
+        self.D.requires_grad_(True)
+        for _ in range(cfg.train.n_dis):
+            real = self.data.sample(batch, self.generator)
+            with torch.no_grad():
+                fake = self.G(self._z(batch))
+            d_real, d_fake = self._scores(real, fake)
+            real_loss, fake_loss = self.d_loss_fn(d_real, d_fake, m_real, m_fake)
+            self.opt_d.zero_grad(set_to_none=True)
+            (real_loss + fake_loss).backward()
+            self.opt_d.step()
+
+        self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        g_loss = self.g_loss_fn(self.D(self.G(self._z(batch))))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+
+        self._record(d_real.detach(), d_fake.detach(), real_loss, fake_loss, g_loss)
+        self.step += 1
+
+    def _record(self, d_real, d_fake, real_loss, fake_loss, g_loss) -> None:
+        loss = self.cfg.loss
+        self._pending_stats.append(step_statistics(d_real, d_fake, real_loss, fake_loss, g_loss.detach(),
+                                                   loss.margin_real, loss.margin_fake))
+        self._pending_times.append(time.time())
+        lo, hi = HIST_RANGE
+        self._hist_real += torch.histc(d_real.float().clamp(lo, hi), HIST_BINS, lo, hi)
+        self._hist_fake += torch.histc(d_fake.float().clamp(lo, hi), HIST_BINS, lo, hi)
+
+    # --- reading statistics (host syncs happen here, at the publishing interval) ----------------
+
+    def drain_statistics(self):
+        """Steps, wall times and scalar series recorded since the last drain, as numpy; then clear them."""
+        n = len(self._pending_stats)
+        steps = np.arange(self.step - n + 1, self.step + 1)
+        if n:
+            table = torch.stack(self._pending_stats).float().cpu().numpy()
+        else:
+            table = np.zeros((0, len(STAT_NAMES)), np.float32)
+        times = np.asarray(self._pending_times)
+        self._pending_stats.clear()
+        self._pending_times.clear()
+        return steps, times, {name: table[:, i] for i, name in enumerate(STAT_NAMES)}
+
+    def drain_histograms(self):
+        real, fake = self._hist_real.cpu().numpy().copy(), self._hist_fake.cpu().numpy().copy()
+        self._hist_real.zero_()
+        self._hist_fake.zero_()
+        return real, fake
+
+    @property
+    def settings(self) -> Settings:
+        c = self.cfg
+        return Settings(c.loss.margin_real, c.loss.margin_fake, c.model.spectral_norm,
+                        c.optim.lr_g, c.optim.lr_d, c.train.n_dis)
+
+    def sigmas(self) -> dict[str, float]:
+        return spectral_sigmas(self.D)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """G(z) in eval mode (BatchNorm running statistics), without touching training state."""
+        self.G.eval()
+        try:
+            return self.G(z.to(self.device))
+        finally:
+            self.G.train()
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor) -> torch.Tensor:
+        """D(x) in eval mode (no power iteration, no BatchNorm update)."""
+        self.D.eval()
+        try:
+            return self.D(x.to(self.device))
+        finally:
+            self.D.train()
+
+    def samples(self) -> Samples:
+        """The fixed-z view: an image grid, or for 2D data the points and D's score field."""
+        fake = self.generate(self.fixed_z)
+        if self.data.kind == "images":
+            nrow = int(np.ceil(np.sqrt(len(fake))))
+            grid = make_grid(fake.float().cpu(), nrow=nrow, padding=1, normalize=True, value_range=(-1, 1))
+            grid = (grid * 255).round().byte().permute(1, 2, 0).numpy()
+            return Samples(self.step, grid=grid, cell=fake.shape[-1])
+        extent = self.data.bounds()
+        axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=self.device)
+        yy, xx = torch.meshgrid(axis, axis, indexing="ij")
+        field = self.score(torch.stack([xx.flatten(), yy.flatten()], 1)).view(FIELD_RESOLUTION, FIELD_RESOLUTION)
+        real = self.data.sample(N_POINTS_SHOWN, self.view_generator)
+        more = self.generate(torch.randn(N_POINTS_SHOWN, self.cfg.model.z_dim, device=self.device,
+                                         generator=self.view_generator))
+        return Samples(self.step, fake_points=more.cpu().numpy(), real_points=real.cpu().numpy(),
+                       score_field=field.cpu().numpy(), extent=extent, centers=self.data.centers.cpu().numpy())
+
+    # --- commands that change the run --------------------------------------------------------
+
+    def apply(self, command) -> dict:
+        """Apply a state-changing command; return the values now in force. Bad values raise ConfigError."""
+        cfg = self.cfg
+        if isinstance(command, C.SetMargins):
+            check_margin("margin_real", command.margin_real)
+            check_margin("margin_fake", command.margin_fake)
+            cfg.loss.margin_real, cfg.loss.margin_fake = float(command.margin_real), float(command.margin_fake)
+            return {"margin_real": cfg.loss.margin_real, "margin_fake": cfg.loss.margin_fake}
+        if isinstance(command, C.SetSpectralNorm):
+            set_spectral_norm(self.D, bool(command.enabled))
+            cfg.model.spectral_norm = bool(command.enabled)
+            return {"enabled": cfg.model.spectral_norm, "layers": normalized_layers(self.D)}
+        if isinstance(command, C.SetLearningRates):
+            changes = [(name, value, opt) for name, value, opt in
+                       (("lr_g", command.lr_g, self.opt_g), ("lr_d", command.lr_d, self.opt_d)) if value is not None]
+            for name, value, _ in changes:
+                check_lr(name, value)  # all checked before any applied
+            for name, value, opt in changes:
+                setattr(cfg.optim, name, float(value))
+                for group in opt.param_groups:
+                    group["lr"] = float(value)
+            return {"lr_g": cfg.optim.lr_g, "lr_d": cfg.optim.lr_d}
+        if isinstance(command, C.SetNDis):
+            check_n_dis(command.n_dis)
+            cfg.train.n_dis = command.n_dis
+            return {"n_dis": cfg.train.n_dis}
+        raise TypeError(f"{type(command).__name__} is not a trainer command")
+
+    # --- state for checkpoints ----------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        rng = {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
+               "view_generator": self.view_generator.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sn_layers": normalized_layers(self.D),
+            "fixed_z": self.fixed_z.cpu(),
+            "rng": rng,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        from core.checkpoint import load_module_state
+
+        set_spectral_norm(self.D, True, layers=set(state["sn_layers"]))
+        load_module_state(self.G, state["G"], "generator")
+        load_module_state(self.D, state["D"], "discriminator")
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.fixed_z = state["fixed_z"].to(self.device)
+        self.step = int(state["step"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.generator.set_state(rng["generator"])
+        self.view_generator.set_state(rng["view_generator"])
+        if self.device.type == "cuda" and "cuda" in rng:
+            torch.cuda.set_rng_state(rng["cuda"], self.device)

@@ -1,0 +1,112 @@
+"""Generators and discriminators: DCGAN-style convolutional nets for 32/64 px images, MLPs for 2D data."""
+import math
+
+import torch
+from torch import nn
+
+from core.config import Config
+
+
+def _levels(image_size: int) -> int:
+    """Number of stride-2 stages between 4x4 and the image size."""
+    return int(math.log2(image_size // 4))
+
+
+class DCGANGenerator(nn.Module):
+    """z -> 4x4 -> ... -> image in [-1, 1] (ConvTranspose + BatchNorm + ReLU, tanh output)."""
+
+    def __init__(self, z_dim=64, channels=1, image_size=32, width=32):
+        super().__init__()
+        self.z_dim = z_dim
+        n = _levels(image_size)
+        c = width * 2 ** (n - 1)
+        layers = [nn.ConvTranspose2d(z_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+        for _ in range(n - 1):
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+class ConvDiscriminator(nn.Module):
+    """image -> unbounded score. batch_norm=True is the classic hinge D; False is the SN-GAN D (no BatchNorm)."""
+
+    def __init__(self, channels=1, image_size=32, width=32, batch_norm=False):
+        super().__init__()
+        self.has_batch_norm = batch_norm
+        layers, c = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)], width
+        for _ in range(_levels(image_size) - 1):
+            layers.append(nn.Conv2d(c, c * 2, 4, 2, 1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c * 2))
+            layers.append(nn.LeakyReLU(0.2))
+            c *= 2
+        layers.append(nn.Conv2d(c, 1, 4, 1, 0))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x).view(-1)
+
+
+class MLPGenerator(nn.Module):
+    """z -> 2D point."""
+
+    def __init__(self, z_dim=2, hidden=128, depth=3, out_dim=2):
+        super().__init__()
+        self.z_dim = z_dim
+        layers, d = [], z_dim
+        for _ in range(depth):
+            layers += [nn.Linear(d, hidden), nn.ReLU()]
+            d = hidden
+        layers.append(nn.Linear(d, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """2D point -> unbounded score."""
+
+    has_batch_norm = False
+
+    def __init__(self, hidden=128, depth=3, in_dim=2):
+        super().__init__()
+        layers, d = [], in_dim
+        for _ in range(depth):
+            layers += [nn.Linear(d, hidden), nn.LeakyReLU(0.2)]
+            d = hidden
+        layers.append(nn.Linear(d, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x).view(-1)
+
+
+def build_models(cfg: Config) -> tuple[nn.Module, nn.Module]:
+    """The generator and (not yet spectrally normalized) discriminator that cfg describes."""
+    m, d = cfg.model, cfg.data
+    if cfg.is_2d:
+        return MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth), MLPDiscriminator(m.mlp_hidden, m.mlp_depth)
+    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width)
+    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, batch_norm=m.discriminator == "bn")
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@torch.no_grad()
+def init_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: N(0, 0.02) for conv weights, N(1, 0.02) for BatchNorm scales."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+            layer.weight.normal_(0.0, 0.02)
+            if layer.bias is not None:
+                layer.bias.zero_()
+        elif isinstance(layer, nn.BatchNorm2d):
+            layer.weight.normal_(1.0, 0.02)
+            layer.bias.zero_()

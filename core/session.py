@@ -1,0 +1,245 @@
+"""A training session: the loop around a Trainer that applies commands at step boundaries, writes the
+run directory and publishes telemetry. The same loop serves `hinge-train` and the workbench's worker.
+"""
+from __future__ import annotations
+
+import collections
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from core import commands as C
+from core.checkpoint import save_checkpoint
+from core.engine import Trainer
+from core.errors import UserError
+from core.export import points_image, to_uint8_images, write_frame, write_samples
+from core.rundir import RunDir
+from core.telemetry import Telemetry
+
+Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None when none came
+
+
+class Session:
+    def __init__(self, trainer: Trainer, run_dir: RunDir, max_steps: int | None = None,
+                 publish: Callable[[Telemetry], None] | None = None, paused: bool = False,
+                 wait_when_done: bool = False, replay: list[dict] = (), events: list[dict] = ()):
+        self.trainer = trainer
+        self.run_dir = run_dir
+        self.max_steps = max_steps
+        self.publish_fn = publish
+        self.wait_when_done = wait_when_done
+        self.state = "paused" if paused else "running"
+        self.step_budget = 0
+        self.events = list(events)  # every event of the run, carried in checkpoints
+        self._unpublished_events: list[dict] = []
+        self._replay = collections.deque(sorted((e for e in replay if C.BY_KIND.get(e["kind"]) in C.STATE_CHANGING),
+                                                key=lambda e: e["step"]))
+        self._active_s = 0.0
+        self._rate_window = collections.deque(maxlen=30)
+        self._next_publish = 0.0
+        self._next_samples = 0.0
+        self._message = ""
+        self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run(self, inbox: Inbox | None = None) -> str:
+        """Train until done or stopped; returns the final state."""
+        self.run_dir.write_config(self.trainer.cfg)
+        self.publish(samples=True)
+        last = time.monotonic()
+        while self.state != "stopped":
+            self._take_commands(inbox, timeout=0.0)
+            self._replay_due()
+            if self.max_steps is not None and self.trainer.step >= self.max_steps and self.state == "running":
+                self._finish()
+                if not self.wait_when_done:
+                    break
+            if not self._should_step():
+                self._publish_if_due()
+                self._take_commands(inbox, timeout=0.05)
+                last = time.monotonic()
+                continue
+            self.trainer.train_step()
+            now = time.monotonic()
+            self._active_s += now - last
+            last = now
+            if self.step_budget:
+                self.step_budget -= 1
+                if not self.step_budget:
+                    self._next_publish = 0.0  # show the exact step reached
+            if self.trainer.step % self.trainer.cfg.train.checkpoint_every == 0:
+                self._autosave()
+            self._publish_if_due()
+        return self.close()
+
+    def _should_step(self) -> bool:
+        return self.state == "running" or (self.step_budget > 0 and self.state in ("paused", "done"))
+
+    def _finish(self) -> None:
+        self.state = "done"
+        self._autosave()
+        self._next_publish = 0.0
+        self._publish_if_due()
+
+    def close(self) -> str:
+        self._autosave()
+        if self.state not in ("diverged", "done"):
+            self.state = "stopped"
+        self.publish(samples=True)
+        self.run_dir.close()
+        return self.state
+
+    # --- commands ------------------------------------------------------------------------------
+
+    def _take_commands(self, inbox: Inbox | None, timeout: float) -> None:
+        if inbox is None:
+            if timeout:
+                time.sleep(timeout)
+            return
+        command = inbox(timeout)
+        while command is not None:
+            self.handle(command)
+            command = inbox(0.0)
+
+    def _replay_due(self) -> None:
+        while self._replay and self._replay[0]["step"] <= self.trainer.step:
+            self.handle(C.from_event(self._replay.popleft()))
+
+    def handle(self, command) -> None:
+        """Apply one command at this step boundary and record what happened."""
+        try:
+            result = self._apply(command)
+        except UserError as exc:
+            self._record({"kind": "rejected", "command": command.kind, "reason": str(exc)})
+            return
+        self._record({**C.to_event(command), **(result or {})})
+
+    def _apply(self, command):
+        if isinstance(command, C.STATE_CHANGING):
+            self._flush_metrics()  # rows so far keep the settings they were trained with
+            return self.trainer.apply(command)
+        if isinstance(command, C.Stop):
+            self.state = "stopped"
+        elif isinstance(command, C.Pause):
+            if self.state == "running":
+                self.state = "paused"
+            self.step_budget = 0
+        elif isinstance(command, (C.Resume, C.Step)):
+            if self.state == "diverged":
+                raise UserError(f"the run diverged at step {self.trainer.step}; resume from a checkpoint instead")
+            if isinstance(command, C.Resume):
+                self.max_steps = None if self.state == "done" else self.max_steps
+                self.state = "running"
+            else:
+                if not (isinstance(command.n, int) and command.n >= 1):
+                    raise UserError(f"step count must be a positive integer, got {command.n!r}")
+                self.state = "paused" if self.state == "running" else self.state
+                self.step_budget += command.n
+        elif isinstance(command, C.SaveCheckpoint):
+            return {"path": str(self.checkpoint(command.path))}
+        elif isinstance(command, C.ExportSamples):
+            return {"path": str(self.export_samples(command))}
+        return None
+
+    def _record(self, event: dict) -> None:
+        event = {"step": self.trainer.step, "wall_time": round(time.time(), 3), **event}
+        self.events.append(event)
+        self._unpublished_events.append(event)
+        self.run_dir.append_event(event)
+        self._next_publish = 0.0
+
+    # --- files -----------------------------------------------------------------------------
+
+    def _autosave(self) -> None:
+        """A routine checkpoint: skipped for a diverged run, a failure recorded rather than raised."""
+        try:
+            self.checkpoint()
+        except UserError as exc:
+            if self.state != "diverged":
+                self._record({"kind": "error", "reason": str(exc)})
+
+    def checkpoint(self, path: str | None = None) -> Path:
+        """Save step-N.pt and last.pt (or the given path). Never from a diverged state."""
+        self._flush_metrics()
+        if self.state == "diverged":
+            raise UserError("not saving a checkpoint of a diverged run")
+        state = {**self.trainer.state_dict(), "events": self.events}
+        try:
+            if path:
+                return save_checkpoint(state, path)
+            target = save_checkpoint(state, self.run_dir.checkpoints / f"step-{self.trainer.step}.pt")
+            tmp = target.with_name(".last.pt.tmp")
+            shutil.copyfile(target, tmp)
+            tmp.replace(self.run_dir.checkpoints / "last.pt")
+            return target
+        except OSError as exc:
+            raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
+
+    def export_samples(self, command: C.ExportSamples) -> Path:
+        if not (isinstance(command.n, int) and 1 <= command.n <= 100_000):
+            raise UserError(f"number of samples must be 1..100000, got {command.n!r}")
+        t = self.trainer
+        fixed = t.fixed_z[: command.n] if not command.fresh else t.fixed_z[:0]
+        extra = command.n - len(fixed)
+        z = torch.cat([fixed, torch.randn(extra, t.cfg.model.z_dim, generator=t.view_generator, device=t.device)])
+        out = t.generate(z)
+        array = out.float().cpu().numpy() if t.data.kind == "points" else to_uint8_images(out)
+        return write_samples(array, command.path)
+
+    def _flush_metrics(self) -> None:
+        steps, times, scalars = self.trainer.drain_statistics()
+        if not len(steps):
+            return
+        self.run_dir.append_metrics(steps, times, scalars, self.trainer.settings)
+        self._pending_scalars.append((steps, scalars))
+        if self.state != "diverged" and not all(np.isfinite(scalars[k]).all() for k in ("d_loss", "g_loss")):
+            bad = int(steps[~(np.isfinite(scalars["d_loss"]) & np.isfinite(scalars["g_loss"]))][0])
+            self.state = "diverged"
+            self.step_budget = 0
+            self._message = f"Diverged: the loss became NaN or Inf at step {bad}. Paused; resume from a checkpoint."
+            self._record({"kind": "diverged", "at_step": bad})
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def _publish_if_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_publish:
+            self.publish(samples=now >= self._next_samples)
+
+    def publish(self, samples: bool = False) -> Telemetry:
+        now = time.monotonic()
+        cfg = self.trainer.cfg.train
+        self._next_publish = now + cfg.publish_every_s
+        self._flush_metrics()
+        view = None
+        if samples:
+            self._next_samples = now + cfg.samples_every_s
+            view = self.trainer.samples()
+            frame = view.grid if view.grid is not None else points_image(view.fake_points, view.real_points, view.extent)
+            write_frame(frame, self.run_dir.timelapse, view.step)
+        steps = np.concatenate([s for s, _ in self._pending_scalars]) if self._pending_scalars else np.zeros(0, int)
+        scalars = {k: np.concatenate([sc[k] for _, sc in self._pending_scalars]) for k in
+                   (self._pending_scalars[0][1] if self._pending_scalars else {})}
+        self._pending_scalars = []
+        self._rate_window.append((self._active_s, self.trainer.step))
+        (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
+        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+        hist_real, hist_fake = self.trainer.drain_histograms()
+        telemetry = Telemetry(
+            step=self.trainer.step, state=self.state, elapsed_s=self._active_s,
+            steps_per_s=rate if math.isfinite(rate) else 0.0, settings=self.trainer.settings,
+            steps=steps, scalars=scalars, hist_edges=self.trainer.hist_edges,
+            hist_real=hist_real, hist_fake=hist_fake, samples=view,
+            sigmas=self.trainer.sigmas() if samples else {}, events=tuple(self._unpublished_events),
+            message=self._message,
+        )
+        self._unpublished_events = []
+        if self.publish_fn is not None:
+            self.publish_fn(telemetry)
+        return telemetry

@@ -1,0 +1,28 @@
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from core.config import Config, DataConfig, ModelConfig, TrainConfig, validate  # noqa: E402
+
+
+@pytest.fixture
+def tiny_digits_config():
+    """A digits config small enough to train in milliseconds per step."""
+    def make(**train):
+        cfg = Config(preset="tiny", data=DataConfig(source="digits", n_samples=200),
+                     model=ModelConfig(z_dim=8, g_width=4, d_width=4),
+                     train=TrainConfig(batch_size=8, checkpoint_every=10_000, n_fixed=16, **train))
+        return validate(cfg)
+    return make
+
+
+@pytest.fixture
+def tiny_ring_config():
+    def make(**train):
+        cfg = Config(preset="tiny-ring", data=DataConfig(source="ring8"),
+                     model=ModelConfig(z_dim=2, mlp_hidden=16, mlp_depth=2),
+                     train=TrainConfig(batch_size=32, checkpoint_every=10_000, **train))
+        return validate(cfg)
+    return make

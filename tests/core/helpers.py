@@ -1,0 +1,46 @@
+"""Small helpers shared by the engine tests."""
+import csv
+import queue
+
+import torch
+
+from core.engine import Trainer
+from core.rundir import RunDir
+from core.session import Session
+
+
+def run_session(cfg, run_dir, steps, commands=(), state=None, **kwargs):
+    """Train `steps` steps in a Session, with `commands` already waiting in its inbox."""
+    trainer = Trainer(cfg, "cpu")
+    if state:
+        trainer.load_state_dict(state)
+    inbox = queue.Queue()
+    for command in commands:
+        inbox.put(command)
+
+    def receive(timeout):
+        try:
+            return inbox.get(timeout=timeout) if timeout else inbox.get_nowait()
+        except queue.Empty:
+            return None
+
+    session = Session(trainer, RunDir(run_dir), max_steps=trainer.step + steps,
+                      events=state["events"] if state else (), **kwargs)
+    session.run(receive)
+    return session
+
+
+def weights(trainer):
+    return {f"G.{k}": v.clone() for k, v in trainer.G.state_dict().items()} | \
+           {f"D.{k}": v.clone() for k, v in trainer.D.state_dict().items()}
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def metrics_rows(run_dir):
+    with open(run_dir / "metrics.csv") as f:
+        return list(csv.DictReader(f))

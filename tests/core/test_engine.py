@@ -1,0 +1,114 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core import commands as C
+from core.checkpoint import load_checkpoint
+from core.engine import Trainer
+from core.losses import STAT_NAMES
+from tests.core.helpers import assert_same_weights, metrics_rows, run_session, weights
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tiny_digits_config):
+    runs = []
+    for seed in (0, 0, 1):
+        t = Trainer(tiny_digits_config(seed=seed), "cpu")
+        for _ in range(5):
+            t.train_step()
+        runs.append(weights(t))
+    assert_same_weights(runs[0], runs[1])
+    assert not torch.equal(runs[0]["G.net.0.weight"], runs[2]["G.net.0.weight"])
+
+
+@pytest.mark.parametrize("variant", ["digits-sn", "digits-bn", "ring"])
+def test_resume_is_bit_exact(tmp_path, tiny_digits_config, tiny_ring_config, variant):
+    cfg = tiny_ring_config if variant == "ring" else tiny_digits_config
+    make = (lambda: cfg()) if variant != "digits-bn" else (lambda: _bn(cfg()))
+    toggles = [C.SetSpectralNorm(False)]  # applied at step 0: the resumed run must restore this state
+    straight = run_session(make(), tmp_path / "straight", 200, commands=toggles)
+    first = run_session(make(), tmp_path / "split", 100, commands=toggles)
+    state = load_checkpoint(tmp_path / "split" / "checkpoints" / "last.pt")
+    assert state["step"] == 100 and state["sn_layers"] == []
+    from core.config import from_dict
+    second = run_session(from_dict(state["config"]), tmp_path / "split", 100, state=state)
+    assert second.trainer.step == 200
+    assert_same_weights(weights(straight.trainer), weights(second.trainer))
+    assert len(metrics_rows(tmp_path / "split")) == 200
+    assert first.trainer.step == 100
+
+
+def _bn(cfg):
+    cfg.model.discriminator = "bn"
+    return cfg
+
+
+def test_commands_are_applied_echoed_and_logged(tmp_path, tiny_digits_config):
+    session = run_session(tiny_digits_config(), tmp_path, 6, commands=[
+        C.SetMargins(0.5, 2.0), C.SetLearningRates(lr_d=1e-3), C.SetNDis(2),
+        C.SetMargins(float("nan"), 1.0), C.SetLearningRates(lr_g=-1.0), C.SetSpectralNorm(False),
+    ])
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    kinds = [e["kind"] for e in events]
+    assert kinds[:6] == ["set_margins", "set_learning_rates", "set_n_dis", "rejected", "rejected", "set_spectral_norm"]
+    assert all(e["step"] == 0 and "wall_time" in e for e in events[:6])
+    assert "margin_real" in events[3]["reason"] and "lr_g" in events[4]["reason"]
+    assert events[5]["layers"] == []
+    s = session.trainer.settings
+    assert (s.margin_real, s.margin_fake, s.lr_d, s.n_dis, s.spectral_norm) == (0.5, 2.0, 1e-3, 2, False)
+    rows = metrics_rows(tmp_path)
+    assert [r["margin_real"] for r in rows] == ["0.5"] * 6
+    assert rows[-1]["spectral_norm"] == "0" and rows[-1]["n_dis"] == "2"
+    assert set(rows[0]) >= {"step", "wall_time", *STAT_NAMES, "lr_g", "lr_d"}
+
+
+def test_pause_then_step_advances_exactly(tmp_path, tiny_digits_config):
+    from core.rundir import RunDir
+    from core.session import Session
+
+    session = Session(Trainer(tiny_digits_config(), "cpu"), RunDir(tmp_path), max_steps=1000, paused=True)
+    script = iter([C.Step(1), None, C.Step(2), None, None, None, None, None, C.Pause(), None, C.Stop()])
+    seen = []
+
+    def receive(timeout):
+        seen.append(session.trainer.step)
+        return next(script, None)
+
+    assert session.run(receive) == "stopped"
+    assert session.trainer.step == 3
+    assert seen[-1] == 3 and session.step_budget == 0
+
+
+def test_telemetry_histograms_and_samples(tmp_path, tiny_digits_config, tiny_ring_config):
+    published = []
+    run_session(tiny_digits_config(), tmp_path / "img", 10, publish=published.append)
+    last = published[-1]
+    assert last.state == "done" and last.step == 10
+    total_real = sum(t.hist_real.sum() for t in published)
+    assert total_real == 10 * 8
+    grid = [t.samples for t in published if t.samples is not None][-1].grid
+    assert grid.dtype == np.uint8 and grid.ndim == 3
+    assert sum(len(t.steps) for t in published) == 10
+    published.clear()
+    run_session(tiny_ring_config(), tmp_path / "ring", 5, publish=published.append)
+    view = [t.samples for t in published if t.samples is not None][-1]
+    assert view.score_field.shape == (96, 96) and view.fake_points.shape[1] == 2
+    assert list((tmp_path / "ring" / "samples" / "timelapse").glob("step-*.png"))
+
+
+def test_divergence_pauses_and_never_checkpoints(tmp_path, tiny_digits_config):
+    cfg = tiny_digits_config()
+    trainer = Trainer(cfg, "cpu")
+    with torch.no_grad():
+        next(trainer.G.parameters()).fill_(float("nan"))
+    from core.rundir import RunDir
+    from core.session import Session
+    published = []
+    session = Session(trainer, RunDir(tmp_path), max_steps=50, publish=published.append)
+    session.run(lambda timeout: C.Stop() if session.state == "diverged" else None)
+    assert session.state == "diverged"
+    assert "NaN" in published[-1].message
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))
+    events = (tmp_path / "events.jsonl").read_text()
+    assert '"diverged"' in events

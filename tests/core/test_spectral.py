@@ -1,0 +1,45 @@
+import torch
+
+from core.models import ConvDiscriminator
+from core.spectral import canonical_parameters, normalized_layers, set_spectral_norm, spectral_sigmas
+
+
+def test_switching_keeps_parameters_and_optimizer_working():
+    torch.manual_seed(0)
+    d = ConvDiscriminator(1, 32, width=4)
+    params = canonical_parameters(d)
+    opt = torch.optim.Adam(params, lr=1e-2, betas=(0.0, 0.9))
+    x = torch.randn(6, 1, 32, 32)
+    for enabled in (True, False, True):
+        set_spectral_norm(d, enabled)
+        assert (len(normalized_layers(d)) == 4) == enabled
+        assert {id(p) for p in canonical_parameters(d)} == {id(p) for p in params}
+        before = [p.detach().clone() for p in params]
+        opt.zero_grad()
+        d(x).mean().backward()
+        opt.step()
+        assert all(not torch.equal(a, p) for a, p in zip(before, params) if p.grad is not None)
+
+
+def test_turning_off_keeps_the_normalized_weights():
+    torch.manual_seed(0)
+    d = ConvDiscriminator(1, 32, width=4)
+    set_spectral_norm(d, True)
+    for _ in range(30):  # power iteration converges in training mode
+        d(torch.randn(2, 1, 32, 32))
+    d.eval()
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        on = d(x)
+        set_spectral_norm(d, False)
+        off = d(x)
+    assert torch.allclose(on, off, atol=1e-5)
+    sigmas = spectral_sigmas(d)
+    assert all(abs(s - 1) < 0.05 for s in sigmas.values())
+
+
+def test_canonical_order_is_the_same_with_and_without_norm():
+    d = ConvDiscriminator(1, 32, width=4)
+    shapes_off = [p.shape for p in canonical_parameters(d)]
+    set_spectral_norm(d, True)
+    assert [p.shape for p in canonical_parameters(d)] == shapes_off
