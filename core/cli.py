@@ -127,7 +127,6 @@ def cmd_train(args) -> int:
     try:
         final = session.run()
     except KeyboardInterrupt:
-        session.state = "stopped"
         final = session.close()
         progress.close()
         print(f"interrupted at step {session.trainer.step}; saved {run_dir}/checkpoints/last.pt", file=sys.stderr)

@@ -35,6 +35,7 @@ class Session:
         self.wait_when_done = wait_when_done
         self.state = "paused" if paused else "running"
         self.step_budget = 0
+        self.stopping = False
         self.events = list(events)  # every event of the run, carried in checkpoints
         self._unpublished_events: list[dict] = []
         self._replay = collections.deque(sorted((e for e in replay if C.BY_KIND.get(e["kind"]) in C.STATE_CHANGING),
@@ -53,10 +54,10 @@ class Session:
         self.run_dir.write_config(self.trainer.cfg)
         self.publish(samples=True)
         last = time.monotonic()
-        while self.state != "stopped":
+        while not self.stopping:
             self._take_commands(inbox, timeout=0.0)
             self._replay_due()
-            if self.max_steps is not None and self.trainer.step >= self.max_steps and self.state == "running":
+            if self.max_steps is not None and self.trainer.step >= self.max_steps and self.state in ("running", "paused"):
                 self._finish()
                 if not self.wait_when_done:
                     break
@@ -83,6 +84,7 @@ class Session:
 
     def _finish(self) -> None:
         self.state = "done"
+        self.step_budget = 0
         self._autosave()
         self._next_publish = 0.0
         self._publish_if_due()
@@ -105,7 +107,7 @@ class Session:
         command = inbox(timeout)
         while command is not None:
             self.handle(command)
-            command = inbox(0.0)
+            command = None if self.stopping else inbox(0.0)
 
     def _replay_due(self) -> None:
         while self._replay and self._replay[0]["step"] <= self.trainer.step:
@@ -125,7 +127,7 @@ class Session:
             self._flush_metrics()  # rows so far keep the settings they were trained with
             return self.trainer.apply(command)
         if isinstance(command, C.Stop):
-            self.state = "stopped"
+            self.stopping = True
         elif isinstance(command, C.Pause):
             if self.state == "running":
                 self.state = "paused"

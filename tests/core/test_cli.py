@@ -1,0 +1,105 @@
+"""hinge-train as a user runs it: real processes, real files."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoint import load_checkpoint
+
+TINY = ["--set", "train.batch_size=8", "--set", "model.g_width=4", "--set", "model.d_width=4",
+        "--set", "data.n_samples=100", "--set", "model.z_dim=8"]
+
+
+def hinge_train(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)], capture_output=True, text=True,
+                            timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_presets_lists_them():
+    out = hinge_train("presets").stdout
+    assert "ring8" in out and "digits" in out and "grid25" in out
+
+
+def test_train_writes_a_complete_run_and_sample_reads_it(tmp_path):
+    run = tmp_path / "run"
+    hinge_train("train", "--preset", "digits", *TINY, "--steps", 12, "--seed", 3, "--run-dir", run)
+    assert {p.name for p in run.iterdir()} >= {"config.json", "metrics.csv", "events.jsonl", "checkpoints", "samples"}
+    assert json.loads((run / "config.json").read_text())["train"]["seed"] == 3
+    assert len((run / "metrics.csv").read_text().splitlines()) == 13
+    out = tmp_path / "s.npy"
+    hinge_train("sample", "--checkpoint", run / "checkpoints" / "last.pt", "--n", 10, "--out", out)
+    images = np.load(out)
+    assert images.dtype == np.uint8 and images.shape == (10, 32, 32, 1)
+
+
+def test_sample_2d_is_float32_points(tmp_path):
+    run = tmp_path / "ring"
+    hinge_train("train", "--preset", "ring8", "--steps", 5, "--set", "train.batch_size=16", "--run-dir", run)
+    out = tmp_path / "p.npy"
+    hinge_train("sample", "--checkpoint", run / "checkpoints" / "last.pt", "--n", 2500, "--out", out, "--seed", 1)
+    points = np.load(out)
+    assert points.dtype == np.float32 and points.shape == (2500, 2)
+
+
+def test_replaying_events_reproduces_the_weights(tmp_path):
+    from core import commands as C
+    from core.config import resolve
+    from tests.core.helpers import assert_same_weights, run_session, weights
+
+    cfg = resolve("ring8", overrides=["train.batch_size=16", "model.mlp_hidden=16"])
+    live = run_session(cfg, tmp_path / "live", 30, commands=[C.SetMargins(0.5, 0.7), C.SetSpectralNorm(True),
+                                                              C.Pause(), C.Step(30)])
+    hinge_train("train", "--config", tmp_path / "live" / "config.json", "--set", "loss.margin_real=1",
+                "--set", "loss.margin_fake=1", "--set", "model.spectral_norm=false",
+                "--events", tmp_path / "live" / "events.jsonl", "--steps", 30, "--run-dir", tmp_path / "replay")
+    replayed = load_checkpoint(tmp_path / "replay" / "checkpoints" / "last.pt")
+    from core.engine import Trainer
+    from core.config import from_dict
+    t = Trainer(from_dict(replayed["config"]), "cpu")
+    t.load_state_dict(replayed)
+    assert_same_weights(weights(live.trainer), weights(t))
+    assert t.settings.margin_real == 0.5 and t.settings.spectral_norm
+
+
+def test_resume_from_the_cli_continues_the_run(tmp_path):
+    run = tmp_path / "run"
+    hinge_train("train", "--preset", "ring8", "--steps", 10, "--set", "train.batch_size=16", "--run-dir", run)
+    hinge_train("train", "--resume", run / "checkpoints" / "last.pt", "--steps", 10)
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 20
+    assert len((run / "metrics.csv").read_text().splitlines()) == 21
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--preset", "nosuch"], "no preset named"),
+    (["train", "--set", "loss.margin_real=nan"], "loss.margin_real"),
+    (["train", "--set", "train.n_dis=0"], "train.n_dis"),
+    (["train", "--preset", "folder", "--set", "data.root=/no/such/dir"], "not found"),
+    (["train", "--config", "/no/such.json"], "not found"),
+    (["train", "--resume", "/no/such.pt"], "not found"),
+    (["train", "--set", "train.batch_size=100000"], "fewer than one batch"),
+    (["sample", "--checkpoint", "/no/such.pt", "--n", "4", "--out", "x.npy"], "not found"),
+    (["sample", "--checkpoint", "/no/such.pt", "--n", "0", "--out", "x.npy"], "--n"),
+    (["train", "--device", "cuda"] if not torch.cuda.is_available() else ["train", "--preset", "x"], "cuda|preset"),
+])
+def test_user_mistakes_give_one_line_and_nonzero_exit(tmp_path, args, words):
+    result = hinge_train(*args, "--run-dir" if args[0] == "train" else "--seed", tmp_path / "r"
+                         if args[0] == "train" else 0, check=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert lines[-1].startswith("hinge-train: error:"), result.stderr
+    import re
+    assert re.search(words, lines[-1])
+
+
+def test_unwritable_run_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = hinge_train("train", "--preset", "ring8", "--steps", 1, "--run-dir", blocker / "run", check=False)
+    assert result.returncode == 2 and "cannot write the run directory" in result.stderr
