@@ -36,6 +36,12 @@ class SetNDis:
 
 
 @dataclass(frozen=True)
+class SetSampleView:
+    fresh: bool  # True: a new random z at each refresh; False: the run's fixed z
+    kind = "set_sample_view"
+
+
+@dataclass(frozen=True)
 class Pause:
     kind = "pause"
 
@@ -70,7 +76,7 @@ class Stop:
     kind = "stop"
 
 
-ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Stop)
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetSampleView, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
 # Commands that change what is trained; replaying these at their steps reproduces a run.
 STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis)

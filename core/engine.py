@@ -5,16 +5,16 @@ import time
 
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
 from core import commands as C
 from core.config import Config, check_lr, check_margin, check_n_dis
 from core.data import load_dataset
 from core.errors import ConfigError
-from core.losses import LOSSES, STAT_NAMES, step_statistics
+from core.export import image_grid, to_uint8_images
+from core.losses import LOSSES, step_statistics
 from core.models import build_models, init_weights
 from core.spectral import canonical_parameters, normalized_layers, set_spectral_norm, spectral_sigmas
-from core.telemetry import Samples, Settings
+from core.telemetry import STAT_NAMES, Samples, Settings
 
 HIST_BINS = 80
 HIST_RANGE = (-5.0, 5.0)
@@ -156,22 +156,22 @@ class Trainer:
         finally:
             self.D.train()
 
-    def samples(self) -> Samples:
-        """The fixed-z view: an image grid, or for 2D data the points and D's score field."""
-        fake = self.generate(self.fixed_z)
+    def samples(self, fresh: bool = False) -> Samples:
+        """What G makes now: for images a grid of the fixed z (or a fresh one); for 2D data generated and
+        real points with D's score field behind them."""
         if self.data.kind == "images":
-            nrow = int(np.ceil(np.sqrt(len(fake))))
-            grid = make_grid(fake.float().cpu(), nrow=nrow, padding=1, normalize=True, value_range=(-1, 1))
-            grid = (grid * 255).round().byte().permute(1, 2, 0).numpy()
-            return Samples(self.step, grid=grid, cell=fake.shape[-1])
+            z = self.fixed_z
+            if fresh:
+                z = torch.randn(z.shape, generator=self.view_generator, device=self.device)
+            images = to_uint8_images(self.generate(z))
+            return Samples(self.step, grid=image_grid(images), cell=images.shape[1])
         extent = self.data.bounds()
         axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=self.device)
         yy, xx = torch.meshgrid(axis, axis, indexing="ij")
         field = self.score(torch.stack([xx.flatten(), yy.flatten()], 1)).view(FIELD_RESOLUTION, FIELD_RESOLUTION)
         real = self.data.sample(N_POINTS_SHOWN, self.view_generator)
-        more = self.generate(torch.randn(N_POINTS_SHOWN, self.cfg.model.z_dim, device=self.device,
-                                         generator=self.view_generator))
-        return Samples(self.step, fake_points=more.cpu().numpy(), real_points=real.cpu().numpy(),
+        z = torch.randn(N_POINTS_SHOWN, self.cfg.model.z_dim, device=self.device, generator=self.view_generator)
+        return Samples(self.step, fake_points=self.generate(z).cpu().numpy(), real_points=real.cpu().numpy(),
                        score_field=field.cpu().numpy(), extent=extent, centers=self.data.centers.cpu().numpy())
 
     # --- commands that change the run --------------------------------------------------------

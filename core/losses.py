@@ -6,10 +6,7 @@ engine can log both without computing anything twice.
 import torch
 import torch.nn.functional as F
 
-STAT_NAMES = (
-    "d_loss", "g_loss", "real_loss", "fake_loss",
-    "d_real_mean", "d_fake_mean", "real_violation_rate", "fake_violation_rate",
-)
+from core.telemetry import STAT_NAMES  # noqa: F401  (the order step_statistics stacks them in)
 
 
 def hinge_d_loss(d_real, d_fake, margin_real=1.0, margin_fake=1.0):

@@ -10,8 +10,7 @@ import numpy as np
 
 from core.config import Config
 from core.errors import UserError
-from core.losses import STAT_NAMES
-from core.telemetry import Settings
+from core.telemetry import STAT_NAMES, Settings
 
 METRIC_COLUMNS = ("step", "wall_time", *STAT_NAMES,
                   "margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis")

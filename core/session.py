@@ -36,6 +36,7 @@ class Session:
         self.state = "paused" if paused else "running"
         self.step_budget = 0
         self.stopping = False
+        self.fresh_view = False
         self.events = list(events)  # every event of the run, carried in checkpoints
         self._unpublished_events: list[dict] = []
         self._replay = collections.deque(sorted((e for e in replay if C.BY_KIND.get(e["kind"]) in C.STATE_CHANGING),
@@ -48,6 +49,13 @@ class Session:
         self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
 
     # --- the loop -----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> dict:
+        t = self.trainer
+        return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": str(t.device),
+                "run_dir": str(self.run_dir.path), "max_steps": self.max_steps, "is_2d": t.data.kind == "points",
+                "loss": t.cfg.loss.kind}
 
     def run(self, inbox: Inbox | None = None) -> str:
         """Train until done or stopped; returns the final state."""
@@ -143,6 +151,9 @@ class Session:
                     raise UserError(f"step count must be a positive integer, got {command.n!r}")
                 self.state = "paused" if self.state == "running" else self.state
                 self.step_budget += command.n
+        elif isinstance(command, C.SetSampleView):
+            self.fresh_view = bool(command.fresh)
+            self._next_samples = 0.0
         elif isinstance(command, C.SaveCheckpoint):
             return {"path": str(self.checkpoint(command.path))}
         elif isinstance(command, C.ExportSamples):
@@ -222,9 +233,11 @@ class Session:
         view = None
         if samples:
             self._next_samples = now + cfg.samples_every_s
-            view = self.trainer.samples()
-            frame = view.grid if view.grid is not None else points_image(view.fake_points, view.real_points, view.extent)
-            write_frame(frame, self.run_dir.timelapse, view.step)
+            view = self.trainer.samples(fresh=self.fresh_view)
+            if not self.fresh_view:
+                frame = view.grid if view.grid is not None else points_image(view.fake_points, view.real_points,
+                                                                              view.extent)
+                write_frame(frame, self.run_dir.timelapse, view.step)
         steps = np.concatenate([s for s, _ in self._pending_scalars]) if self._pending_scalars else np.zeros(0, int)
         scalars = {k: np.concatenate([sc[k] for _, sc in self._pending_scalars]) for k in
                    (self._pending_scalars[0][1] if self._pending_scalars else {})}
@@ -239,7 +252,7 @@ class Session:
             steps=steps, scalars=scalars, hist_edges=self.trainer.hist_edges,
             hist_real=hist_real, hist_fake=hist_fake, samples=view,
             sigmas=self.trainer.sigmas() if samples else {}, events=tuple(self._unpublished_events),
-            message=self._message,
+            message=self._message, info=self.info,
         )
         self._unpublished_events = []
         if self.publish_fn is not None:

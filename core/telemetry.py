@@ -5,6 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+STAT_NAMES = (
+    "d_loss", "g_loss", "real_loss", "fake_loss",
+    "d_real_mean", "d_fake_mean", "real_violation_rate", "fake_violation_rate",
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -48,3 +53,4 @@ class Telemetry:
     sigmas: dict[str, float] = field(default_factory=dict)
     events: tuple = ()  # events applied since the last publish, as written to events.jsonl
     message: str = ""
+    info: dict = field(default_factory=dict)  # preset, dataset, device, run_dir, max_steps: constant over a run

@@ -1,0 +1,1 @@
+"""The Hinge-GAN Workbench: a Qt window over the core engine."""

@@ -1,0 +1,67 @@
+"""`hinge-workbench`: open the window on a preset (the embedded digits by default) and start training."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core import config as config_mod
+from core.cli import add_run_arguments
+from core.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hinge-workbench", description="Train a hinge-loss GAN and watch it learn.")
+    add_run_arguments(parser)
+    parser.add_argument("--max-steps", type=int, help="stop training after this many steps")
+    parser.add_argument("--paused", action="store_true", help="open paused instead of training at once")
+    parser.add_argument("--exit-when-done", action="store_true", help="close the window when max-steps is reached")
+    parser.add_argument("--in-thread", action="store_true", help="train in a thread of this process (debugging)")
+    return parser
+
+
+def spec_from_args(args):
+    """The RunSpec the command line asks for; config errors surface here, before any window opens."""
+    from core.rundir import default_run_dir
+    from workbench.runner import RunSpec
+
+    if args.max_steps is not None and args.max_steps < 0:
+        raise UserError(f"--max-steps must be >= 0, got {args.max_steps}")
+    if args.resume:
+        from core.cli import prepare
+
+        cfg, _, run_dir = prepare(args)
+        return RunSpec(cfg.to_dict(), str(run_dir), args.device, resume=args.resume, max_steps=args.max_steps,
+                       paused=args.paused)
+    cfg = config_mod.resolve(args.preset, args.config, args.set)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(cfg.preset)
+    return RunSpec(cfg.to_dict(), str(run_dir), args.device, max_steps=args.max_steps, paused=args.paused)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        spec = spec_from_args(args)
+    except UserError as exc:
+        print(f"hinge-workbench: error: {exc}", file=sys.stderr)
+        return 2
+
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from workbench.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Hinge-GAN Workbench")
+    app.setOrganizationName("hinge-workbench")
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+    window = MainWindow(in_process=args.in_thread, exit_when_done=args.exit_when_done)
+    window.show()
+    window.start(spec)
+    app.exec()
+    state = window.model.state
+    return 1 if state == "failed" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

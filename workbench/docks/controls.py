@@ -1,0 +1,115 @@
+"""Steering: pause, step, margins, spectral norm, learning rates, n_dis.
+
+Every control shows the value the engine echoed after applying it, never an optimistic guess: an
+edit is sent as a command, and the widget takes the engine's value at the next refresh.
+"""
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from core import commands as C
+from workbench.model import RunModel
+
+
+def _spin(lo, hi, decimals, step, tip) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setKeyboardTracking(False)
+    box.setToolTip(tip)
+    return box
+
+
+class ControlsDock(QDockWidget):
+    def __init__(self, send, parent=None):
+        super().__init__("Controls", parent)
+        self.setObjectName("controls_dock")
+        self.send = send
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.step_button = QPushButton("Step once")
+        self.step_button.clicked.connect(lambda: self.send(C.Step(1)))
+        self.step_n = QSpinBox()
+        self.step_n.setRange(1, 1_000_000)
+        self.step_n.setValue(100)
+        self.step_n_button = QPushButton("Step N")
+        self.step_n_button.clicked.connect(lambda: self.send(C.Step(self.step_n.value())))
+
+        self.margin_real = _spin(0.0, 100.0, 3, 0.1, "m_real: real samples get gradient while D(x) < m_real")
+        self.margin_fake = _spin(0.0, 100.0, 3, 0.1, "m_fake: fakes get gradient while D(G(z)) > -m_fake")
+        self.link = QCheckBox("link")
+        self.link.setToolTip("Keep both margins equal")
+        self.margin_real.valueChanged.connect(lambda v: self._margins_edited(v, None))
+        self.margin_fake.valueChanged.connect(lambda v: self._margins_edited(None, v))
+        self.spectral_norm = QCheckBox("Spectral normalization on D")
+        self.spectral_norm.clicked.connect(lambda on: self.send(C.SetSpectralNorm(on)))
+        self.lr_g = _spin(1e-6, 1.0, 6, 1e-5, "Generator learning rate (Adam)")
+        self.lr_d = _spin(1e-6, 1.0, 6, 1e-5, "Discriminator learning rate (Adam)")
+        self.lr_g.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetLearningRates(lr_g=v)))
+        self.lr_d.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetLearningRates(lr_d=v)))
+        self.n_dis = QSpinBox()
+        self.n_dis.setRange(1, 100)
+        self.n_dis.setKeyboardTracking(False)
+        self.n_dis.setToolTip("Discriminator steps per generator step")
+        self.n_dis.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetNDis(v)))
+        self._updating = False
+        self._state = "starting"
+
+        run_box = QGroupBox("Run")
+        run_row = QHBoxLayout(run_box)
+        for w in (self.pause_button, self.step_button, self.step_n, self.step_n_button):
+            run_row.addWidget(w)
+        margin_box = QGroupBox("Margins")
+        margin_form = QFormLayout(margin_box)
+        margin_form.addRow("+m_real", self.margin_real)
+        margin_form.addRow("-m_fake", self.margin_fake)
+        margin_form.addRow("", self.link)
+        optim_box = QGroupBox("Discriminator and optimizers")
+        optim_form = QFormLayout(optim_box)
+        optim_form.addRow(self.spectral_norm)
+        optim_form.addRow("lr G", self.lr_g)
+        optim_form.addRow("lr D", self.lr_d)
+        optim_form.addRow("n_dis", self.n_dis)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        for box in (run_box, margin_box, optim_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.setEnabled(False)
+
+    def _user_edit(self) -> bool:
+        return not self._updating
+
+    def _margins_edited(self, real, fake) -> None:
+        if self._updating:
+            return
+        if self.link.isChecked():
+            real = fake = real if real is not None else fake
+        real = self.margin_real.value() if real is None else real
+        fake = self.margin_fake.value() if fake is None else fake
+        self.send(C.SetMargins(real, fake))
+
+    def toggle_pause(self) -> None:
+        self.send(C.Resume() if self._state in ("paused", "done") else C.Pause())
+
+    def refresh(self, model: RunModel) -> None:
+        self._state = model.state
+        live = model.state in ("running", "paused", "done")
+        self.setEnabled(live or model.state == "diverged")
+        self.pause_button.setText("Resume" if model.state in ("paused", "done", "diverged") else "Pause")
+        for w in (self.pause_button, self.step_button, self.step_n_button):
+            w.setEnabled(live)
+        s = model.settings
+        if s is None:
+            return
+        self._updating = True
+        try:
+            for box, value in ((self.margin_real, s.margin_real), (self.margin_fake, s.margin_fake),
+                               (self.lr_g, s.lr_g), (self.lr_d, s.lr_d), (self.n_dis, s.n_dis)):
+                if not box.hasFocus() and box.value() != value:
+                    box.setValue(value)
+            self.spectral_norm.setChecked(s.spectral_norm)
+        finally:
+            self._updating = False

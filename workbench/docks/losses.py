@@ -1,0 +1,74 @@
+"""Losses over steps, smoothed like TensorBoard, with a marker wherever a command changed the run."""
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from workbench.model import RunModel, describe_event, smooth
+
+SERIES = (("d_loss", "D loss", "#4e9af1"), ("g_loss", "G loss", "#f28e2b"),
+          ("real_loss", "D real part", "#59a14f"), ("fake_loss", "D fake part", "#e15759"))
+REDRAW_S = 0.25
+
+
+class LossesDock(QDockWidget):
+    def __init__(self, parent=None):
+        super().__init__("Losses", parent)
+        self.setObjectName("losses_dock")
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "step")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(-10, 10))
+        self.curves = {name: self.plot.plot(name=label, pen=pg.mkPen(color, width=1.5))
+                       for name, label, color in SERIES}
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 99)
+        self.slider.setValue(60)
+        self.slider.setToolTip("Smoothing (exponential moving average, like TensorBoard)")
+        self.slider_label = QLabel()
+        self.slider.valueChanged.connect(self._smoothing_changed)
+        self._markers = []
+        self._drawn = (-1, -1)
+        self._last_draw = 0.0
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Smoothing"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.slider_label)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.plot, 1)
+        layout.addLayout(row)
+        self.setWidget(body)
+        self._smoothing_changed(self.slider.value())
+
+    @property
+    def smoothing(self) -> float:
+        return self.slider.value() / 100
+
+    def _smoothing_changed(self, value) -> None:
+        self.slider_label.setText(f"{value / 100:.2f}")
+        self._drawn = (-1, -1)
+
+    def refresh(self, model: RunModel) -> None:
+        now = time.monotonic()
+        if self._drawn == (model.version, len(model.markers)) or now - self._last_draw < REDRAW_S:
+            return
+        self._drawn, self._last_draw = (model.version, len(model.markers)), now
+        h = model.history
+        for name, curve in self.curves.items():
+            curve.setData(h.steps, smooth(h.values[name], self.smoothing))
+        for marker in model.markers[len(self._markers):]:
+            line = pg.InfiniteLine(pos=marker["step"], angle=90, movable=False,
+                                   pen=pg.mkPen((200, 200, 200, 120), style=Qt.DashLine))
+            line.setToolTip(describe_event(marker))
+            self.plot.addItem(line)
+            self._markers.append(line)
+
+    def clear(self) -> None:
+        for line in self._markers:
+            self.plot.removeItem(line)
+        self._markers.clear()
+        self._drawn = (-1, -1)

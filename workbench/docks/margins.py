@@ -1,0 +1,91 @@
+"""Histograms of D(real) and D(fake) against the margins, which the user drags to set."""
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core import commands as C
+from workbench.model import RunModel
+
+REAL, FAKE = "#59a14f", "#e15759"
+
+
+class MarginsDock(QDockWidget):
+    def __init__(self, send, parent=None):
+        super().__init__("Margins", parent)
+        self.setObjectName("margins_dock")
+        self.send = send
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "discriminator score D")
+        self.plot.setLabel("left", "share of samples")
+        self.plot.addLegend(offset=(10, 10))
+        self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=(89, 161, 79, 90),
+                                          pen=pg.mkPen(REAL), name="D(real)")
+        self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=(225, 87, 89, 90),
+                                          pen=pg.mkPen(FAKE), name="D(fake)")
+        self.hinge_real = pg.PlotCurveItem(pen=pg.mkPen(REAL, width=1, style=Qt.DotLine))
+        self.hinge_fake = pg.PlotCurveItem(pen=pg.mkPen(FAKE, width=1, style=Qt.DotLine))
+        for item in (self.hinge_real, self.hinge_fake, self.hist_real, self.hist_fake):
+            self.plot.addItem(item)
+        self.line_real = pg.InfiniteLine(1.0, angle=90, movable=True, bounds=(0, 100), pen=pg.mkPen(REAL, width=2),
+                                         hoverPen=pg.mkPen(REAL, width=4), label="+m_real={value:.2f}",
+                                         labelOpts={"position": 0.92, "color": REAL})
+        self.line_fake = pg.InfiniteLine(-1.0, angle=90, movable=True, bounds=(-100, 0), pen=pg.mkPen(FAKE, width=2),
+                                         hoverPen=pg.mkPen(FAKE, width=4), label="-m_fake={value:.2f}",
+                                         labelOpts={"position": 0.84, "color": FAKE})
+        for line in (self.line_real, self.line_fake):
+            line.setToolTip("Drag to set the margin; applied on release")
+            line.sigPositionChangeFinished.connect(self._dragged)
+            self.plot.addItem(line)
+        self.rates = QLabel()
+        self.rates.setTextFormat(Qt.RichText)
+        self.rate_plot = pg.PlotWidget()
+        self.rate_plot.setMaximumHeight(90)
+        self.rate_plot.setYRange(0, 1)
+        self.rate_plot.hideAxis("bottom")
+        self.rate_plot.setToolTip("Share of samples inside their margin (still getting gradient) over steps")
+        self.rate_real = self.rate_plot.plot(pen=pg.mkPen(REAL))
+        self.rate_fake = self.rate_plot.plot(pen=pg.mkPen(FAKE))
+        self._version = -1
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.plot, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.rates)
+        row.addWidget(self.rate_plot, 1)
+        layout.addLayout(row)
+        self.setWidget(body)
+
+    def _dragged(self) -> None:
+        self.send(C.SetMargins(round(self.line_real.value(), 3), round(-self.line_fake.value(), 3)))
+
+    def refresh(self, model: RunModel) -> None:
+        if model.version == self._version:
+            return
+        self._version = model.version
+        s = model.settings
+        if s is not None:
+            if not self.line_real.moving:
+                self.line_real.setValue(s.margin_real)
+            if not self.line_fake.moving:
+                self.line_fake.setValue(-s.margin_fake)
+        if model.hist_real is not None:
+            edges = model.hist_edges
+            real = model.hist_real / max(model.hist_real.sum(), 1)
+            fake = model.hist_fake / max(model.hist_fake.sum(), 1)
+            self.hist_real.setData(edges, real, stepMode="center")
+            self.hist_fake.setData(edges, fake, stepMode="center")
+            if s is not None:
+                x = np.linspace(edges[0], edges[-1], 200)
+                scale = max(real.max(), fake.max(), 1e-3) / (max(s.margin_real, s.margin_fake) + edges[-1])
+                self.hinge_real.setData(x, np.maximum(0, s.margin_real - x) * scale)
+                self.hinge_fake.setData(x, np.maximum(0, s.margin_fake + x) * scale)
+        h = model.history
+        if len(h):
+            real_rate, fake_rate = h.values["real_violation_rate"], h.values["fake_violation_rate"]
+            self.rate_real.setData(h.steps, real_rate)
+            self.rate_fake.setData(h.steps, fake_rate)
+            self.rates.setText(f"<b>inside margin</b><br><span style='color:{REAL}'>real {real_rate[-1]:.0%}</span>"
+                               f"<br><span style='color:{FAKE}'>fake {fake_rate[-1]:.0%}</span>")

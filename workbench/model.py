@@ -1,0 +1,132 @@
+"""The window's state, Qt-free: what the engine reported, decimated for drawing.
+
+Widgets read from here on the window's timer; nothing here knows about Qt.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.telemetry import STAT_NAMES, Samples, Settings, Telemetry
+
+MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged"}
+
+
+class History:
+    """Scalar series of bounded size: when full, every other point is dropped and later points are kept
+    at half the rate. A million steps cost the same memory and drawing time as a few thousand."""
+
+    def __init__(self, names, capacity: int = 4096):
+        self.names = tuple(names)
+        self.capacity = capacity
+        self.stride = 1
+        self._skip = 0
+        self.steps = np.zeros(0, np.int64)
+        self.values = {n: np.zeros(0, np.float32) for n in self.names}
+
+    def extend(self, steps: np.ndarray, scalars: dict) -> None:
+        keep = (np.arange(len(steps)) + self._skip) % self.stride == 0
+        self._skip = (self._skip + len(steps)) % self.stride
+        self.steps = np.concatenate([self.steps, steps[keep]])
+        for n in self.names:
+            self.values[n] = np.concatenate([self.values[n], np.asarray(scalars[n], np.float32)[keep]])
+        if len(self.steps) > self.capacity:
+            self.steps = self.steps[::2]
+            self.values = {n: v[::2] for n, v in self.values.items()}
+            self.stride *= 2
+
+    def __len__(self):
+        return len(self.steps)
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average (weight 0: raw, 0.99: very smooth)."""
+    if weight <= 0 or len(values) == 0:
+        return values
+    out = np.empty_like(values, dtype=np.float64)
+    last, debias = 0.0, 1.0
+    for i, v in enumerate(values.astype(np.float64)):
+        if not np.isfinite(v):
+            out[i] = v
+            continue
+        last = last * weight + (1 - weight) * v
+        debias *= weight
+        out[i] = last / (1 - debias)
+    return out
+
+
+class RunModel:
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.history = History(STAT_NAMES)
+        self.step = 0
+        self.state = "starting"
+        self.steps_per_s = 0.0
+        self.elapsed_s = 0.0
+        self.settings: Settings | None = None
+        self.info: dict = {}
+        self.samples: Samples | None = None
+        self.sigmas: dict[str, float] = {}
+        self.hist_edges = None
+        self.hist_real = None
+        self.hist_fake = None
+        self.markers: list[dict] = []
+        self.log: list[dict] = []  # every event, for the status line and tooltips
+        self.message = ""
+        self.failure = None
+        self.version = 0  # bumps on every change; widgets redraw when it moved
+        self.samples_version = 0
+
+    def ingest(self, t: Telemetry) -> None:
+        self.step, self.state, self.steps_per_s, self.elapsed_s = t.step, t.state, t.steps_per_s, t.elapsed_s
+        self.settings, self.info, self.message = t.settings, t.info, t.message
+        if len(t.steps):
+            self.history.extend(t.steps, t.scalars)
+        if t.hist_real.sum() > 0:
+            self.hist_edges, self.hist_real, self.hist_fake = t.hist_edges, t.hist_real, t.hist_fake
+        if t.samples is not None:
+            self.samples = t.samples
+            self.samples_version += 1
+        if t.sigmas:
+            self.sigmas = t.sigmas
+        for event in t.events:
+            self.log.append(event)
+            if event["kind"] in MARKER_KINDS:
+                self.markers.append(event)
+        self.version += 1
+
+    def fail(self, failure) -> None:
+        self.failure = failure
+        self.state = "failed"
+        self.version += 1
+
+    @property
+    def eta_s(self) -> float:
+        max_steps = self.info.get("max_steps")
+        if not max_steps or self.steps_per_s <= 0 or self.state != "running":
+            return float("nan")
+        return max(0.0, (max_steps - self.step) / self.steps_per_s)
+
+
+def describe_event(event: dict) -> str:
+    """A short human sentence for an event, for tooltips and the status bar."""
+    kind = event["kind"]
+    at = f"step {event['step']}: "
+    if kind == "set_margins":
+        return at + f"margins set to +{event['margin_real']:g} / -{event['margin_fake']:g}"
+    if kind == "set_spectral_norm":
+        return at + f"spectral norm {'on' if event['enabled'] else 'off'}"
+    if kind == "set_learning_rates":
+        return at + f"learning rates G {event['lr_g']:.2g}, D {event['lr_d']:.2g}"
+    if kind == "set_n_dis":
+        return at + f"n_dis set to {event['n_dis']}"
+    if kind == "rejected":
+        return at + f"refused {event['command']}: {event['reason']}"
+    if kind == "diverged":
+        return at + f"diverged (NaN/Inf) at step {event['at_step']}; paused"
+    if kind in ("save_checkpoint", "export_samples"):
+        return at + f"wrote {event.get('path')}"
+    if kind == "error":
+        return at + event.get("reason", "error")
+    return at + kind.replace("_", " ")
