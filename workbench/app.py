@@ -46,7 +46,6 @@ def main(argv=None) -> int:
         print(f"hinge-workbench: error: {exc}", file=sys.stderr)
         return 2
 
-    import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
     from workbench.main_window import MainWindow
@@ -54,7 +53,6 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Hinge-GAN Workbench")
     app.setOrganizationName("hinge-workbench")
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
     window = MainWindow(in_process=args.in_thread, exit_when_done=args.exit_when_done)
     window.show()
     window.start(spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
@@ -30,6 +31,7 @@ POLL_MS = 40
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, in_process: bool = False, exit_when_done: bool = False):
         super().__init__()
+        pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
         self.setWindowTitle("Hinge-GAN Workbench")
         self.resize(1400, 880)
         self.settings = settings or QSettings("hinge-workbench", "hinge-workbench")

@@ -29,10 +29,10 @@ class MarginsDock(QDockWidget):
             self.plot.addItem(item)
         self.line_real = pg.InfiniteLine(1.0, angle=90, movable=True, bounds=(0, 100), pen=pg.mkPen(REAL, width=2),
                                          hoverPen=pg.mkPen(REAL, width=4), label="+m_real={value:.2f}",
-                                         labelOpts={"position": 0.92, "color": REAL})
+                                         labelOpts={"position": 0.95, "color": REAL})
         self.line_fake = pg.InfiniteLine(-1.0, angle=90, movable=True, bounds=(-100, 0), pen=pg.mkPen(FAKE, width=2),
                                          hoverPen=pg.mkPen(FAKE, width=4), label="-m_fake={value:.2f}",
-                                         labelOpts={"position": 0.84, "color": FAKE})
+                                         labelOpts={"position": 0.80, "color": FAKE})
         for line in (self.line_real, self.line_fake):
             line.setToolTip("Drag to set the margin; applied on release")
             line.sigPositionChangeFinished.connect(self._dragged)

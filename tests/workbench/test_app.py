@@ -1,0 +1,32 @@
+"""hinge-workbench launched as a user launches it: a real process with a real (offscreen) window."""
+import os
+import subprocess
+import sys
+
+from core.checkpoint import load_checkpoint
+
+
+def workbench(tmp_path, *args, timeout=240):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    return subprocess.run([sys.executable, "-m", "workbench.app", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def test_exit_when_done_leaves_a_complete_run_directory(tmp_path):
+    run = tmp_path / "run"
+    result = workbench(tmp_path, "--preset", "ring8", "--max-steps", 300, "--exit-when-done", "--run-dir", run)
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in run.iterdir()} >= {"config.json", "metrics.csv", "events.jsonl", "checkpoints", "samples"}
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 300
+    assert len((run / "metrics.csv").read_text().splitlines()) == 301
+    assert (tmp_path / "config" / "hinge-workbench" / "hinge-workbench.conf").exists()  # the layout was saved
+
+
+def test_bad_settings_give_one_line_before_any_window(tmp_path):
+    for args, words in ((["--set", "loss.margin_real=nan"], "loss.margin_real"),
+                        (["--preset", "nosuch"], "no preset"),
+                        (["--resume", tmp_path / "missing.pt"], "not found")):
+        result = workbench(tmp_path, *args, timeout=60)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines()[-1].startswith("hinge-workbench: error:")
+        assert words in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,184 @@
+import csv
+import json
+import os
+import signal
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+
+from core import commands as C
+from core.checkpoint import load_checkpoint
+from tests.workbench.conftest import DIGITS, make_spec, wait_for
+from workbench.main_window import MainWindow
+from workbench.runner import RunSpec
+
+DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock"}
+
+
+def events(run_dir):
+    path = run_dir / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_window_opens_with_every_dock_and_menu(window):
+    from PySide6.QtWidgets import QDockWidget
+    assert {d.objectName() for d in window.findChildren(QDockWidget)} == DOCKS
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&Run", "&View", "&Help"]
+    shortcuts = {a.shortcut().toString() for a in window.findChildren(type(window.export_action))}
+    assert {"Space", "Ctrl+S", "Ctrl+E", "Ctrl+N", "Ctrl+Q"} <= shortcuts
+
+
+def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.step > 50 and window.model.samples is not None)
+    wait_for(qtbot, lambda: window.losses.curves["d_loss"].getData()[0] is not None
+             and len(window.losses.curves["d_loss"].getData()[0]) > 10)
+    assert window.margins.hist_real.getData()[1].sum() > 0
+    assert window.samples.fake_points.data.size > 0
+    assert window.run_info.labels["device"].text() == "cpu"
+    assert "steps/s" in window.status_labels["rate"].text()
+
+
+def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path, "digits", DIGITS))
+    wait_for(qtbot, lambda: window.model.samples is not None and window.samples.image.image is not None)
+    grid = window.samples.image.image
+    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 4 * 34 + 2  # 16 samples, 32 px + padding
+    dialog = window.samples.show_enlarged(np.ascontiguousarray(grid[2:34, 2:34]), "sample 0")
+    assert dialog.isVisible()
+    dialog.close()
+
+
+def test_margins_from_the_ui_reach_the_engine(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.settings is not None and window.controls.isEnabled())
+    window.controls.margin_real.setValue(0.4)
+    wait_for(qtbot, lambda: window.model.settings.margin_real == 0.4)
+    window.margins.line_fake.setValue(-2.5)
+    window.margins.line_fake.sigPositionChangeFinished.emit(window.margins.line_fake)
+    wait_for(qtbot, lambda: window.model.settings.margin_fake == 2.5)
+    step = window.model.step
+    wait_for(qtbot, lambda: window.model.step > step + 20)
+    applied = [e for e in events(tmp_path / "run") if e["kind"] == "set_margins"]
+    assert applied[-1]["margin_fake"] == 2.5 and applied[0]["margin_real"] == 0.4
+    with open(tmp_path / "run" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[-1]["margin_real"] == "0.4" and rows[-1]["margin_fake"] == "2.5"
+    assert any(m["kind"] == "set_margins" for m in window.model.markers)
+    wait_for(qtbot, lambda: len(window.losses._markers) >= 2)
+
+
+def test_spectral_norm_switch_reaches_the_engine(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path, "digits", DIGITS))
+    wait_for(qtbot, lambda: window.model.settings is not None and window.controls.isEnabled())
+    assert window.controls.spectral_norm.isChecked()
+    window.controls.spectral_norm.click()
+    wait_for(qtbot, lambda: window.model.settings.spectral_norm is False)
+    toggles = [e for e in events(tmp_path / "run") if e["kind"] == "set_spectral_norm"]
+    assert toggles[-1]["enabled"] is False and toggles[-1]["layers"] == []
+
+
+def test_pause_stops_and_step_once_advances_exactly_one(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.state == "running" and window.model.step > 5)
+    qtbot.keyClick(window, Qt.Key_Space)
+    wait_for(qtbot, lambda: window.model.state == "paused")
+    qtbot.wait(300)
+    paused_at = window.model.step
+    qtbot.wait(500)
+    assert window.model.step == paused_at
+    window.controls.step_button.click()
+    wait_for(qtbot, lambda: window.model.step == paused_at + 1)
+    qtbot.wait(400)
+    assert window.model.step == paused_at + 1 and window.model.state == "paused"
+    window.controls.pause_button.click()
+    wait_for(qtbot, lambda: window.model.state == "running")
+
+
+def test_exports_write_valid_files(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path, "digits", DIGITS))
+    wait_for(qtbot, lambda: window.model.step > 3 and window.model.samples is not None)
+    out = tmp_path / "out"
+    window.send(C.ExportSamples(str(out / "grid.png"), n=16))
+    window.send(C.ExportSamples(str(out / "samples.npy"), n=10))
+    window.send(C.ExportSamples(str(out / "files"), n=5))
+    wait_for(qtbot, lambda: len([e for e in window.model.log if e["kind"] == "export_samples"]) == 3)
+    assert Image.open(out / "grid.png").size[0] > 32
+    array = np.load(out / "samples.npy")
+    assert array.dtype == np.uint8 and array.shape == (10, 32, 32, 1)
+    assert len(list((out / "files").glob("*.png"))) == 5
+    wait_for(qtbot, lambda: len(list((tmp_path / "run" / "samples" / "timelapse").glob("*.png"))) >= 2)
+    window._run_file_action(lambda: __import__("core.export").export.write_timelapse(
+        tmp_path / "run" / "samples" / "timelapse", out / "timelapse.gif"))
+    gif = Image.open(out / "timelapse.gif")
+    assert gif.format == "GIF" and gif.n_frames >= 2
+
+
+def test_save_and_resume_from_the_ui(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.step > 20)
+    qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier)
+    wait_for(qtbot, lambda: any(e["kind"] == "save_checkpoint" for e in window.model.log))
+    saved = next(e for e in window.model.log if e["kind"] == "save_checkpoint")
+    assert load_checkpoint(saved["path"])["step"] == saved["step"]
+    window.start(RunSpec(None, str(tmp_path / "run"), "cpu", resume=saved["path"], paused=True))
+    wait_for(qtbot, lambda: window.model.state == "paused")
+    assert window.model.step == saved["step"]
+
+
+def test_engine_killed_mid_run_is_reported_and_restartable(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.step > 10)
+    window.send(C.SaveCheckpoint())
+    wait_for(qtbot, lambda: (tmp_path / "run" / "checkpoints" / "last.pt").exists())
+    os.kill(window.runner.pid, signal.SIGKILL)
+    wait_for(qtbot, lambda: window.model.state == "failed", timeout=10_000)
+    assert "signal 9" in window.banner_label.text()
+    assert window.banner.isVisible() and window.restart_button.isVisible()
+    window.restart_button.click()
+    wait_for(qtbot, lambda: window.model.state == "paused")
+    assert not window.banner.isVisible()
+
+
+def test_closing_mid_run_saves_last_checkpoint(qtbot, settings, tmp_path):
+    import multiprocessing
+    import time
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: w.model.step > 10)
+    started = time.monotonic()
+    w.close()
+    assert time.monotonic() - started < 3.0
+    assert multiprocessing.active_children() == []
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] >= 10
+
+
+def test_layout_is_saved_restored_and_reset(qtbot, tmp_path):
+    path = str(tmp_path / "layout.ini")
+    first = MainWindow(settings=QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(first)
+    first.show()
+    first.samples.setFloating(True)
+    first.margins.hide()
+    first.close()
+    second = MainWindow(settings=QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.samples.isFloating() and not second.margins.isVisible()
+    second.reset_layout()
+    assert not second.samples.isFloating() and second.margins.isVisible()
+    second.close()
+
+
+def test_many_frames_of_every_dock_paint_without_crashing(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.samples is not None)
+    for _ in range(60):
+        qtbot.wait(30)
+        for dock in window.docks:
+            dock.widget().grab()
+    assert window.model.step > 0
