@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
+    bench = sub.add_parser("bench", help="the engine's steps/s against a textbook loop, side by side")
+    bench.add_argument("--preset", default="digits")
+    bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    bench.add_argument("--rounds", type=int, default=5)
+    bench.add_argument("--steps-per-round", type=int, help="default: about one second's worth")
+
     sub.add_parser("presets", help="list the shipped presets")
     return parser
 
@@ -166,6 +173,16 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from core.bench import benchmark
+
+    if args.rounds < 1:
+        raise UserError(f"--rounds must be at least 1, got {args.rounds}")
+    cfg = config_mod.resolve(args.preset, overrides=args.set)
+    benchmark(cfg, args.device, args.rounds, args.steps_per_round)
+    return 0
+
+
 def cmd_presets(args) -> int:
     for name in config_mod.preset_names():
         print(f"{name:10s} {config_mod.preset_description(name)}")
@@ -174,7 +191,7 @@ def cmd_presets(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets}[args.command]
+    handler = {"train": cmd_train, "sample": cmd_sample, "bench": cmd_bench, "presets": cmd_presets}[args.command]
     try:
         return handler(args)
     except UserError as exc:

@@ -31,7 +31,7 @@ POLL_MS = 40
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, in_process: bool = False, exit_when_done: bool = False):
         super().__init__()
-        pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+        pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
         self.setWindowTitle("Hinge-GAN Workbench")
         self.resize(1400, 880)
         self.settings = settings or QSettings("hinge-workbench", "hinge-workbench")
@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.controls.raise_()
         self.resizeDocks([self.losses, self.samples], [820, 580], Qt.Horizontal)
         self.resizeDocks([self.losses, self.margins], [480, 400], Qt.Vertical)
-        self.resizeDocks([self.samples, self.controls], [520, 360], Qt.Vertical)
+        self.resizeDocks([self.samples, self.controls], [600, 280], Qt.Vertical)
         self.setCentralWidget(None)
         self._default_layout = self.saveState(LAYOUT_VERSION)
 

@@ -1,13 +1,16 @@
 """Histograms of D(real) and D(fake) against the margins, which the user drags to set."""
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core import commands as C
-from workbench.model import RunModel
+from workbench.model import RunModel, smooth
 
 REAL, FAKE = "#59a14f", "#e15759"
+REDRAW_S = 0.2
 
 
 class MarginsDock(QDockWidget):
@@ -47,6 +50,7 @@ class MarginsDock(QDockWidget):
         self.rate_real = self.rate_plot.plot(pen=pg.mkPen(REAL))
         self.rate_fake = self.rate_plot.plot(pen=pg.mkPen(FAKE))
         self._version = -1
+        self._last_draw = 0.0
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -62,9 +66,10 @@ class MarginsDock(QDockWidget):
         self.send(C.SetMargins(round(self.line_real.value(), 3), round(-self.line_fake.value(), 3)))
 
     def refresh(self, model: RunModel) -> None:
-        if model.version == self._version:
+        now = time.monotonic()
+        if model.version == self._version or now - self._last_draw < REDRAW_S:
             return
-        self._version = model.version
+        self._version, self._last_draw = model.version, now
         s = model.settings
         if s is not None:
             if not self.line_real.moving:
@@ -85,7 +90,7 @@ class MarginsDock(QDockWidget):
         h = model.history
         if len(h):
             real_rate, fake_rate = h.values["real_violation_rate"], h.values["fake_violation_rate"]
-            self.rate_real.setData(h.steps, real_rate)
-            self.rate_fake.setData(h.steps, fake_rate)
+            self.rate_real.setData(h.steps, smooth(real_rate, 0.9))
+            self.rate_fake.setData(h.steps, smooth(fake_rate, 0.9))
             self.rates.setText(f"<b>inside margin</b><br><span style='color:{REAL}'>real {real_rate[-1]:.0%}</span>"
                                f"<br><span style='color:{FAKE}'>fake {fake_rate[-1]:.0%}</span>")

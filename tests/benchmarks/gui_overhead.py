@@ -1,0 +1,109 @@
+"""GUI overhead: training speed with the workbench open and plotting vs headless `hinge-train`.
+
+Not a test (pytest does not collect it). Run from the repository root:
+
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/gui_overhead.py --preset ring8 --seconds 30 --rounds 2
+
+Each round trains the same preset headless (a `hinge-train` process) and then in the workbench
+(the window in this process, the engine in its child), and reads the speed from each run's
+metrics.csv over the same steady window. It also reports the GUI timer's interval p50/p99 and the
+GUI process's resident-memory growth. The last line is JSON.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def steady_rate(run_dir: Path, skip_s: float = 3.0) -> float:
+    with open(run_dir / "metrics.csv") as f:
+        rows = [(int(r["step"]), float(r["wall_time"])) for r in csv.DictReader(f)]
+    start = rows[0][1] + skip_s
+    steady = [(s, t) for s, t in rows if t >= start]
+    (s0, t0), (s1, t1) = steady[0], steady[-1]
+    return (s1 - s0) / (t1 - t0)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def headless(preset: str, seconds: float, run_dir: Path, overrides) -> float:
+    cmd = [sys.executable, "-m", "core.cli", "train", "--preset", preset, "--steps", "100000000",
+           "--run-dir", str(run_dir), *overrides]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    proc.terminate()
+    proc.wait(30)
+    return steady_rate(run_dir)
+
+
+def windowed(app, preset: str, seconds: float, run_dir: Path, overrides) -> tuple[float, list, float]:
+    from PySide6.QtCore import QSettings, QTimer
+
+    from core.config import resolve
+    from workbench.main_window import MainWindow
+    from workbench.runner import RunSpec
+
+    cfg = resolve(preset, overrides=[o for o in overrides[1::2]])
+    window = MainWindow(settings=QSettings(str(run_dir.parent / "bench.ini"), QSettings.IniFormat))
+    window.show()
+    window.start(RunSpec(cfg.to_dict(), str(run_dir), "cpu"))
+    intervals, last = [], [time.monotonic()]
+
+    def tick():
+        now = time.monotonic()
+        intervals.append(now - last[0])
+        last[0] = now
+
+    window.timer.timeout.connect(tick)
+    rss_start, deadline = None, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.002)
+        if rss_start is None and window.model.step > 0:
+            rss_start = rss_mb()
+    growth = rss_mb() - (rss_start or rss_mb())
+    window.close()
+    return steady_rate(run_dir), intervals[len(intervals) // 5:], growth
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", default="ring8")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--set", action="append", default=[])
+    args = parser.parse_args()
+    overrides = [x for kv in args.set for x in ("--set", kv)]
+
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    ratios, all_intervals, growths = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
+            gui, intervals, growth = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
+            ratios.append(gui / base)
+            all_intervals += intervals
+            growths.append(growth)
+            print(f"round {r + 1}: headless {base:.1f} steps/s, window {gui:.1f} steps/s, ratio {gui / base:.3f}, "
+                  f"GUI memory growth {growth:+.1f} MB", flush=True)
+    ms = sorted(1000 * i for i in all_intervals)
+    result = {"preset": args.preset, "seconds": args.seconds, "ratio_median": round(statistics.median(ratios), 3),
+              "timer_ms_p50": round(ms[len(ms) // 2], 1), "timer_ms_p99": round(ms[int(len(ms) * 0.99)], 1),
+              "gui_memory_growth_mb": round(max(growths), 1)}
+    print(f"window/headless {result['ratio_median']:.3f}; GUI timer p50 {result['timer_ms_p50']} ms, "
+          f"p99 {result['timer_ms_p99']} ms")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
