@@ -40,6 +40,7 @@ class MarginsDock(QDockWidget):
             line.setToolTip("Drag to set the margin; applied on release")
             line.sigPositionChangeFinished.connect(self._dragged)
             self.plot.addItem(line)
+        self._settings = None
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
         self.rate_plot = pg.PlotWidget()
@@ -62,10 +63,19 @@ class MarginsDock(QDockWidget):
         layout.addLayout(row)
         self.setWidget(body)
 
-    def _dragged(self) -> None:
-        self.send(C.SetMargins(round(self.line_real.value(), 3), round(-self.line_fake.value(), 3)))
+    def _dragged(self, line) -> None:
+        """Send the dragged margin with the other one as the engine last echoed it."""
+        if self._settings is None:
+            return
+        real, fake = self._settings.margin_real, self._settings.margin_fake
+        if line is self.line_real:
+            real = round(line.value(), 3)
+        else:
+            fake = round(-line.value(), 3)
+        self.send(C.SetMargins(real, fake))
 
     def refresh(self, model: RunModel) -> None:
+        self._settings = model.settings
         now = time.monotonic()
         if model.version == self._version or now - self._last_draw < REDRAW_S:
             return
