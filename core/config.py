@@ -64,6 +64,7 @@ class TrainConfig:
     n_dis: int = 1
     seed: int = 0
     checkpoint_every: int = 1000
+    autosave_minutes: float = 5.0  # also save last.pt this often, whatever the step count
     publish_every_s: float = 0.1
     samples_every_s: float = 2.0
     n_fixed: int = 64
@@ -143,7 +144,7 @@ def validate(cfg: Config) -> Config:
     check_n_dis(t.n_dis)
     for name in ("steps", "batch_size", "checkpoint_every", "n_fixed"):
         _positive(f"train.{name}", getattr(t, name))
-    for name in ("publish_every_s", "samples_every_s"):
+    for name in ("publish_every_s", "samples_every_s", "autosave_minutes"):
         value = getattr(t, name)
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"train.{name} must be a positive number of seconds, got {value!r}")

@@ -77,7 +77,10 @@ def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 12
 
 
 def write_frame(array: np.ndarray, frames_dir: Path, step: int) -> None:
-    _pil(array).save(frames_dir / f"step-{step:09d}.png")
+    try:
+        _pil(array).save(frames_dir / f"step-{step:09d}.png")
+    except OSError as exc:
+        raise UserError(f"cannot write a timelapse frame: {exc.strerror or exc}") from None
 
 
 def copy_metrics(metrics_csv: str | Path, path: str | Path) -> Path:

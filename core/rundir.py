@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from pathlib import Path
@@ -20,6 +21,28 @@ def default_run_dir(preset: str) -> Path:
     return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+class Appender:
+    """Appends to a file without buffering; what a failed write (a full disk) left out is kept and
+    written first next time, so nothing is lost once space is back."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = open(path, "ab", buffering=0)
+        self.pending = b""
+
+    def write(self, text: str) -> None:
+        self.pending += text.encode()
+        try:
+            while self.pending:
+                self.pending = self.pending[self.file.write(self.pending):]
+        except OSError as exc:
+            raise UserError(f"cannot write {self.path.name}: {exc.strerror or exc} "
+                            f"({len(self.pending)} bytes kept to retry)") from None
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -27,13 +50,12 @@ class RunDir:
             for sub in ("checkpoints", "samples/timelapse"):
                 (self.path / sub).mkdir(parents=True, exist_ok=True)
             new_metrics = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
-            self._metrics = open(self.metrics_path, "a", newline="")
-            self._events = open(self.events_path, "a")
+            self._metrics = Appender(self.metrics_path)
+            self._events = Appender(self.events_path)
         except OSError as exc:
             raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
-        self._writer = csv.writer(self._metrics)
         if new_metrics:
-            self._writer.writerow(METRIC_COLUMNS)
+            self._metrics.write(",".join(METRIC_COLUMNS) + "\r\n")
 
     metrics_path = property(lambda self: self.path / "metrics.csv")
     events_path = property(lambda self: self.path / "events.jsonl")
@@ -48,13 +70,14 @@ class RunDir:
         tail = [settings.margin_real, settings.margin_fake, int(settings.spectral_norm),
                 settings.lr_g, settings.lr_d, settings.n_dis]
         columns = [scalars[name] for name in STAT_NAMES]
+        text = io.StringIO()
+        writer = csv.writer(text)
         for i, step in enumerate(steps):
-            self._writer.writerow([int(step), f"{times[i]:.3f}", *(f"{c[i]:.6g}" for c in columns), *tail])
-        self._metrics.flush()
+            writer.writerow([int(step), f"{times[i]:.3f}", *(f"{c[i]:.6g}" for c in columns), *tail])
+        self._metrics.write(text.getvalue())
 
     def append_event(self, event: dict) -> None:
         self._events.write(json.dumps(event) + "\n")
-        self._events.flush()
 
     def close(self) -> None:
         self._metrics.close()

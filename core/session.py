@@ -45,7 +45,9 @@ class Session:
         self._rate_window = collections.deque(maxlen=30)
         self._next_publish = 0.0
         self._next_samples = 0.0
+        self._next_autosave = time.monotonic() + 60 * trainer.cfg.train.autosave_minutes
         self._message = ""
+        self._disk_problem = ""
         self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
 
     # --- the loop -----------------------------------------------------------------------------
@@ -84,6 +86,8 @@ class Session:
                     self._next_publish = 0.0  # show the exact step reached
             if self.trainer.step % self.trainer.cfg.train.checkpoint_every == 0:
                 self._autosave()
+            elif now >= self._next_autosave:
+                self._autosave(keep_step=False)
             self._publish_if_due()
         return self.close()
 
@@ -164,21 +168,40 @@ class Session:
         event = {"step": self.trainer.step, "wall_time": round(time.time(), 3), **event}
         self.events.append(event)
         self._unpublished_events.append(event)
-        self.run_dir.append_event(event)
         self._next_publish = 0.0
+        self._write(self.run_dir.append_event, event)
+
+    def _write(self, write, *args) -> None:
+        """Write to the run directory; if that fails (a full disk), pause (or stop, headless) and say so."""
+        try:
+            write(*args)
+        except UserError as exc:
+            if self._disk_problem:
+                return
+            self._disk_problem = str(exc)
+            self._message = f"{exc}. Free some space, then resume."
+            if self.wait_when_done:
+                self.state = "paused" if self.state == "running" else self.state
+            else:
+                self.stopping = True
+            self._record({"kind": "error", "reason": str(exc)})
+            return
+        if self._disk_problem:
+            self._disk_problem = self._message = ""
 
     # --- files -----------------------------------------------------------------------------
 
-    def _autosave(self) -> None:
+    def _autosave(self, keep_step: bool = True) -> None:
         """A routine checkpoint: skipped for a diverged run, a failure recorded rather than raised."""
+        self._next_autosave = time.monotonic() + 60 * self.trainer.cfg.train.autosave_minutes
         try:
-            self.checkpoint()
+            self.checkpoint(keep_step=keep_step)
         except UserError as exc:
             if self.state != "diverged":
                 self._record({"kind": "error", "reason": str(exc)})
 
-    def checkpoint(self, path: str | None = None) -> Path:
-        """Save step-N.pt and last.pt (or the given path). Never from a diverged state."""
+    def checkpoint(self, path: str | None = None, keep_step: bool = True) -> Path:
+        """Save last.pt and step-N.pt (or only last.pt, or the given path). Never from a diverged state."""
         self._flush_metrics()
         if self.state == "diverged":
             raise UserError("not saving a checkpoint of a diverged run")
@@ -186,10 +209,13 @@ class Session:
         try:
             if path:
                 return save_checkpoint(state, path)
-            target = save_checkpoint(state, self.run_dir.checkpoints / f"step-{self.trainer.step}.pt")
-            tmp = target.with_name(".last.pt.tmp")
-            shutil.copyfile(target, tmp)
-            tmp.replace(self.run_dir.checkpoints / "last.pt")
+            last = save_checkpoint(state, self.run_dir.checkpoints / "last.pt")
+            if not keep_step:
+                return last
+            target = self.run_dir.checkpoints / f"step-{self.trainer.step}.pt"
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(last, tmp)
+            tmp.replace(target)
             return target
         except OSError as exc:
             raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
@@ -209,7 +235,7 @@ class Session:
         steps, times, scalars = self.trainer.drain_statistics()
         if not len(steps):
             return
-        self.run_dir.append_metrics(steps, times, scalars, self.trainer.settings)
+        self._write(self.run_dir.append_metrics, steps, times, scalars, self.trainer.settings)
         self._pending_scalars.append((steps, scalars))
         if self.state != "diverged" and not all(np.isfinite(scalars[k]).all() for k in ("d_loss", "g_loss")):
             bad = int(steps[~(np.isfinite(scalars["d_loss"]) & np.isfinite(scalars["g_loss"]))][0])
@@ -237,7 +263,7 @@ class Session:
             if not self.fresh_view:
                 frame = view.grid if view.grid is not None else points_image(view.fake_points, view.real_points,
                                                                               view.extent)
-                write_frame(frame, self.run_dir.timelapse, view.step)
+                self._write(write_frame, frame, self.run_dir.timelapse, view.step)
         steps = np.concatenate([s for s, _ in self._pending_scalars]) if self._pending_scalars else np.zeros(0, int)
         scalars = {k: np.concatenate([sc[k] for _, sc in self._pending_scalars]) for k in
                    (self._pending_scalars[0][1] if self._pending_scalars else {})}

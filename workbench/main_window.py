@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.restart_button = QPushButton("Restart from last checkpoint")
         self.restart_button.clicked.connect(self.restart_from_last)
         self.banner.addWidget(self.banner_label)
-        self.banner.addWidget(self.restart_button)
+        self.restart_action = self.banner.addWidget(self.restart_button)  # a toolbar shows widgets via actions
         self.addToolBar(Qt.TopToolBarArea, self.banner)
         self.banner.hide()
 
@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
     def show_problem(self, text: str) -> None:
         self.banner_label.setText(text)
         last = self.last_checkpoint()
-        self.restart_button.setVisible(last is not None)
+        self.restart_action.setVisible(last is not None)
         self.banner.show()
 
     def last_checkpoint(self) -> Path | None:

@@ -59,7 +59,8 @@ def run_session(spec: RunSpec, receive, send) -> None:
     except BaseException as exc:  # the window shows whatever ended the worker
         from core.errors import UserError
 
-        out_of_memory = isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+        text = str(exc).lower()
+        out_of_memory = isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text
         summary = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         if out_of_memory:
             summary = f"out of memory: {exc}"
