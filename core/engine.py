@@ -41,6 +41,8 @@ class Trainer:
     def __init__(self, cfg: Config, device: str | torch.device = "auto"):
         self.cfg = cfg
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        if cfg.train.threads and self.device.type == "cpu":
+            torch.set_num_threads(cfg.train.threads)
         seed = cfg.train.seed
         torch.manual_seed(seed)
         self.generator = torch.Generator(self.device).manual_seed(seed)

@@ -5,23 +5,26 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
-from torchvision.utils import make_grid
 
 from core.errors import UserError
 
 
-def to_uint8_images(x: torch.Tensor) -> np.ndarray:
+def to_uint8_images(x) -> np.ndarray:
     """Generator output in [-1, 1], (N, C, H, W) -> uint8 (N, H, W, C) in 0..255."""
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
-def image_grid(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, H, W, C) -> one uint8 (H', W', C) grid, as square as it gets."""
-    nrow = int(np.ceil(np.sqrt(len(images))))
-    grid = make_grid(torch.from_numpy(images).permute(0, 3, 1, 2), nrow=nrow, padding=2, pad_value=0)
-    return grid.permute(1, 2, 0).numpy()
+def image_grid(images: np.ndarray, padding: int = 2) -> np.ndarray:
+    """uint8 (N, H, W, C) -> one uint8 (H', W', C) grid, as square as it gets, with black gutters."""
+    n, h, w, c = images.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.zeros((padding + rows * (h + padding), padding + cols * (w + padding), c), np.uint8)
+    for i, image in enumerate(images):
+        y, x = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
+        grid[y: y + h, x: x + w] = image
+    return grid
 
 
 def _pil(array: np.ndarray) -> Image.Image:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import platform
+import time
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -25,7 +26,8 @@ from workbench.model import RunModel, describe_event
 from workbench.runner import Failure, Finished, Runner, RunSpec
 
 LAYOUT_VERSION = 1
-POLL_MS = 40
+POLL_MS = 40  # how often telemetry is taken in
+REDRAW_S = 0.25  # how often the docks redraw: painting is what costs the training process CPU
 
 
 class MainWindow(QMainWindow):
@@ -39,6 +41,8 @@ class MainWindow(QMainWindow):
         self.model = RunModel()
         self.spec: RunSpec | None = None
         self.exit_when_done = exit_when_done
+        self._last_redraw = 0.0
+        self._drawn_state = ""
 
         self.losses = LossesDock(self)
         self.margins = MarginsDock(self.send, self)
@@ -166,9 +170,12 @@ class MainWindow(QMainWindow):
                     self.statusBar().showMessage(describe_event(event), 6000)
                 if item.state == "diverged":
                     self.show_problem(item.message)
-        for dock in self.docks:
-            dock.refresh(self.model)
-        self._refresh_status()
+        now = time.monotonic()
+        if now - self._last_redraw >= REDRAW_S or self.model.state != self._drawn_state:
+            self._last_redraw, self._drawn_state = now, self.model.state
+            for dock in self.docks:
+                dock.refresh(self.model)
+            self._refresh_status()
         if self.exit_when_done and self.model.state in ("done", "failed"):
             self.exit_when_done = False
             QTimer.singleShot(0, self.close)

@@ -45,7 +45,8 @@ def headless(preset: str, seconds: float, run_dir: Path, overrides) -> float:
     return steady_rate(run_dir)
 
 
-def windowed(app, preset: str, seconds: float, run_dir: Path, overrides) -> tuple[float, list, float]:
+def windowed(app, preset: str, seconds: float, run_dir: Path, overrides):
+    """(steps/s, GUI timer intervals, GUI memory growth in MB, the closed window) of a live run."""
     from PySide6.QtCore import QSettings, QTimer
 
     from core.config import resolve
@@ -64,15 +65,13 @@ def windowed(app, preset: str, seconds: float, run_dir: Path, overrides) -> tupl
         last[0] = now
 
     window.timer.timeout.connect(tick)
-    rss_start, deadline = None, time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.002)
-        if rss_start is None and window.model.step > 0:
-            rss_start = rss_mb()
-    growth = rss_mb() - (rss_start or rss_mb())
+    rss_start = []
+    QTimer.singleShot(5000, lambda: rss_start.append(rss_mb()))  # after start-up allocations
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()  # the real event loop, as hinge-workbench runs it
+    growth = rss_mb() - (rss_start[0] if rss_start else rss_mb())
     window.close()
-    return steady_rate(run_dir), intervals[len(intervals) // 5:], growth
+    return steady_rate(run_dir), intervals[len(intervals) // 5:], growth, window
 
 
 def main():
@@ -90,7 +89,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
-            gui, intervals, growth = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
+            gui, intervals, growth, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
             ratios.append(gui / base)
             all_intervals += intervals
             growths.append(growth)

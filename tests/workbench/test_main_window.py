@@ -45,8 +45,8 @@ def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, "digits", DIGITS))
     wait_for(qtbot, lambda: window.model.samples is not None and window.samples.image.image is not None)
     grid = window.samples.image.image
-    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 4 * 34 + 2  # 16 samples, 32 px + padding
-    dialog = window.samples.show_enlarged(np.ascontiguousarray(grid[2:34, 2:34]), "sample 0")
+    assert grid.shape == (4 * 34 + 2, 4 * 34 + 2)  # 16 grayscale samples of 32 px, 2 px gutters
+    dialog = window.samples.show_enlarged(np.ascontiguousarray(grid[2:34, 2:34, None]), "sample 0")
     assert dialog.isVisible()
     dialog.close()
 

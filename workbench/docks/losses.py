@@ -1,6 +1,4 @@
 """Losses over steps, smoothed like TensorBoard, with a marker wherever a command changed the run."""
-import time
-
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
@@ -9,7 +7,6 @@ from workbench.model import RunModel, describe_event, smooth
 
 SERIES = (("d_loss", "D loss", "#4e9af1"), ("g_loss", "G loss", "#f28e2b"),
           ("real_loss", "D real part", "#59a14f"), ("fake_loss", "D fake part", "#e15759"))
-REDRAW_S = 0.25
 
 
 class LossesDock(QDockWidget):
@@ -30,7 +27,6 @@ class LossesDock(QDockWidget):
         self.slider.valueChanged.connect(self._smoothing_changed)
         self._markers = []
         self._drawn = (-1, -1)
-        self._last_draw = 0.0
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Smoothing"))
@@ -53,10 +49,9 @@ class LossesDock(QDockWidget):
         self._drawn = (-1, -1)
 
     def refresh(self, model: RunModel) -> None:
-        now = time.monotonic()
-        if self._drawn == (model.version, len(model.markers)) or now - self._last_draw < REDRAW_S:
+        if self._drawn == (model.version, len(model.markers)):
             return
-        self._drawn, self._last_draw = (model.version, len(model.markers)), now
+        self._drawn = (model.version, len(model.markers))
         h = model.history
         for name, curve in self.curves.items():
             curve.setData(h.steps, smooth(h.values[name], self.smoothing))

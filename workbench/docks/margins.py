@@ -1,6 +1,4 @@
 """Histograms of D(real) and D(fake) against the margins, which the user drags to set."""
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -10,7 +8,6 @@ from core import commands as C
 from workbench.model import RunModel, smooth
 
 REAL, FAKE = "#59a14f", "#e15759"
-REDRAW_S = 0.2
 
 
 class MarginsDock(QDockWidget):
@@ -51,7 +48,6 @@ class MarginsDock(QDockWidget):
         self.rate_real = self.rate_plot.plot(pen=pg.mkPen(REAL))
         self.rate_fake = self.rate_plot.plot(pen=pg.mkPen(FAKE))
         self._version = -1
-        self._last_draw = 0.0
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -76,10 +72,9 @@ class MarginsDock(QDockWidget):
 
     def refresh(self, model: RunModel) -> None:
         self._settings = model.settings
-        now = time.monotonic()
-        if model.version == self._version or now - self._last_draw < REDRAW_S:
+        if model.version == self._version:
             return
-        self._version, self._last_draw = model.version, now
+        self._version = model.version
         s = model.settings
         if s is not None:
             if not self.line_real.moving:

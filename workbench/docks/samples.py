@@ -66,7 +66,8 @@ class SamplesDock(QDockWidget):
         if view.grid is not None:
             self.stack.setCurrentIndex(0)
             self._grid, self._cell = view.grid, view.cell
-            self.image.setImage(view.grid, autoLevels=False, levels=(0, 255))
+            grid = view.grid[:, :, 0] if view.grid.shape[2] == 1 else view.grid
+            self.image.setImage(grid, autoLevels=False, levels=(0, 255))
             self.caption.setText(f"step {view.step} · click a sample to enlarge")
         else:
             self.stack.setCurrentIndex(1)
