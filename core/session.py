@@ -48,6 +48,7 @@ class Session:
         self._next_autosave = time.monotonic() + 60 * trainer.cfg.train.autosave_minutes
         self._message = ""
         self._disk_problem = ""
+        self._saved = (-1, False)  # the step last.pt holds, and whether step-N.pt was written too
         self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
 
     # --- the loop -----------------------------------------------------------------------------
@@ -194,6 +195,9 @@ class Session:
     def _autosave(self, keep_step: bool = True) -> None:
         """A routine checkpoint: skipped for a diverged run, a failure recorded rather than raised."""
         self._next_autosave = time.monotonic() + 60 * self.trainer.cfg.train.autosave_minutes
+        saved_step, with_step_file = self._saved
+        if saved_step == self.trainer.step and (with_step_file or not keep_step):
+            return
         try:
             self.checkpoint(keep_step=keep_step)
         except UserError as exc:
@@ -210,6 +214,7 @@ class Session:
             if path:
                 return save_checkpoint(state, path)
             last = save_checkpoint(state, self.run_dir.checkpoints / "last.pt")
+            self._saved = (self.trainer.step, keep_step)
             if not keep_step:
                 return last
             target = self.run_dir.checkpoints / f"step-{self.trainer.step}.pt"

@@ -21,9 +21,10 @@ def _spin(lo, hi, decimals, step, tip) -> QDoubleSpinBox:
 
 
 class ControlsDock(QDockWidget):
-    def __init__(self, send, parent=None):
+    def __init__(self, model: RunModel, send, parent=None):
         super().__init__("Controls", parent)
         self.setObjectName("controls_dock")
+        self.model = model
         self.send = send
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -53,7 +54,6 @@ class ControlsDock(QDockWidget):
         self.n_dis.setToolTip("Discriminator steps per generator step")
         self.n_dis.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetNDis(v)))
         self._updating = False
-        self._state = "starting"
 
         run_box = QGroupBox("Run")
         run_row = QHBoxLayout(run_box)
@@ -83,19 +83,19 @@ class ControlsDock(QDockWidget):
         return not self._updating
 
     def _margins_edited(self, real, fake) -> None:
-        if self._updating:
+        """Send the edited margin (both, if linked) with the other as the engine last echoed it."""
+        if self._updating or self.model.settings is None:
             return
         if self.link.isChecked():
             real = fake = real if real is not None else fake
-        real = self.margin_real.value() if real is None else real
-        fake = self.margin_fake.value() if fake is None else fake
+        real = self.model.settings.margin_real if real is None else real
+        fake = self.model.settings.margin_fake if fake is None else fake
         self.send(C.SetMargins(real, fake))
 
     def toggle_pause(self) -> None:
-        self.send(C.Resume() if self._state in ("paused", "done") else C.Pause())
+        self.send(C.Resume() if self.model.state in ("paused", "done") else C.Pause())
 
     def refresh(self, model: RunModel) -> None:
-        self._state = model.state
         live = model.state in ("running", "paused", "done")
         self.setEnabled(live or model.state == "diverged")
         self.pause_button.setText("Resume" if model.state in ("paused", "done", "diverged") else "Pause")

@@ -11,9 +11,10 @@ REAL, FAKE = "#59a14f", "#e15759"
 
 
 class MarginsDock(QDockWidget):
-    def __init__(self, send, parent=None):
+    def __init__(self, model: RunModel, send, parent=None):
         super().__init__("Margins", parent)
         self.setObjectName("margins_dock")
+        self.model = model
         self.send = send
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "discriminator score D")
@@ -37,7 +38,6 @@ class MarginsDock(QDockWidget):
             line.setToolTip("Drag to set the margin; applied on release")
             line.sigPositionChangeFinished.connect(self._dragged)
             self.plot.addItem(line)
-        self._settings = None
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
         self.rate_plot = pg.PlotWidget()
@@ -61,9 +61,9 @@ class MarginsDock(QDockWidget):
 
     def _dragged(self, line) -> None:
         """Send the dragged margin with the other one as the engine last echoed it."""
-        if self._settings is None:
+        if self.model.settings is None:
             return
-        real, fake = self._settings.margin_real, self._settings.margin_fake
+        real, fake = self.model.settings.margin_real, self.model.settings.margin_fake
         if line is self.line_real:
             real = round(line.value(), 3)
         else:
@@ -71,7 +71,6 @@ class MarginsDock(QDockWidget):
         self.send(C.SetMargins(real, fake))
 
     def refresh(self, model: RunModel) -> None:
-        self._settings = model.settings
         if model.version == self._version:
             return
         self._version = model.version
