@@ -21,7 +21,7 @@ class LossesDock(QDockWidget):
                        for name, label, color in SERIES}
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 99)
-        self.slider.setValue(60)
+        self.slider.setValue(80)
         self.slider.setToolTip("Smoothing (exponential moving average, like TensorBoard)")
         self.slider_label = QLabel()
         self.slider.valueChanged.connect(self._smoothing_changed)

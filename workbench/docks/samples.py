@@ -38,7 +38,7 @@ class SamplesDock(QDockWidget):
             contour.setParentItem(self.field)
         self.real_points = pg.ScatterPlotItem(size=3, pen=None, brush=(40, 40, 40, 160), name="real")
         self.fake_points = pg.ScatterPlotItem(size=3, pen=None, brush=(255, 140, 0, 200), name="generated")
-        self.modes = pg.ScatterPlotItem(size=12, symbol="x", pen=pg.mkPen("k", width=2), brush=None)
+        self.modes = pg.ScatterPlotItem(size=10, symbol="o", pen=pg.mkPen((0, 0, 0, 200), width=1.5), brush=None)
         for item in (self.real_points, self.fake_points, self.modes):
             self.points_view.addItem(item)
         self.stack.addWidget(self.points_view)
@@ -72,7 +72,7 @@ class SamplesDock(QDockWidget):
         else:
             self.stack.setCurrentIndex(1)
             self._draw_points(view, model.settings)
-            self.caption.setText(f"step {view.step} · grey: real, orange: generated, x: modes · "
+            self.caption.setText(f"step {view.step} · grey: real, orange: generated, circles: modes · "
                                  "background: D's score, lines: D = +m_real, D = -m_fake")
 
     def _draw_points(self, view, settings) -> None:
