@@ -118,6 +118,8 @@ class Runner:
         return self._process.pid if self._process is not None else None
 
     def start(self, spec: RunSpec) -> None:
+        with self._lock:
+            self._inbox = []  # nothing of an earlier run may reach the new one's window
         self._done.clear()
         if self.in_process:
             self._commands = queue.Queue()
