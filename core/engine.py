@@ -18,7 +18,7 @@ from core.telemetry import STAT_NAMES, Samples, Settings
 
 HIST_BINS = 80
 HIST_RANGE = (-5.0, 5.0)
-FIELD_RESOLUTION = 96
+FIELD_RESOLUTION = 64
 N_POINTS_SHOWN = 1000
 
 

@@ -39,18 +39,26 @@ class History:
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's debiased exponential moving average (weight 0: raw, 0.99: very smooth)."""
+    """TensorBoard's debiased exponential moving average (weight 0: raw, 0.99: very smooth).
+
+    Non-finite points are left out of the average and kept as they are. Vectorized in blocks
+    short enough that weight ** -block stays finite in float64.
+    """
     if weight <= 0 or len(values) == 0:
         return values
-    out = np.empty_like(values, dtype=np.float64)
-    last, debias = 0.0, 1.0
-    for i, v in enumerate(values.astype(np.float64)):
-        if not np.isfinite(v):
-            out[i] = v
-            continue
-        last = last * weight + (1 - weight) * v
-        debias *= weight
-        out[i] = last / (1 - debias)
+    x = np.asarray(values, np.float64)
+    finite = np.isfinite(x)
+    clean = x[finite]
+    ema = np.empty_like(clean)
+    block = max(1, int(600 / -np.log(weight)))
+    last = 0.0
+    for start in range(0, len(clean), block):
+        chunk = clean[start: start + block]
+        powers = weight ** np.arange(1, len(chunk) + 1)
+        ema[start: start + len(chunk)] = powers * (last + (1 - weight) * np.cumsum(chunk / powers))
+        last = ema[start + len(chunk) - 1]
+    out = x.copy()
+    out[finite] = ema / (1 - weight ** np.arange(1, len(clean) + 1))
     return out
 
 

@@ -93,7 +93,7 @@ def test_telemetry_histograms_and_samples(tmp_path, tiny_digits_config, tiny_rin
     published.clear()
     run_session(tiny_ring_config(), tmp_path / "ring", 5, publish=published.append)
     view = [t.samples for t in published if t.samples is not None][-1]
-    assert view.score_field.shape == (96, 96) and view.fake_points.shape[1] == 2
+    assert view.score_field.shape == (64, 64) and view.fake_points.shape[1] == 2
     assert list((tmp_path / "ring" / "samples" / "timelapse").glob("step-*.png"))
 
 
