@@ -6,6 +6,7 @@ and written to events.jsonl as {"step", "wall_time", "kind", ...fields}.
 from __future__ import annotations
 
 import dataclasses
+import queue
 from dataclasses import dataclass
 
 
@@ -93,3 +94,13 @@ def from_event(event: dict):
         raise ValueError(f"unknown command kind {event.get('kind')!r}")
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in event.items() if k in names})
+
+
+def queue_inbox(commands):
+    """receive(timeout_s) -> the next command from a queue.Queue or multiprocessing Queue, or None."""
+    def receive(timeout: float):
+        try:
+            return commands.get(timeout=timeout) if timeout else commands.get_nowait()
+        except queue.Empty:
+            return None
+    return receive

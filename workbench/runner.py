@@ -77,12 +77,6 @@ def _child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
 
     threading.Thread(target=watchdog, daemon=True).start()
 
-    def receive(timeout):
-        try:
-            return commands.get(timeout=timeout) if timeout else commands.get_nowait()
-        except queue.Empty:
-            return None
-
     def send(item):
         while True:  # never block forever on a full queue: the watchdog ends us if the parent is gone
             try:
@@ -91,7 +85,7 @@ def _child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
             except queue.Full:
                 continue
 
-    run_session(spec, receive, send)
+    run_session(spec, C.queue_inbox(commands), send)
     telemetry.close()
     telemetry.join_thread()
 
@@ -138,12 +132,7 @@ class Runner:
         self._forwarder.start()
 
     def _run_in_thread(self, spec: RunSpec) -> None:
-        def receive(timeout):
-            try:
-                return self._commands.get(timeout=timeout) if timeout else self._commands.get_nowait()
-            except queue.Empty:
-                return None
-        run_session(spec, receive, self._deliver)
+        run_session(spec, C.queue_inbox(self._commands), self._deliver)
         self._done.set()
 
     def _forward(self, telemetry) -> None:

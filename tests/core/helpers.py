@@ -4,6 +4,7 @@ import queue
 
 import torch
 
+from core.commands import queue_inbox
 from core.engine import Trainer
 from core.rundir import RunDir
 from core.session import Session
@@ -18,15 +19,9 @@ def run_session(cfg, run_dir, steps, commands=(), state=None, **kwargs):
     for command in commands:
         inbox.put(command)
 
-    def receive(timeout):
-        try:
-            return inbox.get(timeout=timeout) if timeout else inbox.get_nowait()
-        except queue.Empty:
-            return None
-
     session = Session(trainer, RunDir(run_dir), max_steps=trainer.step + steps,
                       events=state["events"] if state else (), **kwargs)
-    session.run(receive)
+    session.run(queue_inbox(inbox))
     return session
 
 
