@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
+    evaluate = sub.add_parser("eval", help="score a checkpoint's generator: FID, KID, precision/recall, "
+                                            "class coverage; PacGAN's mode metrics for 2D data")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--n", type=int, help="samples to score (default: the config's eval.n, 2000)")
+    evaluate.add_argument("--inception", metavar="WEIGHTS", help="a local torchvision Inception-v3 weights file "
+                                                               "for FID features (default: the dataset classifier)")
+    evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
     bench = sub.add_parser("bench", help="the engine's steps/s against a textbook loop, side by side")
     bench.add_argument("--preset", default="digits")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -143,21 +151,28 @@ def cmd_train(args) -> int:
     return 0 if final == "done" else 3
 
 
+def restore_trainer(checkpoint: str, device: str):
+    """A Trainer holding a checkpoint's weights, and its config."""
+    from core.checkpoint import load_checkpoint
+    from core.engine import Trainer
+
+    state = load_checkpoint(checkpoint)
+    cfg = config_mod.validate(config_mod.from_dict(state["config"]))
+    trainer = Trainer(cfg, device)
+    trainer.load_state_dict(state)
+    return trainer, cfg
+
+
 def cmd_sample(args) -> int:
     import torch
 
-    from core.checkpoint import load_checkpoint
-    from core.engine import Trainer
     from core.export import to_uint8_images
 
     if args.n < 1:
         raise UserError(f"--n must be at least 1, got {args.n}")
     if not args.out.endswith(".npy"):
         raise UserError(f"--out must name a .npy file, got {args.out}")
-    state = load_checkpoint(args.checkpoint)
-    cfg = config_mod.validate(config_mod.from_dict(state["config"]))
-    trainer = Trainer(cfg, args.device)
-    trainer.load_state_dict(state)
+    trainer, cfg = restore_trainer(args.checkpoint, args.device)
     g = torch.Generator(trainer.device).manual_seed(args.seed)
     chunks = []
     for start in range(0, args.n, 4096):
@@ -170,6 +185,20 @@ def cmd_sample(args) -> int:
     except OSError as exc:
         raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {args.out}: {array.dtype} {array.shape}", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from core.evaluate import Evaluator
+
+    trainer, cfg = restore_trainer(args.checkpoint, args.device)
+    if args.n is not None and not 10 <= args.n <= 50_000:
+        raise UserError(f"--n must be from 10 to 50000, got {args.n}")
+    if args.inception:
+        cfg.eval.inception = args.inception
+    evaluator = Evaluator(cfg, trainer.data, trainer.device, args.n, log=lambda text: print(text, file=sys.stderr))
+    result = evaluator(trainer.G, trainer.step)
+    print(json.dumps({"checkpoint": str(args.checkpoint), "preset": cfg.preset, "n": evaluator.n, **result}))
     return 0
 
 
@@ -191,7 +220,7 @@ def cmd_presets(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "bench": cmd_bench, "presets": cmd_presets}[args.command]
+    handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench, "presets": cmd_presets}[args.command]
     try:
         return handler(args)
     except UserError as exc:

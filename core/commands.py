@@ -73,11 +73,16 @@ class ExportSamples:
 
 
 @dataclass(frozen=True)
+class Evaluate:
+    kind = "evaluate"  # score the generator now (FID/KID/coverage, or PacGAN's metrics for 2D)
+
+
+@dataclass(frozen=True)
 class Stop:
     kind = "stop"
 
 
-ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetSampleView, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Stop)
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetSampleView, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Evaluate, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
 # Commands that change what is trained; replaying these at their steps reproduces a run.
 STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis)

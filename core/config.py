@@ -72,6 +72,13 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    every: int = 0  # steps between quality evaluations during training; 0: never
+    n: int = 2000  # generated (and real) samples per evaluation
+    inception: str = ""  # a local Inception-v3 weights file: FID features from it instead of the classifier
+
+
+@dataclass
 class Config:
     preset: str = "digits"
     data: DataConfig = field(default_factory=DataConfig)
@@ -79,6 +86,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     @property
     def is_2d(self) -> bool:
@@ -151,6 +159,10 @@ def validate(cfg: Config) -> Config:
         value = getattr(t, name)
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"train.{name} must be a positive number of seconds, got {value!r}")
+    if cfg.eval.every < 0:
+        raise ConfigError(f"eval.every must be 0 (off) or a number of steps, got {cfg.eval.every}")
+    if not 10 <= cfg.eval.n <= 50_000:
+        raise ConfigError(f"eval.n must be from 10 to 50000 samples, got {cfg.eval.n}")
     return cfg
 
 
@@ -211,7 +223,7 @@ def set_value(cfg: Config, key: str, value) -> None:
 def from_dict(raw: dict) -> Config:
     """Build a Config from nested dicts (a preset, config.json or a checkpoint); unknown keys are an error."""
     if not isinstance(raw, dict):
-        raise ConfigError("a config must be a table of sections (data, model, loss, optim, train)")
+        raise ConfigError(f"a config must be a table of sections ({', '.join(SECTIONS)})")
     cfg = Config()
     for section_name, values in raw.items():
         if section_name == "preset":

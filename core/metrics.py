@@ -27,3 +27,86 @@ def mixture_metrics(samples: np.ndarray, centers: np.ndarray, std: float) -> dic
         "high_quality_rate": float(good.mean()) if len(samples) else 0.0,
         "reverse_kl": reverse_kl,
     }
+
+
+def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
+    """FID's distance between Gaussians fitted to two feature sets (rows are samples).
+
+    tr(sqrt(S_r S_f)) is computed as the sum of square roots of the eigenvalues of
+    sqrt(S_r) S_f sqrt(S_r), which is symmetric, so no general matrix square root is needed.
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    mu_r, mu_f = real.mean(0), fake.mean(0)
+    cov_r, cov_f = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_r)
+    sqrt_r = (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
+    cross = np.linalg.eigvalsh(sqrt_r @ cov_f @ sqrt_r).clip(min=0)
+    distance = ((mu_r - mu_f) ** 2).sum() + np.trace(cov_r) + np.trace(cov_f) - 2 * np.sqrt(cross).sum()
+    return float(max(distance, 0.0))
+
+
+def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int = 1000,
+                              seed: int = 0) -> tuple[float, float]:
+    """KID: the unbiased MMD^2 with the kernel (x.y/d + 1)^3, averaged over random subsets; (mean, std)."""
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    rng = np.random.default_rng(seed)
+    m = min(subset_size, len(real), len(fake))
+    d = real.shape[1]
+    estimates = []
+    for _ in range(subsets):
+        x = real[rng.choice(len(real), m, replace=False)]
+        y = fake[rng.choice(len(fake), m, replace=False)]
+        k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+        off_diagonal = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        estimates.append(off_diagonal - 2 * k_xy.mean())
+    return float(np.mean(estimates)), float(np.std(estimates))
+
+
+def _kth_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
+    distances = _pairwise_distances(features, features)
+    return np.partition(distances, k, axis=1)[:, k]  # column 0 is the point itself
+
+
+def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.sqrt(squared.clip(min=0))
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019).
+
+    Each set's manifold is the union of balls reaching each point's k-th nearest neighbour in that
+    set. Precision: the share of fake samples inside the real manifold; recall: the share of real
+    samples inside the fake manifold.
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    radii_real, radii_fake = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
+    distances = _pairwise_distances(fake, real)  # (fake, real)
+    precision = (distances <= radii_real[None, :]).any(1).mean()
+    recall = (distances <= radii_fake[:, None]).any(0).mean()
+    return float(precision), float(recall)
+
+
+def class_coverage(predicted: np.ndarray, n_classes: int) -> dict:
+    """How a classifier spreads generated samples over the classes.
+
+    A class is present when it receives at least a tenth of its uniform share of the samples (so
+    a handful of misclassified blobs do not count as a class); class_kl is KL(p || uniform).
+    """
+    counts = np.bincount(np.asarray(predicted), minlength=n_classes).astype(np.float64)
+    p = counts / max(counts.sum(), 1.0)
+    nonzero = p > 0
+    return {
+        "classes_present": int((p >= 0.1 / n_classes).sum()),
+        "classes_total": n_classes,
+        "class_kl": float(np.sum(p[nonzero] * np.log(p[nonzero] * n_classes))),
+        "class_histogram": counts.astype(int).tolist(),
+    }
+
+
+def image_metrics(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3) -> dict:
+    """FID, KID and improved precision/recall between two feature sets."""
+    kid, kid_std = kernel_inception_distance(real_features, fake_features)
+    precision, recall = precision_recall(real_features, fake_features, k)
+    return {"fid": frechet_distance(real_features, fake_features), "kid": kid, "kid_std": kid_std,
+            "precision": precision, "recall": recall}

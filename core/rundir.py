@@ -1,4 +1,4 @@
-"""A run directory: config.json, metrics.csv, events.jsonl, checkpoints/, samples/."""
+"""A run directory: config.json, metrics.csv, events.jsonl, quality.jsonl, checkpoints/, samples/."""
 from __future__ import annotations
 
 import csv
@@ -52,6 +52,7 @@ class RunDir:
             new_metrics = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
             self._metrics = Appender(self.metrics_path)
             self._events = Appender(self.events_path)
+            self._quality = None  # opened at the first evaluation
         except OSError as exc:
             raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
         if new_metrics:
@@ -59,6 +60,7 @@ class RunDir:
 
     metrics_path = property(lambda self: self.path / "metrics.csv")
     events_path = property(lambda self: self.path / "events.jsonl")
+    quality_path = property(lambda self: self.path / "quality.jsonl")
     checkpoints = property(lambda self: self.path / "checkpoints")
     samples = property(lambda self: self.path / "samples")
     timelapse = property(lambda self: self.path / "samples" / "timelapse")
@@ -79,9 +81,18 @@ class RunDir:
     def append_event(self, event: dict) -> None:
         self._events.write(json.dumps(event) + "\n")
 
+    def append_quality(self, result: dict) -> None:
+        if self._quality is None:
+            try:
+                self._quality = Appender(self.quality_path)
+            except OSError as exc:
+                raise UserError(f"cannot write {self.quality_path.name}: {exc.strerror or exc}") from None
+        self._quality.write(json.dumps(result) + "\n")
+
     def close(self) -> None:
-        self._metrics.close()
-        self._events.close()
+        for appender in (self._metrics, self._events, self._quality):
+            if appender is not None:
+                appender.close()
 
 
 def read_events(path: str | Path) -> list[dict]:

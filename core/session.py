@@ -16,6 +16,7 @@ import torch
 from core import commands as C
 from core.checkpoint import save_checkpoint
 from core.engine import Trainer
+from core.evaluate import BackgroundEvaluator, Evaluator
 from core.errors import UserError
 from core.export import points_image, to_uint8_images, write_frame, write_samples
 from core.rundir import RunDir
@@ -50,6 +51,8 @@ class Session:
         self._disk_problem = ""
         self._saved = (-1, False)  # the step last.pt holds, and whether step-N.pt was written too
         self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
+        self._evaluator: BackgroundEvaluator | None = None  # started at the first evaluation
+        self._evaluated_step = -1
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -85,6 +88,9 @@ class Session:
                 self.step_budget -= 1
                 if not self.step_budget:
                     self._next_publish = 0.0  # show the exact step reached
+            every = self.trainer.cfg.eval.every
+            if every and self.trainer.step % every == 0:
+                self.evaluate()
             if self.trainer.step % self.trainer.cfg.train.checkpoint_every == 0:
                 self._autosave()
             elif now >= self._next_autosave:
@@ -99,16 +105,34 @@ class Session:
         self.state = "done"
         self.step_budget = 0
         self._autosave()
+        if self.trainer.cfg.eval.every:
+            self.evaluate()
         self._next_publish = 0.0
         self._publish_if_due()
 
     def close(self) -> str:
         self._autosave()
+        if self._evaluator is not None:
+            if self.state == "done" and not self.wait_when_done:
+                self._evaluator.wait()  # headless: the final score belongs in quality.jsonl
+            self._evaluator.close()
         if self.state not in ("diverged", "done"):
             self.state = "stopped"
         self.publish(samples=True)
         self.run_dir.close()
         return self.state
+
+    def evaluate(self) -> bool:
+        """Score a snapshot of G in the background; False when one is already waiting or this step was scored."""
+        if self._evaluated_step == self.trainer.step or self.state == "diverged":
+            return False
+        if self._evaluator is None:
+            t = self.trainer
+            self._evaluator = BackgroundEvaluator(Evaluator(t.cfg, t.data, t.device))
+        queued = self._evaluator.submit(self.trainer.G, self.trainer.step)
+        if queued:
+            self._evaluated_step = self.trainer.step
+        return queued
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -163,6 +187,9 @@ class Session:
             return {"path": str(self.checkpoint(command.path))}
         elif isinstance(command, C.ExportSamples):
             return {"path": str(self.export_samples(command))}
+        elif isinstance(command, C.Evaluate):
+            if not self.evaluate():
+                raise UserError("an evaluation of this step is already done or under way")
         return None
 
     def _record(self, event: dict) -> None:
@@ -277,12 +304,16 @@ class Session:
         (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
         rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
         hist_real, hist_fake = self.trainer.drain_histograms()
+        quality = self._evaluator.results() if self._evaluator else []
+        for result in quality:
+            self._write(self.run_dir.append_quality, result)
         telemetry = Telemetry(
             step=self.trainer.step, state=self.state, elapsed_s=self._active_s,
             steps_per_s=rate if math.isfinite(rate) else 0.0, settings=self.trainer.settings,
             steps=steps, scalars=scalars, hist_edges=self.trainer.hist_edges,
             hist_real=hist_real, hist_fake=hist_fake, samples=view,
             sigmas=self.trainer.sigmas() if samples else {}, events=tuple(self._unpublished_events),
+            quality=tuple(quality),
             message=self._message, info=self.info,
         )
         self._unpublished_events = []

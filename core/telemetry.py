@@ -52,5 +52,6 @@ class Telemetry:
     samples: Samples | None = None
     sigmas: dict[str, float] = field(default_factory=dict)
     events: tuple = ()  # events applied since the last publish, as written to events.jsonl
+    quality: tuple = ()  # evaluations finished since the last publish, as written to quality.jsonl
     message: str = ""
     info: dict = field(default_factory=dict)  # preset, dataset, device, run_dir, max_steps: constant over a run

@@ -7,6 +7,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from core.config import Config, DataConfig, ModelConfig, TrainConfig, validate  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Classifiers the tests train go to a temporary cache, never the user's."""
+    os.environ["HINGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def tiny_digits_config():
     """A digits config small enough to train in milliseconds per step."""

@@ -1,0 +1,150 @@
+"""Scoring a generator against its dataset, on demand (`hinge-train eval`) or in the background while
+training (every `eval.every` steps, on a copy of G so the training step never waits for it).
+"""
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+import time
+
+import numpy as np
+import torch
+
+from core import metrics
+from core.data import ImageBank, PointMixture
+from core.export import to_uint8_images
+
+EVAL_SEED = 1234  # the z of every evaluation, so successive scores differ only by the generator
+
+
+class Evaluator:
+    """PacGAN's metrics for 2D mixtures; FID, KID, precision/recall and class coverage for images.
+
+    Image features come from Inception-v3 when eval.inception names a weights file, otherwise from a
+    small classifier trained on the dataset's labels (cached); unlabeled data without Inception weights
+    gets no feature metrics, and says so.
+    """
+
+    def __init__(self, cfg, data, device, n: int | None = None, log=lambda text: None):
+        self.cfg, self.data, self.device, self.log = cfg, data, torch.device(device), log
+        self.n = n or cfg.eval.n
+        self.stopped = False
+        self._extractor = self._classifier = None
+        self._real_features = None
+
+    def stop(self) -> None:
+        """Ask a long first evaluation (a classifier still training) to give up."""
+        self.stopped = True
+
+    @torch.no_grad()
+    def generate(self, G: torch.nn.Module) -> torch.Tensor:
+        was_training = G.training
+        G.eval()
+        try:
+            z_gen = torch.Generator(self.device).manual_seed(EVAL_SEED)
+            chunks = [G(torch.randn(min(1000, self.n - i), self.cfg.model.z_dim, generator=z_gen, device=self.device))
+                      for i in range(0, self.n, 1000)]
+        finally:
+            G.train(was_training)
+        return torch.cat(chunks)
+
+    def __call__(self, G: torch.nn.Module, step: int) -> dict:
+        started = time.monotonic()
+        fake = self.generate(G)
+        if isinstance(self.data, PointMixture):
+            result = metrics.mixture_metrics(fake.float().cpu().numpy(), self.data.centers.cpu().numpy(), self.data.std)
+        else:
+            result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2))
+        return {"step": step, **result, "eval_seconds": round(time.monotonic() - started, 3)}
+
+    def score_images(self, fake: torch.Tensor) -> dict:
+        """fake: uint8 (N, C, H, W) like the dataset's images."""
+        self._prepare()
+        result = {"features": self._extractor.name if self._extractor else None}
+        if self._extractor is not None:
+            fake_features = self._extractor.features(fake)
+            result.update(metrics.image_metrics(self._real_features, fake_features))
+        if self._classifier is not None:
+            result.update(metrics.class_coverage(self._classifier.predict(fake), self._classifier.n_classes))
+            result["classifier_accuracy"] = self._classifier.accuracy
+        if self._extractor is None:
+            result["note"] = "no feature extractor: the dataset has no labels and eval.inception is not set"
+        return result
+
+    def _prepare(self) -> None:
+        if self._real_features is not None or not isinstance(self.data, ImageBank):
+            return
+        from core.features import InceptionFeatures, load_or_train_classifier
+
+        bank: ImageBank = self.data
+        if bank.labels is not None:
+            self._classifier = load_or_train_classifier(bank.images, bank.labels, lambda: self.stopped, self.log)
+        self._extractor = (InceptionFeatures(self.cfg.eval.inception, self.device) if self.cfg.eval.inception
+                           else self._classifier)
+        if self._extractor is not None:
+            order = torch.randperm(len(bank), generator=torch.Generator().manual_seed(EVAL_SEED))[: self.n]
+            self._real_features = self._extractor.features(bank.images[order.to(bank.images.device)])
+
+
+class BackgroundEvaluator:
+    """Runs an Evaluator in a thread on snapshots of G; at most one evaluation waits while one runs."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator = evaluator
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._results: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="hinge-eval", daemon=True)
+        self._thread.start()
+
+    def submit(self, G: torch.nn.Module, step: int) -> bool:
+        """Queue a copy of G for evaluation; False (and nothing queued) while the queue is full."""
+        try:
+            self._jobs.put_nowait((copy.deepcopy(G), step))
+            return True
+        except queue.Full:
+            return False
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            G, step = job
+            try:
+                self._results.put(self.evaluator(G, step))
+            except InterruptedError:
+                return
+            except Exception as exc:  # a failed evaluation is reported; training goes on
+                self._results.put({"step": step, "error": f"{exc.__class__.__name__}: {exc}"})
+            finally:
+                self._jobs.task_done()
+
+    def results(self) -> list[dict]:
+        out = []
+        while True:
+            try:
+                out.append(self._results.get_nowait())
+            except queue.Empty:
+                return out
+
+    def wait(self) -> None:
+        """Block until every queued evaluation has finished."""
+        self._jobs.join()
+
+    def close(self, timeout: float = 2.0) -> None:
+        self.evaluator.stop()
+        while True:
+            try:
+                self._jobs.get_nowait()
+                self._jobs.task_done()
+            except queue.Empty:
+                break
+        self._jobs.put(None)
+        self._thread.join(timeout)
+
+
+def summary(result: dict) -> dict:
+    """The scalar metrics of an evaluation (no histograms), rounded for display and JSON."""
+    return {k: (round(v, 6) if isinstance(v, float) and np.isfinite(v) else v) for k, v in result.items()
+            if not isinstance(v, list)}
