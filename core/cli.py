@@ -197,7 +197,7 @@ def cmd_eval(args) -> int:
     if args.inception:
         cfg.eval.inception = args.inception
     evaluator = Evaluator(cfg, trainer.data, trainer.device, args.n, log=lambda text: print(text, file=sys.stderr))
-    result = evaluator(trainer.G, trainer.step)
+    result = evaluator(trainer.sampler, trainer.step)
     print(json.dumps({"checkpoint": str(args.checkpoint), "preset": cfg.preset, "n": evaluator.n, **result}))
     return 0
 

@@ -69,6 +69,7 @@ class TrainConfig:
     samples_every_s: float = 2.0
     n_fixed: int = 64
     threads: int = 0  # CPU threads for torch; 0: torch's default. Tiny models run faster on one.
+    g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
 
 
 @dataclass
@@ -159,6 +160,8 @@ def validate(cfg: Config) -> Config:
         value = getattr(t, name)
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"train.{name} must be a positive number of seconds, got {value!r}")
+    if not (math.isfinite(t.g_ema) and 0.0 <= t.g_ema < 1.0):
+        raise ConfigError(f"train.g_ema must be 0 (off) or a decay in (0, 1), got {t.g_ema!r}")
     if cfg.eval.every < 0:
         raise ConfigError(f"eval.every must be 0 (off) or a number of steps, got {cfg.eval.every}")
     if not 10 <= cfg.eval.n <= 50_000:

@@ -1,6 +1,7 @@
 """The Trainer: models, optimizers, data and RNG, and one training step that never syncs with the device."""
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -56,6 +57,7 @@ class Trainer:
         set_spectral_norm(self.D, cfg.model.spectral_norm)
         self.opt_g = make_optimizer(canonical_parameters(self.G), cfg.optim.lr_g, cfg, self.device)
         self.opt_d = make_optimizer(canonical_parameters(self.D), cfg.optim.lr_d, cfg, self.device)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.train.g_ema else None
         self.d_loss_fn, self.g_loss_fn = LOSSES[cfg.loss.kind]
         self.fixed_z = torch.randn(cfg.train.n_fixed, cfg.model.z_dim,
                                    generator=torch.Generator().manual_seed(seed + 2)).to(self.device)
@@ -97,9 +99,24 @@ class Trainer:
         g_loss.backward()
         self.opt_g.step()
         self.D.requires_grad_(True)
+        if self.G_ema is not None:
+            self._update_ema()
 
         self._record(d_real.detach(), d_fake.detach(), real_loss, fake_loss, g_loss)
         self.step += 1
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # the decay ramps up from 0.1 so that early samples are not dominated by the random init
+        decay = min(self.cfg.train.g_ema, (1 + self.step) / (10 + self.step))
+        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1.0 - decay)
+        for average, current in zip(self.G_ema.buffers(), self.G.buffers()):
+            average.copy_(current)
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator samples come from: the moving average of G when train.g_ema is on, else G."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     def _record(self, d_real, d_fake, real_loss, fake_loss, g_loss) -> None:
         loss = self.cfg.loss
@@ -142,12 +159,12 @@ class Trainer:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """G(z) in eval mode (BatchNorm running statistics), without touching training state."""
-        self.G.eval()
+        """Samples for z in eval mode (BatchNorm running statistics), without touching training state."""
+        self.sampler.eval()
         try:
-            return self.G(z.to(self.device))
+            return self.sampler(z.to(self.device))
         finally:
-            self.G.train()
+            self.sampler.train()
 
     @torch.no_grad()
     def score(self, x: torch.Tensor) -> torch.Tensor:
@@ -218,6 +235,7 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "G": self.G.state_dict(),
             "D": self.D.state_dict(),
+            **({"G_ema": self.G_ema.state_dict()} if self.G_ema is not None else {}),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "sn_layers": normalized_layers(self.D),
@@ -231,6 +249,8 @@ class Trainer:
         set_spectral_norm(self.D, True, layers=set(state["sn_layers"]))
         load_module_state(self.G, state["G"], "generator")
         load_module_state(self.D, state["D"], "discriminator")
+        if self.G_ema is not None:  # a checkpoint from before the average was switched on starts it from G
+            load_module_state(self.G_ema, state.get("G_ema", state["G"]), "generator average")
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.fixed_z = state["fixed_z"].to(self.device)

@@ -129,7 +129,7 @@ class Session:
         if self._evaluator is None:
             t = self.trainer
             self._evaluator = BackgroundEvaluator(Evaluator(t.cfg, t.data, t.device))
-        queued = self._evaluator.submit(self.trainer.G, self.trainer.step)
+        queued = self._evaluator.submit(self.trainer.sampler, self.trainer.step)
         if queued:
             self._evaluated_step = self.trainer.step
         return queued

@@ -26,8 +26,9 @@ def run_session(cfg, run_dir, steps, commands=(), state=None, **kwargs):
 
 
 def weights(trainer):
-    return {f"G.{k}": v.clone() for k, v in trainer.G.state_dict().items()} | \
-           {f"D.{k}": v.clone() for k, v in trainer.D.state_dict().items()}
+    modules = {"G": trainer.G, "D": trainer.D, "G_ema": trainer.G_ema}
+    return {f"{name}.{k}": v.clone() for name, module in modules.items() if module is not None
+            for k, v in module.state_dict().items()}
 
 
 def assert_same_weights(a, b):

@@ -22,10 +22,10 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_digits_config):
     assert not torch.equal(runs[0]["G.net.0.weight"], runs[2]["G.net.0.weight"])
 
 
-@pytest.mark.parametrize("variant", ["digits-sn", "digits-bn", "ring"])
+@pytest.mark.parametrize("variant", ["digits-sn", "digits-bn-ema", "ring"])
 def test_resume_is_bit_exact(tmp_path, tiny_digits_config, tiny_ring_config, variant):
     cfg = tiny_ring_config if variant == "ring" else tiny_digits_config
-    make = (lambda: cfg()) if variant != "digits-bn" else (lambda: _bn(cfg()))
+    make = (lambda: cfg()) if variant != "digits-bn-ema" else (lambda: _bn_ema(cfg()))
     toggles = [C.SetSpectralNorm(False)]  # applied at step 0: the resumed run must restore this state
     straight = run_session(make(), tmp_path / "straight", 200, commands=toggles)
     first = run_session(make(), tmp_path / "split", 100, commands=toggles)
@@ -39,9 +39,20 @@ def test_resume_is_bit_exact(tmp_path, tiny_digits_config, tiny_ring_config, var
     assert first.trainer.step == 100
 
 
-def _bn(cfg):
+def _bn_ema(cfg):
     cfg.model.discriminator = "bn"
+    cfg.train.g_ema = 0.99
     return cfg
+
+
+def test_the_generator_average_is_a_moving_average_and_gives_the_samples(tiny_ring_config):
+    t = Trainer(tiny_ring_config(g_ema=0.999), "cpu")
+    before = [p.clone() for p in t.G.parameters()]
+    t.train_step()  # first step: the ramped decay is 1/10
+    for average, old, new in zip(t.G_ema.parameters(), before, t.G.parameters()):
+        torch.testing.assert_close(average, 0.1 * old + 0.9 * new)
+    z = torch.randn(5, 2)
+    assert torch.equal(t.generate(z), t.G_ema(z)) and not torch.equal(t.generate(z), t.G(z))
 
 
 def test_commands_are_applied_echoed_and_logged(tmp_path, tiny_digits_config):
