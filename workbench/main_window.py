@@ -19,12 +19,13 @@ from core.rundir import default_run_dir
 from workbench.docks.controls import ControlsDock
 from workbench.docks.losses import LossesDock
 from workbench.docks.margins import MarginsDock
+from workbench.docks.quality import QualityDock
 from workbench.docks.run_info import RunDock
 from workbench.docks.samples import SamplesDock
 from workbench.model import RunModel, describe_event
 from workbench.runner import Failure, Finished, Runner, RunSpec
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the Quality dock
 POLL_MS = 50  # telemetry is taken in every tick; each tick redraws one dock, so each dock at 4 Hz
 
 
@@ -47,13 +48,15 @@ class MainWindow(QMainWindow):
         self.samples = SamplesDock(self.send, self)
         self.controls = ControlsDock(self.model, self.send, self)
         self.run_info = RunDock(self)
-        self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info)
+        self.quality = QualityDock(self.send, self)
+        self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality)
         self.setDockNestingEnabled(True)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.losses)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.margins)
         self.addDockWidget(Qt.RightDockWidgetArea, self.samples)
         self.addDockWidget(Qt.RightDockWidgetArea, self.controls)
         self.tabifyDockWidget(self.controls, self.run_info)
+        self.tabifyDockWidget(self.run_info, self.quality)
         self.controls.raise_()
         self.resizeDocks([self.losses, self.samples], [820, 580], Qt.Horizontal)
         self.resizeDocks([self.losses, self.margins], [480, 400], Qt.Vertical)
@@ -126,6 +129,8 @@ class MainWindow(QMainWindow):
         self._action(run, "Step N", lambda: self.send(C.Step(self.controls.step_n.value())))
         self._action(run, "Spectral norm on/off",
                      lambda: self.send(C.SetSpectralNorm(not self.controls.spectral_norm.isChecked())))
+        self._action(run, "Evaluate now", lambda: self.send(C.Evaluate()), "Ctrl+Shift+E",
+                     "Score the generator now (FID, coverage; mode metrics for 2D), in the background")
 
         view = bar.addMenu("&View")
         for dock in self.docks:
@@ -143,6 +148,7 @@ class MainWindow(QMainWindow):
         self.runner.stop()
         self.model.reset()
         self.losses.clear()
+        self.quality.clear()
         self.banner.hide()
         self.spec = spec
         self.runner.start(spec)

@@ -80,6 +80,7 @@ class RunModel:
         self.hist_real = None
         self.hist_fake = None
         self.markers: list[dict] = []
+        self.quality: list[dict] = []  # every evaluation of the run, oldest first
         self.log: list[dict] = []  # every event, for the status line and tooltips
         self.message = ""
         self.failure = None
@@ -98,6 +99,7 @@ class RunModel:
             self.samples_version += 1
         if t.sigmas:
             self.sigmas = t.sigmas
+        self.quality.extend(t.quality)
         for event in t.events:
             self.log.append(event)
             if event["kind"] in MARKER_KINDS:
@@ -133,6 +135,8 @@ def describe_event(event: dict) -> str:
         return at + f"refused {event['command']}: {event['reason']}"
     if kind == "diverged":
         return at + f"diverged (NaN/Inf) at step {event['at_step']}; paused"
+    if kind == "evaluate":
+        return at + "evaluation started"
     if kind in ("save_checkpoint", "export_samples"):
         return at + f"wrote {event.get('path')}"
     if kind == "error":

@@ -9,11 +9,11 @@ from PySide6.QtCore import QSettings, Qt
 
 from core import commands as C
 from core.checkpoint import load_checkpoint
-from tests.workbench.conftest import DIGITS, make_spec, wait_for
+from tests.workbench.conftest import DIGITS, RING, make_spec, wait_for
 from workbench.main_window import MainWindow
 from workbench.runner import RunSpec
 
-DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock"}
+DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock"}
 
 
 def events(run_dir):
@@ -39,6 +39,22 @@ def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
     assert window.samples.fake_points.data.size > 0
     assert window.run_info.labels["device"].text() == "cpu"
     assert "steps/s" in window.status_labels["rate"].text()
+
+
+def test_quality_is_scored_on_schedule_and_on_request(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path, overrides=RING + ["eval.every=40", "eval.n=200"], max_steps=100))
+    wait_for(qtbot, lambda: window.model.state == "done" and len(window.model.quality) >= 3)
+    assert [r["step"] for r in window.model.quality] == [40, 80, 100]
+    wait_for(qtbot, lambda: window.quality.table.topLevelItemCount() >= 3)
+    rows = {window.quality.table.topLevelItem(i).text(0) for i in range(window.quality.table.topLevelItemCount())}
+    assert {"modes covered", "high-quality samples", "reverse KL (modes)"} <= rows
+    assert len(window.quality.curve.getData()[0]) == 3
+    window.send(C.Step(5))
+    wait_for(qtbot, lambda: window.model.step == 105)
+    window.quality.evaluate_button.click()
+    wait_for(qtbot, lambda: window.model.quality[-1]["step"] == 105)
+    lines = (tmp_path / "run" / "quality.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [40, 80, 100, 105]
 
 
 def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):

@@ -1,0 +1,122 @@
+"""Sample quality as the engine measures it in the background: the latest scores and one metric over steps."""
+import pyqtgraph as pg
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from core import commands as C
+from workbench.model import RunModel
+
+# (key, label, lower is better); the first key a result has is plotted by default
+METRICS = (
+    ("high_quality_rate", "high-quality samples", False),
+    ("modes_covered", "modes covered", False),
+    ("reverse_kl", "reverse KL (modes)", True),
+    ("fid", "FID", True),
+    ("kid", "KID", True),
+    ("precision", "precision", False),
+    ("recall", "recall", False),
+    ("classes_present", "classes present", False),
+    ("class_kl", "class KL", True),
+)
+LABELS = {key: label for key, label, _ in METRICS}
+
+
+def format_value(key: str, value) -> str:
+    if key == "high_quality_rate":
+        return f"{100 * value:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class QualityDock(QDockWidget):
+    def __init__(self, send, parent=None):
+        super().__init__("Quality", parent)
+        self.setObjectName("quality_dock")
+        self.send = send
+        self.status = QLabel("No evaluation yet.")
+        self.status.setWordWrap(True)
+        self.evaluate_button = QPushButton("Evaluate now")
+        self.evaluate_button.setToolTip("Score the generator at this step, in the background (off the training path)")
+        self.evaluate_button.clicked.connect(lambda: self.send(C.Evaluate()))
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["metric", "latest", "best"])
+        self.table.setRootIsDecorated(False)
+        self.choice = QComboBox()
+        self.choice.currentIndexChanged.connect(lambda _: self._redraw())
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "step")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setMinimumHeight(120)
+        self.curve = self.plot.plot(pen=pg.mkPen("#4e9af1", width=1.5), symbol="o", symbolSize=5,
+                                    symbolBrush="#4e9af1")
+
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.evaluate_button)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Plot"))
+        row.addWidget(self.choice, 1)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.plot, 1)
+        self.setWidget(body)
+        self._results: list[dict] = []
+        self._drawn = None
+
+    def refresh(self, model: RunModel) -> None:
+        every = model.info.get("eval_every")
+        if self._drawn == (len(model.quality), every):
+            return
+        self._drawn = (len(model.quality), every)
+        self._results = model.quality
+        schedule = f"every {every:,} steps" if every else "on request only (set eval.every to schedule it)"
+        if not self._results:
+            self.status.setText(f"No evaluation yet; scored {schedule}.")
+            return
+        latest = self._results[-1]
+        if "error" in latest:
+            self.status.setText(f"Evaluation at step {latest['step']:,} failed: {latest['error']}")
+            return
+        seconds = latest.get("eval_seconds")
+        self.status.setText(f"Step {latest['step']:,}" + (f" ({seconds:.1f} s)" if seconds else "")
+                            + f"; scored {schedule}." + (f" {latest['note']}" if "note" in latest else ""))
+        self._fill_table(latest)
+        keys = [key for key, _, _ in METRICS if key in latest]
+        if [self.choice.itemData(i) for i in range(self.choice.count())] != keys:
+            self.choice.blockSignals(True)
+            self.choice.clear()
+            for key in keys:
+                self.choice.addItem(LABELS[key], key)
+            self.choice.blockSignals(False)
+        self._redraw()
+
+    def _fill_table(self, latest: dict) -> None:
+        self.table.clear()
+        scored = [r for r in self._results if "error" not in r]
+        for key, label, lower_is_better in METRICS:
+            if key not in latest:
+                continue
+            values = [r[key] for r in scored if key in r]
+            best = min(values) if lower_is_better else max(values)
+            self.table.addTopLevelItem(QTreeWidgetItem([label, format_value(key, latest[key]), format_value(key, best)]))
+        if "classifier_accuracy" in latest:
+            self.table.addTopLevelItem(QTreeWidgetItem(["classifier accuracy (held out)",
+                                                        format_value("high_quality_rate", latest["classifier_accuracy"]),
+                                                        ""]))
+
+    def _redraw(self) -> None:
+        key = self.choice.currentData()
+        points = [(r["step"], r[key]) for r in self._results if key in r]
+        self.plot.setLabel("left", LABELS.get(key, ""))
+        self.curve.setData([s for s, _ in points], [v for _, v in points])
+
+    def clear(self) -> None:
+        self._results = []
+        self.table.clear()
+        self.curve.setData([], [])
+        self._drawn = None
