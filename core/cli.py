@@ -48,7 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n", type=int, help="samples to score (default: the config's eval.n, 2000)")
     evaluate.add_argument("--inception", metavar="WEIGHTS", help="a local torchvision Inception-v3 weights file "
                                                                "for FID features (default: the dataset classifier)")
+    evaluate.add_argument("--seed", type=int, default=1234, help="seed of the generated samples' z")
     evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    compare = sub.add_parser("compare", help="hinge vs non-saturating BCE vs Wasserstein (spectral norm on), "
+                                              "same budget, same metrics")
+    compare.add_argument("--presets", default="ring8,digits", help="comma-separated presets (default: ring8,digits)")
+    compare.add_argument("--losses", default="hinge,bce,wasserstein")
+    compare.add_argument("--steps", type=int, help="steps per run (default: each preset's train.steps)")
+    compare.add_argument("--minutes", type=float, help="wall-time budget per run; a run ends at whichever comes first")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applied to every run")
+    compare.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    compare.add_argument("--out", help="parent of the run directories (default: runs/compare-TIMESTAMP)")
 
     bench = sub.add_parser("bench", help="the engine's steps/s against a textbook loop, side by side")
     bench.add_argument("--preset", default="digits")
@@ -196,9 +208,25 @@ def cmd_eval(args) -> int:
         raise UserError(f"--n must be from 10 to 50000, got {args.n}")
     if args.inception:
         cfg.eval.inception = args.inception
-    evaluator = Evaluator(cfg, trainer.data, trainer.device, args.n, log=lambda text: print(text, file=sys.stderr))
+    evaluator = Evaluator(cfg, trainer.data, trainer.device, args.n, log=lambda text: print(text, file=sys.stderr),
+                          seed=args.seed)
     result = evaluator(trainer.sampler, trainer.step)
     print(json.dumps({"checkpoint": str(args.checkpoint), "preset": cfg.preset, "n": evaluator.n, **result}))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from core.compare import compare, table
+
+    if args.steps is not None and args.steps < 1:
+        raise UserError(f"--steps must be at least 1, got {args.steps}")
+    if args.minutes is not None and not args.minutes > 0:
+        raise UserError(f"--minutes must be positive, got {args.minutes}")
+    out = Path(args.out) if args.out else Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+    rows = compare([p for p in args.presets.split(",") if p], [x for x in args.losses.split(",") if x],
+                   args.steps, args.minutes, args.seed, args.set, out, args.device)
+    print(table(rows))
+    print(json.dumps([{k: v for k, v in r.items() if not isinstance(v, list)} for r in rows]))
     return 0
 
 
@@ -220,7 +248,7 @@ def cmd_presets(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench, "presets": cmd_presets}[args.command]
+    handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "compare": cmd_compare, "bench": cmd_bench, "presets": cmd_presets}[args.command]
     try:
         return handler(args)
     except UserError as exc:

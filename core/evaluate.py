@@ -26,8 +26,8 @@ class Evaluator:
     gets no feature metrics, and says so.
     """
 
-    def __init__(self, cfg, data, device, n: int | None = None, log=lambda text: None):
-        self.cfg, self.data, self.device, self.log = cfg, data, torch.device(device), log
+    def __init__(self, cfg, data, device, n: int | None = None, log=lambda text: None, seed: int = EVAL_SEED):
+        self.cfg, self.data, self.device, self.log, self.seed = cfg, data, torch.device(device), log, seed
         self.n = n or cfg.eval.n
         self.stopped = False
         self._extractor = self._classifier = None
@@ -42,7 +42,7 @@ class Evaluator:
         was_training = G.training
         G.eval()
         try:
-            z_gen = torch.Generator(self.device).manual_seed(EVAL_SEED)
+            z_gen = torch.Generator(self.device).manual_seed(self.seed)
             chunks = [G(torch.randn(min(1000, self.n - i), self.cfg.model.z_dim, generator=z_gen, device=self.device))
                       for i in range(0, self.n, 1000)]
         finally:
@@ -56,7 +56,7 @@ class Evaluator:
             result = metrics.mixture_metrics(fake.float().cpu().numpy(), self.data.centers.cpu().numpy(), self.data.std)
         else:
             result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2))
-        return {"step": step, **result, "eval_seconds": round(time.monotonic() - started, 3)}
+        return strict_json({"step": step, **result, "eval_seconds": round(time.monotonic() - started, 3)})
 
     def score_images(self, fake: torch.Tensor) -> dict:
         """fake: uint8 (N, C, H, W) like the dataset's images."""
@@ -144,7 +144,6 @@ class BackgroundEvaluator:
         self._thread.join(timeout)
 
 
-def summary(result: dict) -> dict:
-    """The scalar metrics of an evaluation (no histograms), rounded for display and JSON."""
-    return {k: (round(v, 6) if isinstance(v, float) and np.isfinite(v) else v) for k, v in result.items()
-            if not isinstance(v, list)}
+def strict_json(result: dict) -> dict:
+    """Non-finite numbers (reverse KL with no sample near any mode) become None: JSON has no Infinity."""
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in result.items()}

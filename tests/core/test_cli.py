@@ -47,6 +47,26 @@ def test_sample_2d_is_float32_points(tmp_path):
     assert points.dtype == np.float32 and points.shape == (2500, 2)
 
 
+def test_eval_prints_the_metrics_as_json(tmp_path):
+    run = tmp_path / "ring"
+    hinge_train("train", "--preset", "ring8", "--steps", 20, "--set", "train.batch_size=16", "--run-dir", run)
+    result = json.loads(hinge_train("eval", "--checkpoint", run / "checkpoints" / "last.pt", "--n", 500).stdout)
+    assert result["step"] == 20 and result["n"] == 500 and result["preset"] == "ring8"
+    assert 0 <= result["modes_covered"] <= 8 and 0 <= result["high_quality_rate"] <= 1
+
+
+def test_compare_trains_each_loss_and_prints_a_table(tmp_path):
+    result = hinge_train("compare", "--presets", "ring8", "--losses", "hinge,wasserstein", "--steps", 20,
+                         "--set", "train.batch_size=16", "--out", tmp_path)
+    lines = result.stdout.strip().splitlines()
+    rows = json.loads(lines[-1])
+    assert [(r["loss"], r["steps"]) for r in rows] == [("hinge", 20), ("wasserstein", 20)]
+    assert lines[0].startswith("| ring8 | steps") and any(line.startswith("| wasserstein | 20 |") for line in lines)
+    for loss in ("hinge", "wasserstein"):
+        config = json.loads((tmp_path / f"ring8-{loss}" / "config.json").read_text())
+        assert config["loss"]["kind"] == loss and config["model"]["spectral_norm"] is True
+
+
 def test_replaying_events_reproduces_the_weights(tmp_path):
     from core import commands as C
     from core.config import resolve
@@ -85,6 +105,9 @@ def test_resume_from_the_cli_continues_the_run(tmp_path):
     (["train", "--set", "train.batch_size=100000"], "fewer than one batch"),
     (["sample", "--checkpoint", "/no/such.pt", "--n", "4", "--out", "x.npy"], "not found"),
     (["sample", "--checkpoint", "/no/such.pt", "--n", "0", "--out", "x.npy"], "--n"),
+    (["eval", "--checkpoint", "/no/such.pt"], "not found"),
+    (["compare", "--losses", "hinge,l2"], "unknown loss 'l2'"),
+    (["compare", "--presets", "ring8,nosuch"], "no preset named"),
     (["train", "--device", "cuda"] if not torch.cuda.is_available() else ["train", "--preset", "x"], "cuda|preset"),
 ])
 def test_user_mistakes_give_one_line_and_nonzero_exit(tmp_path, args, words):

@@ -22,6 +22,8 @@ LABELS = {key: label for key, label, _ in METRICS}
 
 
 def format_value(key: str, value) -> str:
+    if value is None:
+        return "–"
     if key == "high_quality_rate":
         return f"{100 * value:.1f}%"
     if isinstance(value, float):
@@ -101,8 +103,8 @@ class QualityDock(QDockWidget):
         for key, label, lower_is_better in METRICS:
             if key not in latest:
                 continue
-            values = [r[key] for r in scored if key in r]
-            best = min(values) if lower_is_better else max(values)
+            values = [r[key] for r in scored if r.get(key) is not None]
+            best = (min(values) if lower_is_better else max(values)) if values else None
             self.table.addTopLevelItem(QTreeWidgetItem([label, format_value(key, latest[key]), format_value(key, best)]))
         if "classifier_accuracy" in latest:
             self.table.addTopLevelItem(QTreeWidgetItem(["classifier accuracy (held out)",
@@ -111,7 +113,7 @@ class QualityDock(QDockWidget):
 
     def _redraw(self) -> None:
         key = self.choice.currentData()
-        points = [(r["step"], r[key]) for r in self._results if key in r]
+        points = [(r["step"], r[key]) for r in self._results if r.get(key) is not None]
         self.plot.setLabel("left", LABELS.get(key, ""))
         self.curve.setData([s for s, _ in points], [v for _, v in points])
 
