@@ -83,18 +83,18 @@ class Trainer:
         cfg, batch = self.cfg, self.cfg.train.batch_size
         m_real, m_fake = cfg.loss.margin_real, cfg.loss.margin_fake
         self.D.requires_grad_(True)
-        for _ in range(cfg.train.n_dis):
+        for i in range(cfg.train.n_dis):
             real = self.data.sample(batch, self.generator)
-            with torch.no_grad():
+            with torch.set_grad_enabled(i == cfg.train.n_dis - 1):  # the last fake batch also serves G's step
                 fake = self.G(self._z(batch))
-            d_real, d_fake = self._scores(real, fake)
+            d_real, d_fake = self._scores(real, fake.detach())
             real_loss, fake_loss = self.d_loss_fn(d_real, d_fake, m_real, m_fake)
             self.opt_d.zero_grad(set_to_none=True)
             (real_loss + fake_loss).backward()
             self.opt_d.step()
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        g_loss = self.g_loss_fn(self.D(self.G(self._z(batch))))
+        g_loss = self.g_loss_fn(self.D(fake))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
