@@ -166,6 +166,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"eval.every must be 0 (off) or a number of steps, got {cfg.eval.every}")
     if not 10 <= cfg.eval.n <= 50_000:
         raise ConfigError(f"eval.n must be from 10 to 50000 samples, got {cfg.eval.n}")
+    if cfg.eval.inception and not Path(cfg.eval.inception).expanduser().is_file():
+        raise ConfigError(f"eval.inception names no file: {cfg.eval.inception}")
     return cfg
 
 

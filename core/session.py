@@ -188,6 +188,8 @@ class Session:
         elif isinstance(command, C.ExportSamples):
             return {"path": str(self.export_samples(command))}
         elif isinstance(command, C.Evaluate):
+            if self.state == "diverged":
+                raise UserError("the run diverged; resume from a checkpoint, then evaluate")
             if not self.evaluate():
                 raise UserError("an evaluation of this step is already done or under way")
         return None

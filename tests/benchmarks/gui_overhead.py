@@ -45,7 +45,7 @@ def headless(preset: str, seconds: float, run_dir: Path, overrides) -> float:
     return steady_rate(run_dir)
 
 
-def windowed(app, preset: str, seconds: float, run_dir: Path, overrides):
+def windowed(app, preset: str, seconds: float, run_dir: Path, overrides, screenshot: str | None = None):
     """(steps/s, GUI timer intervals, GUI memory growth in MB, the closed window) of a live run."""
     from PySide6.QtCore import QSettings, QTimer
 
@@ -70,6 +70,8 @@ def windowed(app, preset: str, seconds: float, run_dir: Path, overrides):
     QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec()  # the real event loop, as hinge-workbench runs it
     growth = rss_mb() - (rss_start[0] if rss_start else rss_mb())
+    if screenshot:
+        window.grab().save(screenshot)
     window.close()
     return steady_rate(run_dir), intervals[len(intervals) // 5:], growth, window
 

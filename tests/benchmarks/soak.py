@@ -21,13 +21,15 @@ def main():
     parser.add_argument("--preset", default="digits")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--screenshot", help="save the window as this PNG at the end")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     overrides = [x for kv in args.set for x in ("--set", kv)]
     with tempfile.TemporaryDirectory() as tmp:
-        rate, intervals, growth, window = windowed(app, args.preset, 60 * args.minutes, Path(tmp) / "soak", overrides)
+        rate, intervals, growth, window = windowed(app, args.preset, 60 * args.minutes, Path(tmp) / "soak", overrides,
+                                                   args.screenshot)
     ms = sorted(1000 * i for i in intervals)
     result = {"preset": args.preset, "minutes": args.minutes, "steps_per_s": round(rate, 2),
               "failure": window.model.failure.message if window.model.failure else None,

@@ -84,8 +84,8 @@ def _rss_mb():
 def test_a_full_disk_stops_headless_training_with_a_message_and_a_loadable_checkpoint(tmp_path):
     import resource
 
-    def small_files():  # files may grow to 60 kB: metrics.csv hits that first, as on a full disk
-        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+    def small_files():  # files may grow to 150 kB: metrics.csv hits that first, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
 
     run = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "core.cli", "train", "--preset", "ring8", "--steps", "5000",
