@@ -120,6 +120,7 @@ def test_training_writes_quality_every_n_steps(tmp_path, tiny_ring_config):
     published = []
     run_session(cfg, tmp_path, 50, publish=published.append)
     lines = [json.loads(line) for line in (tmp_path / "quality.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in lines] == [20, 40, 50]  # and the last step, once done
+    steps = [r["step"] for r in lines]
+    assert steps in ([20, 40, 50], [20, 50])  # and the last step, once done; 40 is skipped if 20 is still busy
     assert all(0 <= r["modes_covered"] <= 8 for r in lines)
-    assert [r["step"] for t in published for r in t.quality] == [20, 40, 50]
+    assert [r["step"] for t in published for r in t.quality] == steps

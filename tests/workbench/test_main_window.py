@@ -43,18 +43,20 @@ def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
 
 def test_quality_is_scored_on_schedule_and_on_request(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, overrides=RING + ["eval.every=40", "eval.n=200"], max_steps=100))
-    wait_for(qtbot, lambda: window.model.state == "done" and len(window.model.quality) >= 3)
-    assert [r["step"] for r in window.model.quality] == [40, 80, 100]
+    wait_for(qtbot, lambda: window.model.state == "done" and window.model.quality
+             and window.model.quality[-1]["step"] == 100)
+    scheduled = [r["step"] for r in window.model.quality]
+    assert scheduled in ([40, 80, 100], [40, 100])  # 80 is skipped if 40 is still being scored
     wait_for(qtbot, lambda: window.quality.table.topLevelItemCount() >= 3)
     rows = {window.quality.table.topLevelItem(i).text(0) for i in range(window.quality.table.topLevelItemCount())}
     assert {"modes covered", "high-quality samples", "reverse KL (modes)"} <= rows
-    assert len(window.quality.curve.getData()[0]) == 3
+    wait_for(qtbot, lambda: len(window.quality.curve.getData()[0]) == len(scheduled))
     window.send(C.Step(5))
     wait_for(qtbot, lambda: window.model.step == 105)
     window.quality.evaluate_button.click()
     wait_for(qtbot, lambda: window.model.quality[-1]["step"] == 105)
     lines = (tmp_path / "run" / "quality.jsonl").read_text().splitlines()
-    assert [json.loads(line)["step"] for line in lines] == [40, 80, 100, 105]
+    assert [json.loads(line)["step"] for line in lines] == scheduled + [105]
 
 
 def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):
