@@ -99,6 +99,8 @@ class BackgroundEvaluator:
 
     def submit(self, G: torch.nn.Module, step: int) -> bool:
         """Queue a copy of G for evaluation; False (and nothing queued) while the queue is full."""
+        if self._jobs.full():  # only the training thread submits, so this holds until put_nowait
+            return False
         try:
             self._jobs.put_nowait((copy.deepcopy(G), step))
             return True

@@ -71,7 +71,14 @@ def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 12
     frames = sorted(Path(frames_dir).glob("step-*.png"))
     if not frames:
         raise UserError(f"no timelapse frames yet in {frames_dir}")
-    images = [Image.open(f).convert("RGB") for f in frames]
+    images = []
+    for frame in frames:
+        try:
+            images.append(Image.open(frame).convert("RGB"))
+        except (OSError, SyntaxError):  # a frame cut short (a crash, a full disk) is left out
+            continue
+    if not images:
+        raise UserError(f"no readable timelapse frames in {frames_dir}")
     try:
         images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
     except OSError as exc:
@@ -80,8 +87,11 @@ def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 12
 
 
 def write_frame(array: np.ndarray, frames_dir: Path, step: int) -> None:
+    target = frames_dir / f"step-{step:09d}.png"
+    tmp = frames_dir / f".{target.name}.tmp"  # outside the step-*.png pattern until complete
     try:
-        _pil(array).save(frames_dir / f"step-{step:09d}.png")
+        _pil(array).save(tmp, format="PNG")
+        tmp.replace(target)
     except OSError as exc:
         raise UserError(f"cannot write a timelapse frame: {exc.strerror or exc}") from None
 
