@@ -50,6 +50,7 @@ class QualityDock(QDockWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumHeight(120)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # a rate of 0.88 reads as 0.88, not 880 m
         self.curve = self.plot.plot(pen=pg.mkPen("#4e9af1", width=1.5), symbol="o", symbolSize=5,
                                     symbolBrush="#4e9af1")
 
@@ -85,7 +86,7 @@ class QualityDock(QDockWidget):
             self.status.setText(f"Evaluation at step {latest['step']:,} failed: {latest['error']}")
             return
         seconds = latest.get("eval_seconds")
-        self.status.setText(f"Step {latest['step']:,}" + (f" ({seconds:.1f} s)" if seconds else "")
+        self.status.setText(f"Step {latest['step']:,}" + (f" ({seconds:.1f} s)" if seconds and seconds >= 0.1 else "")
                             + f"; scored {schedule}." + (f" {latest['note']}" if "note" in latest else ""))
         self._fill_table(latest)
         keys = [key for key, _, _ in METRICS if key in latest]
@@ -110,6 +111,7 @@ class QualityDock(QDockWidget):
             self.table.addTopLevelItem(QTreeWidgetItem(["classifier accuracy (held out)",
                                                         format_value("high_quality_rate", latest["classifier_accuracy"]),
                                                         ""]))
+        self.table.resizeColumnToContents(0)
 
     def _redraw(self) -> None:
         key = self.choice.currentData()
