@@ -35,8 +35,9 @@ def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: window.model.step > 50 and window.model.samples is not None)
     wait_for(qtbot, lambda: window.losses.curves["d_loss"].getData()[0] is not None
              and len(window.losses.curves["d_loss"].getData()[0]) > 10)
-    assert window.margins.hist_real.getData()[1].sum() > 0
-    assert window.samples.fake_points.data.size > 0
+    # docks redraw in turn, each at most twice a second
+    wait_for(qtbot, lambda: window.margins.hist_real.getData()[1].sum() > 0)
+    wait_for(qtbot, lambda: window.samples.fake_points.data.size > 0)
     assert window.run_info.labels["device"].text() == "cpu"
     assert "steps/s" in window.status_labels["rate"].text()
 

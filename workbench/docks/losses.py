@@ -1,8 +1,9 @@
 """Losses over steps, smoothed like TensorBoard, with a marker wherever a command changed the run."""
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider
 
+from workbench.docks import stacked
 from workbench.model import RunModel, describe_event, smooth
 
 SERIES = (("d_loss", "D loss", "#4e9af1"), ("g_loss", "G loss", "#f28e2b"),
@@ -32,12 +33,7 @@ class LossesDock(QDockWidget):
         row.addWidget(QLabel("Smoothing"))
         row.addWidget(self.slider, 1)
         row.addWidget(self.slider_label)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.plot, 1)
-        layout.addLayout(row)
-        self.setWidget(body)
+        self.setWidget(stacked((self.plot, 1), row))
         self._smoothing_changed(self.slider.value())
 
     @property

@@ -1,9 +1,9 @@
 """Sample quality as the engine measures it in the background: the latest scores and one metric over steps."""
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
 from core import commands as C
+from workbench.docks import stacked
 from workbench.model import RunModel
 
 # (key, label, lower is better); the first key a result has is plotted by default
@@ -60,14 +60,7 @@ class QualityDock(QDockWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Plot"))
         row.addWidget(self.choice, 1)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(row)
-        layout.addWidget(self.plot, 1)
-        self.setWidget(body)
+        self.setWidget(stacked(top, (self.table, 1), row, (self.plot, 1)))
         self._results: list[dict] = []
         self._drawn = None
 

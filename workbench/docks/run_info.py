@@ -1,8 +1,9 @@
 """What is running where, how fast, and the discriminator's spectral sigmas per layer."""
 import math
 
-from PySide6.QtWidgets import QDockWidget, QFormLayout, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFormLayout, QLabel, QTreeWidget, QTreeWidgetItem
 
+from workbench.docks import stacked
 from workbench.model import RunModel
 
 
@@ -28,12 +29,7 @@ class RunDock(QDockWidget):
         self.sigmas.setHeaderLabels(["D layer", "spectral sigma"])
         self.sigmas.setRootIsDecorated(False)
         self.sigmas.setToolTip("Largest singular value of each layer's raw weight; spectral norm divides by it")
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(form)
-        layout.addWidget(self.sigmas, 1)
-        self.setWidget(body)
+        self.setWidget(stacked(form, (self.sigmas, 1)))
         self._version = -1
         self._sigmas = None
 
