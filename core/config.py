@@ -14,6 +14,9 @@ from core.errors import ConfigError
 DATA_SOURCES = ("ring8", "grid25", "digits", "idx", "torchvision", "folder")
 TORCHVISION_NAMES = ("MNIST", "FashionMNIST", "CIFAR10")
 LOSS_KINDS = ("hinge", "bce", "wasserstein")
+PRECISIONS = ("fp32", "bf16")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+SWITCHES = ("auto", "on", "off")
 DISCRIMINATORS = ("sn", "bn")
 IMAGE_SIZES = (32, 64)
 MAX_MARGIN = 100.0
@@ -70,6 +73,10 @@ class TrainConfig:
     n_fixed: int = 64
     threads: int = 0  # CPU threads for torch; 0: torch's default. Tiny models run faster on one.
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
+    precision: str = "fp32"  # "bf16": forwards under bf16 autocast; spectral norm's power iteration stays fp32
+    compile: str = "off"  # torch.compile the models: a mode (default, reduce-overhead, max-autotune) or a backend
+    channels_last: str = "auto"  # image models in channels_last memory format: auto (on CUDA), on, off
+    cudnn_benchmark: bool = True  # CUDA: let cuDNN time its convolution algorithms and keep the fastest
 
 
 @dataclass
@@ -118,6 +125,17 @@ def check_n_dis(value: int) -> None:
         raise ConfigError(f"train.n_dis must be an integer from 1 to 100, got {value!r}")
 
 
+def check_compile(value: str) -> None:
+    if value in ("off", *COMPILE_MODES):
+        return
+    from torch._dynamo import list_backends  # slow to import: only for a backend name
+
+    backends = list_backends(exclude_tags=())
+    if value not in backends:
+        raise ConfigError(f"train.compile must be off, one of {', '.join(COMPILE_MODES)}, or a torch.compile "
+                          f"backend ({', '.join(backends)}); got {value!r}")
+
+
 def _choice(name: str, value: str, options) -> None:
     if value not in options:
         raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}")
@@ -162,6 +180,9 @@ def validate(cfg: Config) -> Config:
             raise ConfigError(f"train.{name} must be a positive number of seconds, got {value!r}")
     if not (math.isfinite(t.g_ema) and 0.0 <= t.g_ema < 1.0):
         raise ConfigError(f"train.g_ema must be 0 (off) or a decay in (0, 1), got {t.g_ema!r}")
+    _choice("train.precision", t.precision, PRECISIONS)
+    _choice("train.channels_last", t.channels_last, SWITCHES)
+    check_compile(t.compile)
     if cfg.eval.every < 0:
         raise ConfigError(f"eval.every must be 0 (off) or a number of steps, got {cfg.eval.every}")
     if not 10 <= cfg.eval.n <= 50_000:

@@ -1,14 +1,16 @@
 """The Trainer: models, optimizers, data and RNG, and one training step that never syncs with the device."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
+import warnings
 
 import numpy as np
 import torch
 
 from core import commands as C
-from core.config import Config, check_lr, check_margin, check_n_dis
+from core.config import COMPILE_MODES, Config, check_lr, check_margin, check_n_dis
 from core.data import load_dataset
 from core.errors import ConfigError
 from core.export import image_grid, to_uint8_images
@@ -33,6 +35,20 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def compile_module(module: torch.nn.Module, how: str):
+    """torch.compile with a mode name, or with a backend name (e.g. cudagraphs, aot_eager)."""
+    if how in COMPILE_MODES:
+        return torch.compile(module, mode=how)
+    return torch.compile(module, backend=how)
+
+
+def _root_cause(exc: BaseException) -> str:
+    while (inner := getattr(exc, "inner_exception", None) or exc.__cause__) is not None:
+        exc = inner  # torch.compile wraps the compiler's own error
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
+
+
 def make_optimizer(params, lr: float, cfg: Config, device: torch.device):
     betas = (float(cfg.optim.beta1), float(cfg.optim.beta2))  # torch 2.14 refuses integer betas
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")
@@ -55,6 +71,7 @@ class Trainer:
         self.G.to(self.device)
         self.D.to(self.device)
         set_spectral_norm(self.D, cfg.model.spectral_norm)
+        self._set_up_fast_path()
         self.opt_g = make_optimizer(canonical_parameters(self.G), cfg.optim.lr_g, cfg, self.device)
         self.opt_d = make_optimizer(canonical_parameters(self.D), cfg.optim.lr_d, cfg, self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.train.g_ema else None
@@ -68,6 +85,46 @@ class Trainer:
         self._hist_real = torch.zeros(HIST_BINS, device=self.device)
         self._hist_fake = torch.zeros(HIST_BINS, device=self.device)
 
+    # --- device-specific speed-ups -------------------------------------------------------------
+
+    def _set_up_fast_path(self) -> None:
+        t, cuda = self.cfg.train, self.device.type == "cuda"
+        if cuda:
+            torch.backends.cudnn.benchmark = t.cudnn_benchmark
+        self.memory_format = torch.contiguous_format
+        if self.data.kind == "images" and (t.channels_last == "on" or (t.channels_last == "auto" and cuda)):
+            self.memory_format = torch.channels_last
+            self.G.to(memory_format=self.memory_format)
+            self.D.to(memory_format=self.memory_format)
+        self.compile_state = "off"
+        self._run_G, self._run_D = self.G, self.D
+        if t.compile != "off":
+            self._run_G, self._run_D = compile_module(self.G, t.compile), compile_module(self.D, t.compile)
+            self.compile_state = "untried"  # torch.compile fails, if at all, at the first call
+
+    def _recompile_carefully(self) -> None:
+        """After a change that makes torch.compile trace again, guard the next step as the first one was."""
+        if self.compile_state == "compiled":
+            self.compile_state = "untried"
+
+    def _autocast(self):
+        if self.cfg.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @property
+    def speedups(self) -> str:
+        """The speed options in force, for the Run dock and run info."""
+        t = self.cfg.train
+        parts = [t.precision]
+        if self.memory_format is torch.channels_last:
+            parts.append("channels_last")
+        if self.device.type == "cuda" and t.cudnn_benchmark:
+            parts.append("cudnn.benchmark")
+        if t.compile != "off":
+            parts.append(f"compile {t.compile}: {self.compile_state}")
+        return ", ".join(parts)
+
     # --- the training step -------------------------------------------------------------------
 
     def _z(self, n: int) -> torch.Tensor:
@@ -76,25 +133,50 @@ class Trainer:
     def _scores(self, real, fake):
         """D on real and fake: one forward on the concatenated batch unless D has BatchNorm."""
         if self.D.has_batch_norm:
-            return self.D(real), self.D(fake)
-        return self.D(torch.cat([real, fake])).split([len(real), len(fake)])
+            return self._run_D(real), self._run_D(fake)
+        return self._run_D(torch.cat([real, fake])).split([len(real), len(fake)])
 
     def train_step(self) -> None:
+        if self.compile_state == "untried":
+            self._first_compiled_step()
+        else:
+            self._step()
+
+    def _first_compiled_step(self) -> None:
+        """Run the first compiled step; if torch.compile fails, put the state back and go on uncompiled."""
+        before, n_pending = copy.deepcopy(self.state_dict()), len(self._pending_stats)
+        try:
+            self._step()
+            self.compile_state = "compiled"
+        except Exception as exc:  # noqa: BLE001 - any compiler failure; a genuine error recurs in the eager step
+            self.load_state_dict(before)
+            del self._pending_stats[n_pending:], self._pending_times[n_pending:]
+            self._run_G, self._run_D = self.G, self.D
+            reason = _root_cause(exc)
+            self.compile_state = f"failed ({reason}), running uncompiled"
+            warnings.warn(f"torch.compile {self.cfg.train.compile!r} failed: {reason}; training continues uncompiled",
+                          RuntimeWarning, stacklevel=2)
+            self._step()
+
+    def _step(self) -> None:
         cfg, batch = self.cfg, self.cfg.train.batch_size
         m_real, m_fake = cfg.loss.margin_real, cfg.loss.margin_fake
         self.D.requires_grad_(True)
         for i in range(cfg.train.n_dis):
-            real = self.data.sample(batch, self.generator)
-            with torch.set_grad_enabled(i == cfg.train.n_dis - 1):  # the last fake batch also serves G's step
-                fake = self.G(self._z(batch))
-            d_real, d_fake = self._scores(real, fake.detach())
-            real_loss, fake_loss = self.d_loss_fn(d_real, d_fake, m_real, m_fake)
+            real = self.data.sample(batch, self.generator).contiguous(memory_format=self.memory_format)
+            with self._autocast():
+                with torch.set_grad_enabled(i == cfg.train.n_dis - 1):  # the last fake batch also serves G's step
+                    fake = self._run_G(self._z(batch))
+                d_real, d_fake = self._scores(real, fake.detach())
+            real_loss, fake_loss = self.d_loss_fn(d_real.float(), d_fake.float(), m_real, m_fake)
             self.opt_d.zero_grad(set_to_none=True)
             (real_loss + fake_loss).backward()
             self.opt_d.step()
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        g_loss = self.g_loss_fn(self.D(fake))
+        with self._autocast():
+            d_fake_for_g = self._run_D(fake)
+        g_loss = self.g_loss_fn(d_fake_for_g.float())
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -102,7 +184,7 @@ class Trainer:
         if self.G_ema is not None:
             self._update_ema()
 
-        self._record(d_real.detach(), d_fake.detach(), real_loss, fake_loss, g_loss)
+        self._record(d_real.detach().float(), d_fake.detach().float(), real_loss, fake_loss, g_loss)
         self.step += 1
 
     @torch.no_grad()
@@ -206,6 +288,7 @@ class Trainer:
         if isinstance(command, C.SetSpectralNorm):
             set_spectral_norm(self.D, bool(command.enabled))
             cfg.model.spectral_norm = bool(command.enabled)
+            self._recompile_carefully()
             return {"enabled": cfg.model.spectral_norm, "layers": normalized_layers(self.D)}
         if isinstance(command, C.SetLearningRates):
             changes = [(name, value, opt) for name, value, opt in
@@ -220,6 +303,7 @@ class Trainer:
         if isinstance(command, C.SetNDis):
             check_n_dis(command.n_dis)
             cfg.train.n_dis = command.n_dis
+            self._recompile_carefully()
             return {"n_dis": cfg.train.n_dis}
         raise TypeError(f"{type(command).__name__} is not a trainer command")
 

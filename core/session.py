@@ -61,7 +61,7 @@ class Session:
         t = self.trainer
         return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": str(t.device),
                 "run_dir": str(self.run_dir.path), "max_steps": self.max_steps, "is_2d": t.data.kind == "points",
-                "loss": t.cfg.loss.kind, "eval_every": t.cfg.eval.every}
+                "loss": t.cfg.loss.kind, "eval_every": t.cfg.eval.every, "speedups": t.speedups}
 
     def run(self, inbox: Inbox | None = None) -> str:
         """Train until done or stopped; returns the final state."""

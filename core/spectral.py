@@ -6,7 +6,7 @@ the original Parameter, so optimizers built before a switch keep working after i
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils.parametrizations import _SpectralNorm
 
 NORMALIZABLE = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
@@ -21,6 +21,19 @@ def is_normalized(layer: nn.Module) -> bool:
 
 def normalized_layers(module: nn.Module) -> list[str]:
     return [name for name, layer in normalizable_layers(module).items() if is_normalized(layer)]
+
+
+class FP32SpectralNorm(_SpectralNorm):
+    """torch's spectral-norm parametrization with the power iteration and sigma kept in fp32 under autocast."""
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(weight.device.type, enabled=False):
+            return super().forward(weight)
+
+
+def spectral_norm(layer: nn.Module) -> None:
+    dim = 1 if isinstance(layer, nn.ConvTranspose2d) else 0  # the output dimension, as torch chooses it
+    parametrize.register_parametrization(layer, "weight", FP32SpectralNorm(layer.weight, dim=dim))
 
 
 def set_spectral_norm(module: nn.Module, enabled: bool, layers=None) -> None:

@@ -34,6 +34,9 @@ def test_set_coerces_types():
     ("nosuch.key=1", "unknown setting"),
     ("train.nosuch=1", "unknown setting"),
     ("novalue", "KEY=VALUE"),
+    ("train.precision=fp16", "train.precision"),
+    ("train.channels_last=yes", "train.channels_last"),
+    ("train.compile=turbo", "train.compile .*inductor"),
 ])
 def test_nonsense_settings_are_refused_by_name(override, words):
     with pytest.raises(ConfigError, match=words):

@@ -123,3 +123,50 @@ def test_divergence_pauses_and_never_checkpoints(tmp_path, tiny_digits_config):
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
     events = (tmp_path / "events.jsonl").read_text()
     assert '"diverged"' in events
+
+
+def _train(cfg, steps=4):
+    t = Trainer(cfg, "cpu")
+    for _ in range(steps):
+        t.train_step()
+    return t
+
+
+def test_bf16_autocast_trains_close_to_fp32(tiny_digits_config):
+    fp32, bf16 = _train(tiny_digits_config()), _train(tiny_digits_config(precision="bf16"))
+    assert bf16.speedups.startswith("bf16")
+    losses = [t.drain_statistics()[2]["d_loss"] for t in (fp32, bf16)]
+    assert np.isfinite(losses[1]).all()
+    np.testing.assert_allclose(losses[1], losses[0], rtol=0.05)
+    assert all(p.dtype == torch.float32 for p in bf16.G.parameters())  # autocast keeps fp32 master weights
+
+
+def test_channels_last_changes_the_layout_not_the_result(tiny_digits_config):
+    plain, channels_last = _train(tiny_digits_config()), _train(tiny_digits_config(channels_last="on"))
+    conv = channels_last.D.net[2].parametrizations.weight.original  # 4 input channels: the layouts differ
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    for a, b in zip(plain.G.parameters(), channels_last.G.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_step_matches_the_eager_step(tiny_ring_config):
+    eager, compiled = _train(tiny_ring_config()), _train(tiny_ring_config(compile="aot_eager"))
+    assert compiled.compile_state == "compiled"
+    for a, b in zip(eager.D.parameters(), compiled.D.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_failing_compiler_falls_back_to_the_eager_step_without_losing_a_step(tiny_ring_config):
+    from torch._dynamo import list_backends, register_backend
+
+    if "always_fails" not in list_backends(exclude_tags=()):
+        @register_backend
+        def always_fails(graph_module, example_inputs):
+            raise RuntimeError("this backend cannot compile anything")
+
+    eager = _train(tiny_ring_config())
+    with pytest.warns(RuntimeWarning, match="cannot compile anything"):
+        fallen_back = _train(tiny_ring_config(compile="always_fails"))
+    assert fallen_back.compile_state.startswith("failed (") and fallen_back.step == 4
+    assert_same_weights(weights(eager), weights(fallen_back))
+    assert len(fallen_back.drain_statistics()[0]) == 4

@@ -43,3 +43,18 @@ def test_canonical_order_is_the_same_with_and_without_norm():
     shapes_off = [p.shape for p in canonical_parameters(d)]
     set_spectral_norm(d, True)
     assert [p.shape for p in canonical_parameters(d)] == shapes_off
+
+
+def test_power_iteration_stays_fp32_under_bf16_autocast():
+    torch.manual_seed(0)
+    d = ConvDiscriminator(1, 32, width=4)
+    set_spectral_norm(d, True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        for _ in range(30):
+            out = d(torch.randn(2, 1, 32, 32))
+        weights = [layer.weight for layer in (d.net[0], d.net[2])]
+    assert out.dtype == torch.bfloat16  # the convolutions did run in bf16
+    for weight in weights:
+        assert weight.dtype == torch.float32
+        assert abs(float(torch.linalg.matrix_norm(weight.detach().flatten(1), ord=2)) - 1) < 1e-3
+    assert all(b.dtype == torch.float32 for name, b in d.named_buffers() if name.endswith(("_u", "_v")))
