@@ -98,13 +98,14 @@ def peak_memory_mb(device: torch.device) -> float:
 def benchmark(cfg, device="auto", rounds: int = 5, steps_per_round: int | None = None, out=print) -> dict:
     trainer = Trainer(cfg, device)
     reference = ReferenceLoop(trainer)
+    for loop in (trainer.train_step, reference.train_step):  # warm-up (allocator, cudnn autotune, compiling)
+        _time_steps(loop, 3, trainer.device)
     if steps_per_round is None:  # about a second per round on either side
         probe = _time_steps(trainer.train_step, 3, trainer.device)
         steps_per_round = max(5, min(2000, int(probe)))
-    for loop in (trainer.train_step, reference.train_step):  # warm-up (allocator, cudnn autotune)
-        _time_steps(loop, 3, trainer.device)
     engine_rates, reference_rates = [], []
-    out(f"{cfg.preset} on {trainer.device}: batch {cfg.train.batch_size}, {steps_per_round} steps a round")
+    out(f"{cfg.preset} on {trainer.device} ({trainer.speedups}): batch {cfg.train.batch_size}, "
+        f"{steps_per_round} steps a round")
     out(f"{'round':>5} {'engine steps/s':>15} {'reference steps/s':>18} {'ratio':>7}")
     for r in range(rounds):
         engine_rates.append(_time_steps(trainer.train_step, steps_per_round, trainer.device))
@@ -115,7 +116,7 @@ def benchmark(cfg, device="auto", rounds: int = 5, steps_per_round: int | None =
     engine, ref = statistics.median(engine_rates), statistics.median(reference_rates)
     batch = cfg.train.batch_size
     result = {
-        "preset": cfg.preset, "device": str(trainer.device), "batch_size": batch, "rounds": rounds,
+        "preset": cfg.preset, "device": str(trainer.device), "speedups": trainer.speedups, "batch_size": batch, "rounds": rounds,
         "steps_per_round": steps_per_round, "engine_steps_per_s": round(engine, 2),
         "reference_steps_per_s": round(ref, 2), "ratio": round(engine / ref, 3),
         "engine_samples_per_s": round(engine * batch, 1), "reference_samples_per_s": round(ref * batch, 1),

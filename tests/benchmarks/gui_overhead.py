@@ -26,6 +26,8 @@ def steady_rate(run_dir: Path, skip_s: float = 3.0) -> float:
         rows = [(int(r["step"]), float(r["wall_time"])) for r in csv.DictReader(f)]
     start = rows[0][1] + skip_s
     steady = [(s, t) for s, t in rows if t >= start]
+    if len(steady) < 2:
+        return float("nan")  # too few steps to time: a run too short for this machine
     (s0, t0), (s1, t1) = steady[0], steady[-1]
     return (s1 - s0) / (t1 - t0)
 
@@ -33,6 +35,10 @@ def steady_rate(run_dir: Path, skip_s: float = 3.0) -> float:
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def cpu_clock() -> tuple[float, float]:
+    return time.process_time(), time.monotonic()
 
 
 def headless(preset: str, seconds: float, run_dir: Path, overrides) -> float:
@@ -46,7 +52,8 @@ def headless(preset: str, seconds: float, run_dir: Path, overrides) -> float:
 
 
 def windowed(app, preset: str, seconds: float, run_dir: Path, overrides, screenshot: str | None = None):
-    """(steps/s, GUI timer intervals, GUI memory growth in MB, the closed window) of a live run."""
+    """(steps/s, GUI timer intervals, GUI memory growth in MB, the window process's CPU use in cores, the
+    closed window) of a live run."""
     from PySide6.QtCore import QSettings, QTimer
 
     from core.config import resolve
@@ -65,15 +72,17 @@ def windowed(app, preset: str, seconds: float, run_dir: Path, overrides, screens
         last[0] = now
 
     window.timer.timeout.connect(tick)
-    rss_start = []
-    QTimer.singleShot(5000, lambda: rss_start.append(rss_mb()))  # after start-up allocations
+    rss_start, cpu_start = [], []
+    QTimer.singleShot(5000, lambda: (rss_start.append(rss_mb()), cpu_start.append(cpu_clock())))  # after start-up
     QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec()  # the real event loop, as hinge-workbench runs it
     growth = rss_mb() - (rss_start[0] if rss_start else rss_mb())
+    (cpu0, wall0), (cpu1, wall1) = cpu_start[0] if cpu_start else cpu_clock(), cpu_clock()
+    cores = (cpu1 - cpu0) / (wall1 - wall0) if wall1 > wall0 else float("nan")
     if screenshot:
         window.grab().save(screenshot)
     window.close()
-    return steady_rate(run_dir), intervals[len(intervals) // 5:], growth, window
+    return steady_rate(run_dir), intervals[len(intervals) // 5:], growth, cores, window
 
 
 def main():
@@ -87,20 +96,21 @@ def main():
 
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance() or QApplication([])
-    ratios, all_intervals, growths = [], [], []
+    ratios, all_intervals, growths, cpu = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
-            gui, intervals, growth, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
+            gui, intervals, growth, cores, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
             ratios.append(gui / base)
             all_intervals += intervals
             growths.append(growth)
+            cpu.append(cores)
             print(f"round {r + 1}: headless {base:.1f} steps/s, window {gui:.1f} steps/s, ratio {gui / base:.3f}, "
-                  f"GUI memory growth {growth:+.1f} MB", flush=True)
+                  f"GUI memory growth {growth:+.1f} MB, window process CPU {100 * cores:.1f}% of a core", flush=True)
     ms = sorted(1000 * i for i in all_intervals)
     result = {"preset": args.preset, "seconds": args.seconds, "ratio_median": round(statistics.median(ratios), 3),
               "timer_ms_p50": round(ms[len(ms) // 2], 1), "timer_ms_p99": round(ms[int(len(ms) * 0.99)], 1),
-              "gui_memory_growth_mb": round(max(growths), 1)}
+              "gui_memory_growth_mb": round(max(growths), 1), "gui_cpu_cores": round(statistics.median(cpu), 3)}
     print(f"window/headless {result['ratio_median']:.3f}; GUI timer p50 {result['timer_ms_p50']} ms, "
           f"p99 {result['timer_ms_p99']} ms")
     print(json.dumps(result))

@@ -28,7 +28,7 @@ def main():
     app = QApplication.instance() or QApplication([])
     overrides = [x for kv in args.set for x in ("--set", kv)]
     with tempfile.TemporaryDirectory() as tmp:
-        rate, intervals, growth, window = windowed(app, args.preset, 60 * args.minutes, Path(tmp) / "soak", overrides,
+        rate, intervals, growth, _, window = windowed(app, args.preset, 60 * args.minutes, Path(tmp) / "soak", overrides,
                                                    args.screenshot)
     ms = sorted(1000 * i for i in intervals)
     result = {"preset": args.preset, "minutes": args.minutes, "steps_per_s": round(rate, 2),

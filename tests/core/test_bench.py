@@ -28,11 +28,12 @@ def test_reference_loop_trains_the_same_models(tiny_ring_config):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("preset", ["ring8", "digits"])
-def test_training_step_never_syncs_with_the_gpu(preset):
+@pytest.mark.parametrize("preset, options", [("ring8", []), ("digits", []),
+                                             ("digits", ["train.precision=bf16", "train.channels_last=on"])])
+def test_training_step_never_syncs_with_the_gpu(preset, options):
     from core.config import resolve
 
-    trainer = Trainer(resolve(preset, overrides=["data.n_samples=500"]), "cuda")
+    trainer = Trainer(resolve(preset, overrides=["data.n_samples=500", *options]), "cuda")
     trainer.train_step()
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
