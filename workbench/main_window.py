@@ -8,7 +8,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QToolBar)
 
 import core
@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
         self.exit_when_done = exit_when_done
         self._next_dock = 0
         self._next_redraw = 0.0
+        self._drawn_at: dict[QDockWidget, float] = {}
         self._drawn_state = ""
 
         self.losses = LossesDock(self)
@@ -181,10 +182,14 @@ class MainWindow(QMainWindow):
             self._drawn_state = self.model.state
             for dock in self.docks:
                 dock.refresh(self.model)
-        elif time.monotonic() >= self._next_redraw:  # otherwise one dock at a time, in turn
-            self.docks[self._next_dock].refresh(self.model)
+        elif (now := time.monotonic()) >= self._next_redraw:  # otherwise one dock at a time, in turn
+            dock = self.docks[self._next_dock]
             self._next_dock = (self._next_dock + 1) % len(self.docks)
-            self._next_redraw = time.monotonic() + DOCK_PERIOD_S / len(self.docks)
+            self._next_redraw = now + DOCK_PERIOD_S / len(self.docks)
+            due = now - self._drawn_at.get(dock, 0.0) >= getattr(dock, "REDRAW_PERIOD_S", DOCK_PERIOD_S)
+            if due and not dock.visibleRegion().isEmpty():  # a closed dock, or one behind a tab, waits
+                dock.refresh(self.model)
+                self._drawn_at[dock] = now
         self._refresh_status()
         if self.exit_when_done and self.model.state in ("done", "failed"):
             self.exit_when_done = False

@@ -32,9 +32,13 @@ def steady_rate(run_dir: Path, skip_s: float = 3.0) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process; NaN once it has ended."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except FileNotFoundError:
+        return float("nan")
 
 
 def cpu_clock() -> tuple[float, float]:
@@ -52,8 +56,8 @@ def headless(preset: str, seconds: float, run_dir: Path, overrides) -> float:
 
 
 def windowed(app, preset: str, seconds: float, run_dir: Path, overrides, screenshot: str | None = None):
-    """(steps/s, GUI timer intervals, GUI memory growth in MB, the window process's CPU use in cores, the
-    closed window) of a live run."""
+    """(steps/s, GUI timer intervals, memory growth in MB of the window and engine processes, the window
+    process's CPU use in cores, the closed window) of a live run."""
     from PySide6.QtCore import QSettings, QTimer
 
     from core.config import resolve
@@ -72,11 +76,22 @@ def windowed(app, preset: str, seconds: float, run_dir: Path, overrides, screens
         last[0] = now
 
     window.timer.timeout.connect(tick)
-    rss_start, cpu_start = [], []
-    QTimer.singleShot(5000, lambda: (rss_start.append(rss_mb()), cpu_start.append(cpu_clock())))  # after start-up
-    QTimer.singleShot(int(seconds * 1000), app.quit)
+    rss_start, cpu_start, engine = [], [], window.runner.pid
+
+    def after_start_up():
+        rss_start.append((rss_mb(), rss_mb(engine)))
+        cpu_start.append(cpu_clock())
+
+    def before_quitting():  # quitting stops the engine
+        rss_end.append((rss_mb(), rss_mb(engine)))
+        app.quit()
+
+    rss_end = []
+    QTimer.singleShot(5000, after_start_up)
+    QTimer.singleShot(int(seconds * 1000), before_quitting)
     app.exec()  # the real event loop, as hinge-workbench runs it
-    growth = rss_mb() - (rss_start[0] if rss_start else rss_mb())
+    (window0, engine0), (window1, engine1) = rss_start[0] if rss_start else rss_end[0], rss_end[0]
+    growth = {"window": window1 - window0, "engine": engine1 - engine0}
     (cpu0, wall0), (cpu1, wall1) = cpu_start[0] if cpu_start else cpu_clock(), cpu_clock()
     cores = (cpu1 - cpu0) / (wall1 - wall0) if wall1 > wall0 else float("nan")
     if screenshot:
@@ -103,10 +118,11 @@ def main():
             gui, intervals, growth, cores, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
             ratios.append(gui / base)
             all_intervals += intervals
-            growths.append(growth)
+            growths.append(growth["window"])
             cpu.append(cores)
             print(f"round {r + 1}: headless {base:.1f} steps/s, window {gui:.1f} steps/s, ratio {gui / base:.3f}, "
-                  f"GUI memory growth {growth:+.1f} MB, window process CPU {100 * cores:.1f}% of a core", flush=True)
+                  f"GUI memory growth {growth['window']:+.1f} MB, window process CPU {100 * cores:.1f}% of a core",
+                  flush=True)
     ms = sorted(1000 * i for i in all_intervals)
     result = {"preset": args.preset, "seconds": args.seconds, "ratio_median": round(statistics.median(ratios), 3),
               "timer_ms_p50": round(ms[len(ms) // 2], 1), "timer_ms_p99": round(ms[int(len(ms) * 0.99)], 1),

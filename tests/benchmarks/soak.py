@@ -33,10 +33,11 @@ def main():
     ms = sorted(1000 * i for i in intervals)
     result = {"preset": args.preset, "minutes": args.minutes, "steps_per_s": round(rate, 2),
               "failure": window.model.failure.message if window.model.failure else None,
-              "steps": window.model.step, "gui_memory_growth_mb": round(growth, 1),
+              "steps": window.model.step, "gui_memory_growth_mb": round(growth["window"], 1),
+              "engine_memory_growth_mb": round(growth["engine"], 1),
               "timer_ms_p50": round(ms[len(ms) // 2], 1), "timer_ms_p99": round(ms[int(len(ms) * 0.99)], 1)}
     print(f"{result['steps']} steps in {args.minutes} min, {rate:.1f} steps/s, crash: {result['failure']}, "
-          f"GUI memory {growth:+.1f} MB, timer p99 {result['timer_ms_p99']} ms")
+          f"memory: window {growth['window']:+.1f} MB, engine {growth['engine']:+.1f} MB, timer p99 {result['timer_ms_p99']} ms")
     print(json.dumps(result))
 
 

@@ -42,7 +42,19 @@ def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
     assert "steps/s" in window.status_labels["rate"].text()
 
 
+def test_a_dock_behind_a_tab_is_redrawn_once_in_front(window, qtbot, tmp_path):
+    window.controls.raise_()  # Run is behind the Controls tab
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.step > 50)
+    hidden = window.run_info.labels["step"].text()
+    qtbot.wait(1500)  # three turns of every dock
+    assert window.run_info.labels["step"].text() == hidden
+    window.run_info.raise_()
+    wait_for(qtbot, lambda: window.run_info.labels["step"].text() != hidden)
+
+
 def test_quality_is_scored_on_schedule_and_on_request(window, qtbot, tmp_path):
+    window.quality.raise_()  # its tab in front: a dock behind another tab is not redrawn
     window.start(make_spec(tmp_path, overrides=RING + ["eval.every=40", "eval.n=200"], max_steps=100))
     wait_for(qtbot, lambda: window.model.state == "done" and window.model.quality
              and window.model.quality[-1]["step"] == 100)

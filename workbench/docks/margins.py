@@ -43,6 +43,8 @@ class MarginsDock(QDockWidget):
         self.rate_plot = pg.PlotWidget()
         self.rate_plot.setMaximumHeight(90)
         self.rate_plot.setYRange(0, 1)
+        self.rate_plot.setDownsampling(auto=True, mode="peak")
+        self.rate_plot.setClipToView(True)
         self.rate_plot.hideAxis("bottom")
         self.rate_plot.setToolTip("Share of samples inside their margin (still getting gradient) over steps")
         self.rate_real = self.rate_plot.plot(pen=pg.mkPen(REAL))
