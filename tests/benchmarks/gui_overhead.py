@@ -4,10 +4,10 @@ Not a test (pytest does not collect it). Run from the repository root:
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/gui_overhead.py --preset ring8 --seconds 30 --rounds 2
 
-Each round trains the same preset headless (a `hinge-train` process) and then in the workbench
-(the window in this process, the engine in its child), and reads the speed from each run's
-metrics.csv over the same steady window. It also reports the GUI timer's interval p50/p99 and the
-GUI process's resident-memory growth. The last line is JSON.
+Each round trains the same preset headless (a `hinge-train` process) and in the workbench (the
+window in this process, the engine in its child), in alternating order, and reads the speed from
+each run's metrics.csv over the same steady window. It also reports the GUI timer's interval
+p50/p99, the window process's CPU use and its resident-memory growth. The last line is JSON.
 """
 import argparse
 import csv
@@ -113,9 +113,12 @@ def main():
     app = QApplication.instance() or QApplication([])
     ratios, all_intervals, growths, cpu = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.rounds):
-            base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
+        for r in range(args.rounds):  # the order alternates, so a drift in the machine's speed favours neither
+            if r % 2 == 0:
+                base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
             gui, intervals, growth, cores, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
+            if r % 2 == 1:
+                base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
             ratios.append(gui / base)
             all_intervals += intervals
             growths.append(growth["window"])
