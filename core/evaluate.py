@@ -4,6 +4,7 @@ training (every `eval.every` steps, on a copy of G so the training step never wa
 from __future__ import annotations
 
 import copy
+import ctypes
 import queue
 import threading
 import time
@@ -120,6 +121,8 @@ class BackgroundEvaluator:
             except Exception as exc:  # a failed evaluation is reported; training goes on
                 self._results.put({"step": step, "error": f"{exc.__class__.__name__}: {exc}"})
             finally:
+                del job, G
+                release_freed_memory()
                 self._jobs.task_done()
 
     def results(self) -> list[dict]:
@@ -144,6 +147,14 @@ class BackgroundEvaluator:
                 break
         self._jobs.put(None)
         self._thread.join(timeout)
+
+
+def release_freed_memory() -> None:
+    """Give the memory an evaluation freed back to the OS; glibc would keep it in the thread's arena."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
 
 
 def strict_json(result: dict) -> dict:
