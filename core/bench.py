@@ -116,8 +116,8 @@ def benchmark(cfg, device="auto", rounds: int = 5, steps_per_round: int | None =
     engine, ref = statistics.median(engine_rates), statistics.median(reference_rates)
     batch = cfg.train.batch_size
     result = {
-        "preset": cfg.preset, "device": str(trainer.device), "speedups": trainer.speedups, "batch_size": batch, "rounds": rounds,
-        "steps_per_round": steps_per_round, "engine_steps_per_s": round(engine, 2),
+        "preset": cfg.preset, "device": str(trainer.device), "speedups": trainer.speedups, "batch_size": batch,
+        "rounds": rounds, "steps_per_round": steps_per_round, "engine_steps_per_s": round(engine, 2),
         "reference_steps_per_s": round(ref, 2), "ratio": round(engine / ref, 3),
         "engine_samples_per_s": round(engine * batch, 1), "reference_samples_per_s": round(ref * batch, 1),
         "peak_memory_mb": round(peak_memory_mb(trainer.device), 1),

@@ -116,7 +116,8 @@ def main():
         for r in range(args.rounds):  # the order alternates, so a drift in the machine's speed favours neither
             if r % 2 == 0:
                 base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
-            gui, intervals, growth, cores, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}", overrides)
+            gui, intervals, growth, cores, _ = windowed(app, args.preset, args.seconds, Path(tmp) / f"gui-{r}",
+                                                        overrides)
             if r % 2 == 1:
                 base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
             ratios.append(gui / base)
