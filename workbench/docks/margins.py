@@ -2,9 +2,10 @@
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel
 
 from core import commands as C
+from workbench.docks import stacked
 from workbench.model import RunModel, smooth
 
 REAL, FAKE = "#59a14f", "#e15759"
@@ -51,15 +52,10 @@ class MarginsDock(QDockWidget):
         self.rate_fake = self.rate_plot.plot(pen=pg.mkPen(FAKE))
         self._version = -1
 
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.plot, 1)
         row = QHBoxLayout()
         row.addWidget(self.rates)
         row.addWidget(self.rate_plot, 1)
-        layout.addLayout(row)
-        self.setWidget(body)
+        self.setWidget(stacked((self.plot, 1), row))
 
     def _dragged(self, line) -> None:
         """Send the dragged margin with the other one as the engine last echoed it."""

@@ -79,8 +79,9 @@ class QualityDock(QDockWidget):
             self.status.setText(f"Evaluation at step {latest['step']:,} failed: {latest['error']}")
             return
         seconds = latest.get("eval_seconds")
-        self.status.setText(f"Step {latest['step']:,}" + (f" ({seconds:.1f} s)" if seconds and seconds >= 0.1 else "")
-                            + f"; scored {schedule}." + (f" {latest['note']}" if "note" in latest else ""))
+        took = f" ({seconds:.1f} s)" if seconds and seconds >= 0.1 else ""
+        note = f" {latest['note']}" if "note" in latest else ""
+        self.status.setText(f"Step {latest['step']:,}{took}; scored {schedule}.{note}")
         self._fill_table(latest)
         keys = [key for key, _, _ in METRICS if key in latest]
         if [self.choice.itemData(i) for i in range(self.choice.count())] != keys:

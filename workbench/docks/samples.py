@@ -4,10 +4,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout
 
 from core import commands as C
+from workbench.docks import stacked
 from workbench.model import RunModel
 
 ENLARGED_PX = 256
@@ -47,13 +47,7 @@ class SamplesDock(QDockWidget):
         self.fresh.setToolTip("Off: the run's fixed z, so changes over time are the generator's alone")
         self.fresh.toggled.connect(lambda on: self.send(C.SetSampleView(on)))
         self.caption = QLabel()
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.stack, 1)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.fresh)
-        self.setWidget(body)
+        self.setWidget(stacked((self.stack, 1), self.caption, self.fresh))
         self._version = -1
         self._grid = None
         self._cell = 0
