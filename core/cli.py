@@ -11,6 +11,7 @@ import numpy as np
 
 from core import config as config_mod
 from core.errors import UserError
+from core.threads import run_as_batch_work
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,6 +143,7 @@ class Progress:
 def cmd_train(args) -> int:
     from core.rundir import read_events
 
+    run_as_batch_work()
     cfg, state, run_dir = prepare(args)
     replay = read_events(args.events) if args.events else []
     steps = args.steps if args.steps is not None else cfg.train.steps

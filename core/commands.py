@@ -37,6 +37,12 @@ class SetNDis:
 
 
 @dataclass(frozen=True)
+class SetThreads:
+    threads: int  # CPU threads for the training step; 0: follow the cores other processes leave free
+    kind = "set_threads"
+
+
+@dataclass(frozen=True)
 class SetSampleView:
     fresh: bool  # True: a new random z at each refresh; False: the run's fixed z
     kind = "set_sample_view"
@@ -82,10 +88,11 @@ class Stop:
     kind = "stop"
 
 
-ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetSampleView, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Evaluate, Stop)
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetThreads, SetSampleView, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Evaluate, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
-# Commands that change what is trained; replaying these at their steps reproduces a run.
-STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis)
+# Commands that change what is trained; replaying these at their steps reproduces a run. The thread count
+# is among them: on a CPU it changes how sums are split, so the last bits of the weights.
+STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetThreads)
 
 
 def to_event(command) -> dict:

@@ -21,6 +21,7 @@ DISCRIMINATORS = ("sn", "bn")
 IMAGE_SIZES = (32, 64)
 MAX_MARGIN = 100.0
 MAX_LR = 1.0
+MAX_THREADS = 1024
 
 
 @dataclass
@@ -71,7 +72,7 @@ class TrainConfig:
     publish_every_s: float = 0.2
     samples_every_s: float = 2.0
     n_fixed: int = 64
-    threads: int = 0  # CPU threads for torch; 0: torch's default. Tiny models run faster on one.
+    threads: int = 0  # CPU threads of the step; 0: as many as other processes leave free (core/threads.py)
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
     precision: str = "fp32"  # "bf16": forwards under bf16 autocast; spectral norm's power iteration stays fp32
     compile: str = "off"  # torch.compile the models: a mode (default, reduce-overhead, max-autotune) or a backend
@@ -125,6 +126,13 @@ def check_n_dis(value: int) -> None:
         raise ConfigError(f"train.n_dis must be an integer from 1 to 100, got {value!r}")
 
 
+def check_threads(value: int, allow_auto: bool = False) -> None:
+    low = 0 if allow_auto else 1
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_THREADS):
+        auto = "0 (follow the free cores) or " if allow_auto else ""
+        raise ConfigError(f"threads must be {auto}an integer from 1 to {MAX_THREADS}, got {value!r}")
+
+
 def check_compile(value: str) -> None:
     if value in ("off", *COMPILE_MODES):
         return
@@ -170,8 +178,7 @@ def validate(cfg: Config) -> Config:
         if not (math.isfinite(value) and 0.0 <= value < 1.0):
             raise ConfigError(f"optim.{name} must be in [0, 1), got {value!r}")
     check_n_dis(t.n_dis)
-    if t.threads < 0:
-        raise ConfigError(f"train.threads must be 0 (torch's default) or more, got {t.threads}")
+    check_threads(t.threads, allow_auto=True)
     for name in ("steps", "batch_size", "checkpoint_every", "n_fixed"):
         _positive(f"train.{name}", getattr(t, name))
     for name in ("publish_every_s", "samples_every_s", "autosave_minutes"):

@@ -10,14 +10,15 @@ import numpy as np
 import torch
 
 from core import commands as C
-from core.config import COMPILE_MODES, Config, check_lr, check_margin, check_n_dis
+from core.config import COMPILE_MODES, Config, check_lr, check_margin, check_n_dis, check_threads
 from core.data import load_dataset
 from core.errors import ConfigError
 from core.export import image_grid, to_uint8_images
 from core.losses import LOSSES, step_statistics
 from core.models import build_models, init_weights
-from core.spectral import canonical_parameters, normalized_layers, set_spectral_norm, spectral_sigmas
+from core.spectral import canonical_parameters, normalized_layers, set_spectral_norm
 from core.telemetry import STAT_NAMES, Samples, Settings
+from core.threads import usable_cores
 
 HIST_BINS = 80
 HIST_RANGE = (-5.0, 5.0)
@@ -58,8 +59,8 @@ class Trainer:
     def __init__(self, cfg: Config, device: str | torch.device = "auto"):
         self.cfg = cfg
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
-        if cfg.train.threads and self.device.type == "cpu":
-            torch.set_num_threads(cfg.train.threads)
+        self.threads = 0
+        self.set_threads(cfg.train.threads or usable_cores())
         seed = cfg.train.seed
         torch.manual_seed(seed)
         self.generator = torch.Generator(self.device).manual_seed(seed)
@@ -234,10 +235,12 @@ class Trainer:
     def settings(self) -> Settings:
         c = self.cfg
         return Settings(c.loss.margin_real, c.loss.margin_fake, c.model.spectral_norm,
-                        c.optim.lr_g, c.optim.lr_d, c.train.n_dis)
+                        c.optim.lr_g, c.optim.lr_d, c.train.n_dis, self.threads)
 
-    def sigmas(self) -> dict[str, float]:
-        return spectral_sigmas(self.D)
+    def set_threads(self, threads: int) -> None:
+        check_threads(threads)
+        torch.set_num_threads(threads)
+        self.threads = threads
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 from core import metrics
 from core.data import ImageBank, PointMixture
 from core.export import to_uint8_images
+from core.threads import run_in_background
 
 EVAL_SEED = 1234  # the z of every evaluation, so successive scores differ only by the generator
 
@@ -109,6 +110,7 @@ class BackgroundEvaluator:
             return False
 
     def _work(self) -> None:
+        run_in_background()  # the OpenMP workers this thread starts inherit its priority
         while True:
             job = self._jobs.get()
             if job is None:

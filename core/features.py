@@ -4,6 +4,7 @@ dataset and caches, or Inception-v3 from a local weights file. Nothing is downlo
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -46,6 +47,27 @@ class SmallCNN(nn.Module):
 
     def forward(self, x):
         return self.head(self.body(x))
+
+
+def build_without_global_rng(make: Callable[[], nn.Module]) -> nn.Module:
+    """A module built on the meta device (so building draws nothing from torch's global RNG, which the
+    training thread owns), then given real, uninitialized CPU storage."""
+    with torch.device("meta"):
+        module = make()
+    return module.to_empty(device="cpu")
+
+
+def init_classifier(net: SmallCNN, generator: torch.Generator) -> SmallCNN:
+    """torch's default initialisation of conv and linear layers, drawn from `generator`."""
+    for layer in net.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(layer.weight[0].numel())
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        elif isinstance(layer, nn.BatchNorm2d):
+            layer.reset_running_stats()
+            layer.reset_parameters()
+    return net
 
 
 class Classifier:
@@ -94,8 +116,8 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, min_steps: int 
     n_test = max(1, int(len(images) * HELD_OUT))
     test, train = order[:n_test], order[n_test:]
     n_classes = int(labels.max()) + 1
-    torch.manual_seed(seed)
-    net = SmallCNN(images.shape[1], n_classes).to(device)
+    net = init_classifier(build_without_global_rng(lambda: SmallCNN(images.shape[1], n_classes)), generator)
+    net = net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
     batches_per_epoch = -(-len(train) // 128)
     epochs = max(3, -(-min_steps // batches_per_epoch))
@@ -126,7 +148,7 @@ def load_or_train_classifier(images: torch.Tensor, labels: torch.Tensor,
     if path.is_file():
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            net = SmallCNN(images.shape[1], state["n_classes"])
+            net = build_without_global_rng(lambda: SmallCNN(images.shape[1], state["n_classes"]))
             net.load_state_dict(state["weights"])
             return Classifier(net.to(images.device), state["accuracy"], path)
         except Exception:  # a corrupt or outdated cache entry is retrained, not trusted
@@ -162,7 +184,7 @@ class InceptionFeatures:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise CheckpointError(f"eval.inception: {path} is not a loadable weights file ({exc.__class__.__name__})") from None
-        net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+        net = build_without_global_rng(lambda: inception_v3(weights=None, aux_logits=True, init_weights=False))
         try:
             net.load_state_dict(state)
         except (RuntimeError, TypeError) as exc:

@@ -14,7 +14,7 @@ from core.errors import UserError
 from core.telemetry import STAT_NAMES, Settings
 
 METRIC_COLUMNS = ("step", "wall_time", *STAT_NAMES,
-                  "margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis")
+                  "margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis", "threads")
 
 
 def default_run_dir(preset: str) -> Path:
@@ -70,7 +70,7 @@ class RunDir:
 
     def append_metrics(self, steps: np.ndarray, times: np.ndarray, scalars: dict, settings: Settings) -> None:
         tail = [settings.margin_real, settings.margin_fake, int(settings.spectral_norm),
-                settings.lr_g, settings.lr_d, settings.n_dis]
+                settings.lr_g, settings.lr_d, settings.n_dis, settings.threads]
         columns = [scalars[name] for name in STAT_NAMES]
         text = io.StringIO()
         writer = csv.writer(text)

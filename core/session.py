@@ -17,10 +17,13 @@ from core import commands as C
 from core.checkpoint import save_checkpoint
 from core.engine import Trainer
 from core.evaluate import BackgroundEvaluator, Evaluator
+from core.config import check_threads
 from core.errors import UserError
 from core.export import points_image, to_uint8_images, write_frame, write_samples
 from core.rundir import RunDir
+from core.spectral import SigmaProbe
 from core.telemetry import Telemetry
+from core.threads import ThreadGovernor
 
 Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None when none came
 
@@ -53,6 +56,8 @@ class Session:
         self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
         self._evaluator: BackgroundEvaluator | None = None  # started at the first evaluation
         self._evaluated_step = -1
+        self._sigma_probe = SigmaProbe()
+        self._governor = self._new_governor() if not trainer.cfg.train.threads else None
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -66,6 +71,8 @@ class Session:
     def run(self, inbox: Inbox | None = None) -> str:
         """Train until done or stopped; returns the final state."""
         self.run_dir.write_config(self.trainer.cfg)
+        if self._governor is not None:
+            self._record({"kind": C.SetThreads.kind, "threads": self.trainer.threads, "auto": True})
         self.publish(samples=True)
         last = time.monotonic()
         while not self.stopping:
@@ -96,6 +103,8 @@ class Session:
             elif now >= self._next_autosave:
                 self._autosave(keep_step=False)
             self._publish_if_due()
+            if self._governor is not None and self._governor.due():
+                self._adapt_threads()
         return self.close()
 
     def _should_step(self) -> bool:
@@ -159,7 +168,31 @@ class Session:
             return
         self._record({**C.to_event(command), **(result or {})})
 
+    def _new_governor(self) -> ThreadGovernor | None:
+        return ThreadGovernor() if self.trainer.device.type == "cpu" else None
+
+    def _adapt_threads(self) -> None:
+        """Follow the cores other processes leave free; each change is an event, so a replay uses it too."""
+        change = self._governor.poll()
+        if change is not None:
+            threads, busy_elsewhere = change
+            self._flush_metrics()
+            self.trainer.set_threads(threads)
+            self._record({"kind": C.SetThreads.kind, "threads": threads, "auto": True,
+                          "busy_elsewhere": round(busy_elsewhere, 2)})
+
+    def _set_threads(self, threads: int) -> dict:
+        """A number pins the thread count; 0 hands it back to the governor."""
+        check_threads(threads, allow_auto=True)
+        self._flush_metrics()
+        self._governor = self._new_governor() if threads == 0 else None
+        if threads:
+            self.trainer.set_threads(threads)
+        return {"threads": self.trainer.threads, "auto": self._governor is not None}
+
     def _apply(self, command):
+        if isinstance(command, C.SetThreads):
+            return self._set_threads(command.threads)
         if isinstance(command, C.STATE_CHANGING):
             self._flush_metrics()  # rows so far keep the settings they were trained with
             return self.trainer.apply(command)
@@ -314,7 +347,7 @@ class Session:
             steps_per_s=rate if math.isfinite(rate) else 0.0, settings=self.trainer.settings,
             steps=steps, scalars=scalars, hist_edges=self.trainer.hist_edges,
             hist_real=hist_real, hist_fake=hist_fake, samples=view,
-            sigmas=self.trainer.sigmas() if samples else {}, events=tuple(self._unpublished_events),
+            sigmas=self._sigma_probe(self.trainer.D) if samples else {}, events=tuple(self._unpublished_events),
             quality=tuple(quality),
             message=self._message, info=self.info,
         )

@@ -3,7 +3,10 @@
 `parametrizations.spectral_norm` and `remove_parametrizations(leave_parametrized=True)` both keep
 the original Parameter, so optimizers built before a switch keep working after it.
 """
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
@@ -56,13 +59,48 @@ def canonical_parameters(module: nn.Module) -> list[nn.Parameter]:
     return [p for _, p in sorted(named, key=key)]
 
 
-@torch.no_grad()
-def spectral_sigmas(module: nn.Module) -> dict[str, float]:
-    """Largest singular value of each layer's raw weight (what spectral norm divides by)."""
-    sigmas = {}
-    for name, layer in normalizable_layers(module).items():
-        weight = layer.parametrizations.weight.original if is_normalized(layer) else layer.weight
-        matrix = weight.detach().flatten(1).float()
-        finite = bool(torch.isfinite(matrix).all())
-        sigmas[name] = float(torch.linalg.matrix_norm(matrix, ord=2)) if finite else float("nan")
-    return sigmas
+def _weight_matrix(layer: nn.Module) -> torch.Tensor:
+    """The raw weight as the matrix spectral norm divides (output dimension first)."""
+    if is_normalized(layer):
+        param = layer.parametrizations.weight
+        return param[0]._reshape_weight_to_matrix(param.original.detach())
+    weight = layer.weight.detach()
+    return (weight.transpose(0, 1) if isinstance(layer, nn.ConvTranspose2d) else weight).flatten(1)
+
+
+class SigmaProbe:
+    """The largest singular value of each layer's raw weight, estimated cheaply for live display.
+
+    A normalized layer's sigma comes from its own power-iteration vectors (sigma = u^T W v, what spectral
+    norm divides by); any other layer runs a few power iterations on vectors this probe keeps, drawn from
+    its own generator, so reading sigmas never touches the training RNG. Costs a few matrix-vector products.
+    """
+
+    def __init__(self, iterations: int = 3):
+        self.iterations = iterations
+        self._u: dict[str, torch.Tensor] = {}
+        self._generator = torch.Generator().manual_seed(0)
+
+    @torch.no_grad()
+    def __call__(self, module: nn.Module) -> dict[str, float]:
+        sigmas = {}
+        for name, layer in normalizable_layers(module).items():
+            matrix = _weight_matrix(layer).float()
+            if is_normalized(layer):
+                param = layer.parametrizations.weight[0]
+                sigma = torch.dot(param._u.float(), matrix @ param._v.float())
+            else:
+                sigma = self._power_iteration(name, matrix)
+            sigmas[name] = sigma
+        values = torch.stack(list(sigmas.values())).cpu().tolist() if sigmas else []  # one copy to the host
+        return {name: float(v) if math.isfinite(v) else float("nan") for name, v in zip(sigmas, values)}
+
+    def _power_iteration(self, name: str, matrix: torch.Tensor) -> torch.Tensor:
+        u = self._u.get(name)
+        if u is None or u.shape[0] != matrix.shape[0] or u.device != matrix.device:
+            u = torch.randn(matrix.shape[0], generator=self._generator).to(matrix.device)
+        for _ in range(self.iterations):
+            v = F.normalize(matrix.t() @ u, dim=0, eps=1e-12)
+            u = F.normalize(matrix @ v, dim=0, eps=1e-12)
+        self._u[name] = u
+        return torch.dot(u, matrix @ v)

@@ -21,6 +21,7 @@ class Settings:
     lr_g: float
     lr_d: float
     n_dis: int
+    threads: int  # CPU threads of the training step
 
 
 @dataclass(frozen=True)

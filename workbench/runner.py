@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass
 
 from core import commands as C
+from core.threads import run_as_batch_work
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,6 @@ class Failure:
 @dataclass(frozen=True)
 class Finished:
     state: str
-
-
-ENGINE_NICENESS = 5
 
 
 def run_session(spec: RunSpec, receive, send) -> None:
@@ -79,10 +77,7 @@ def _child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
             time.sleep(0.5)
 
     threading.Thread(target=watchdog, daemon=True).start()
-    try:  # the window wakes 30 times a second for a few ms: let it preempt the engine rather than queue behind it
-        os.nice(ENGINE_NICENESS)
-    except OSError:
-        pass
+    run_as_batch_work()  # the window's ticks preempt the engine; other processes do not get its share
 
     def send(item):
         while True:  # never block forever on a full queue: the watchdog ends us if the parent is gone
