@@ -11,6 +11,7 @@ import numpy as np
 
 from core import config as config_mod
 from core.errors import UserError
+from core.runs import make_session, prepare
 from core.threads import run_as_batch_work
 
 
@@ -74,38 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def prepare(args):
-    """(config, checkpoint state or None, run directory) for train and the workbench."""
-    from core.checkpoint import load_checkpoint
-    from core.rundir import default_run_dir
-
-    state = load_checkpoint(args.resume) if args.resume else None
-    overrides = list(args.set)
-    if getattr(args, "seed", None) is not None:
-        overrides.append(f"train.seed={args.seed}")
-    base = config_mod.from_dict(state["config"]) if state else None
-    cfg = config_mod.resolve(args.preset, args.config, overrides, base=base)
-    if args.run_dir:
-        run_dir = Path(args.run_dir)
-    elif state and (Path(args.resume).parent.parent / "config.json").exists():
-        run_dir = Path(args.resume).parent.parent
-    else:
-        run_dir = default_run_dir(cfg.preset)
-    return cfg, state, run_dir
-
-
-def make_session(cfg, state, run_dir, device, **session_args):
-    """A Trainer (restored from state if given) inside a Session writing run_dir."""
-    from core.engine import Trainer
-    from core.rundir import RunDir
-    from core.session import Session
-
-    trainer = Trainer(cfg, device)
-    if state:
-        trainer.load_state_dict(state)
-    return Session(trainer, RunDir(run_dir), events=state["events"] if state else (), **session_args)
-
-
 class Progress:
     """A progress bar with steps/s and ETA on a terminal; a plain line every few seconds otherwise."""
 
@@ -151,7 +120,7 @@ def cmd_train(args) -> int:
         raise UserError(f"--steps must be >= 0, got {steps}")
     start = int(state["step"]) if state else 0
     progress = Progress(start, steps)
-    session = make_session(cfg, state, run_dir, args.device, max_steps=start + steps,
+    session = make_session(cfg, state, run_dir, args.device, checkpoint=args.resume, max_steps=start + steps,
                            publish=progress, replay=replay)
     print(f"hinge-train: {cfg.preset} on {session.trainer.device}, {session.trainer.data.describe()}; "
           f"run directory {run_dir}", file=sys.stderr)

@@ -20,7 +20,7 @@ COLUMNS_IMAGES = (("fid", "FID", "{:.2f}"), ("kid", "KID", "{:.4f}"), ("precisio
 
 def train_one(cfg, run_dir: Path, steps: int, seconds: float | None, device: str) -> dict:
     """Train cfg headless for `steps` steps or `seconds` of wall time, whichever ends first; score it."""
-    from core.cli import make_session
+    from core.runs import make_session
 
     session = make_session(cfg, None, run_dir, device, max_steps=steps)
     deadline = time.monotonic() + seconds if seconds else float("inf")

@@ -16,7 +16,8 @@ from core.errors import ConfigError
 from core.export import image_grid, to_uint8_images
 from core.losses import LOSSES, step_statistics
 from core.models import build_models, init_weights
-from core.spectral import canonical_parameters, normalized_layers, set_spectral_norm
+from core.spectral import (canonical_parameters, is_normalized, normalizable_layers, normalized_layers,
+                           set_spectral_norm)
 from core.telemetry import STAT_NAMES, Samples, Settings
 from core.threads import usable_cores
 
@@ -289,10 +290,9 @@ class Trainer:
             cfg.loss.margin_real, cfg.loss.margin_fake = float(command.margin_real), float(command.margin_fake)
             return {"margin_real": cfg.loss.margin_real, "margin_fake": cfg.loss.margin_fake}
         if isinstance(command, C.SetSpectralNorm):
-            set_spectral_norm(self.D, bool(command.enabled))
-            cfg.model.spectral_norm = bool(command.enabled)
-            self._recompile_carefully()
-            return {"enabled": cfg.model.spectral_norm, "layers": normalized_layers(self.D)}
+            switched = self._switch_spectral_norm(bool(command.enabled))
+            return {"enabled": cfg.model.spectral_norm, "layers": normalized_layers(self.D),
+                    "adam_moments_reset": switched}
         if isinstance(command, C.SetLearningRates):
             changes = [(name, value, opt) for name, value, opt in
                        (("lr_g", command.lr_g, self.opt_g), ("lr_d", command.lr_d, self.opt_d)) if value is not None]
@@ -309,6 +309,34 @@ class Trainer:
             self._recompile_carefully()
             return {"n_dis": cfg.train.n_dis}
         raise TypeError(f"{type(command).__name__} is not a trainer command")
+
+    def _switch_spectral_norm(self, enabled: bool) -> list[str]:
+        """Switch spectral norm on all of D's layers; return the layers that changed.
+
+        A switched weight's Adam moments are dropped: they were gathered under the other parametrization
+        (gradients of W rather than of W / sigma, a scale apart by sigma), and kept they moved D by up to
+        several learning rates in the steps after a switch. Measured: tests/benchmarks/sn_switch.py.
+        """
+        before = set(normalized_layers(self.D))
+        set_spectral_norm(self.D, enabled)
+        switched = sorted(before ^ set(normalized_layers(self.D)))
+        for name in switched:
+            layer = normalizable_layers(self.D)[name]
+            weight = layer.parametrizations.weight.original if is_normalized(layer) else layer.weight
+            self.opt_d.state.pop(weight, None)  # Adam starts this weight's moments afresh
+        self.cfg.model.spectral_norm = enabled
+        self._recompile_carefully()
+        return switched
+
+    def _adopt_settings(self) -> None:
+        """After loading a checkpoint, the settings of self.cfg that a resume may change take effect over the
+        saved ones (torch's optimizer load restores the saved learning rates and betas)."""
+        o = self.cfg.optim
+        for opt, lr in ((self.opt_g, o.lr_g), (self.opt_d, o.lr_d)):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = float(lr), (float(o.beta1), float(o.beta2))
+        if self.cfg.model.spectral_norm != bool(normalized_layers(self.D)):
+            self._switch_spectral_norm(self.cfg.model.spectral_norm)
 
     # --- state for checkpoints ----------------------------------------------------------------
 
@@ -348,3 +376,4 @@ class Trainer:
         self.view_generator.set_state(rng["view_generator"])
         if self.device.type == "cuda" and "cuda" in rng:
             torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self._adopt_settings()

@@ -72,7 +72,7 @@ class Session:
         """Train until done or stopped; returns the final state."""
         self.run_dir.write_config(self.trainer.cfg)
         if self._governor is not None:
-            self._record({"kind": C.SetThreads.kind, "threads": self.trainer.threads, "auto": True})
+            self.record({"kind": C.SetThreads.kind, "threads": self.trainer.threads, "auto": True})
         self.publish(samples=True)
         last = time.monotonic()
         while not self.stopping:
@@ -164,9 +164,9 @@ class Session:
         try:
             result = self._apply(command)
         except UserError as exc:
-            self._record({"kind": "rejected", "command": command.kind, "reason": str(exc)})
+            self.record({"kind": "rejected", "command": command.kind, "reason": str(exc)})
             return
-        self._record({**C.to_event(command), **(result or {})})
+        self.record({**C.to_event(command), **(result or {})})
 
     def _new_governor(self) -> ThreadGovernor | None:
         return ThreadGovernor() if self.trainer.device.type == "cpu" else None
@@ -178,7 +178,7 @@ class Session:
             threads, busy_elsewhere = change
             self._flush_metrics()
             self.trainer.set_threads(threads)
-            self._record({"kind": C.SetThreads.kind, "threads": threads, "auto": True,
+            self.record({"kind": C.SetThreads.kind, "threads": threads, "auto": True,
                           "busy_elsewhere": round(busy_elsewhere, 2)})
 
     def _set_threads(self, threads: int) -> dict:
@@ -227,7 +227,7 @@ class Session:
                 raise UserError("an evaluation of this step is already done or under way")
         return None
 
-    def _record(self, event: dict) -> None:
+    def record(self, event: dict) -> None:
         event = {"step": self.trainer.step, "wall_time": round(time.time(), 3), **event}
         self.events.append(event)
         self._unpublished_events.append(event)
@@ -247,7 +247,7 @@ class Session:
                 self.state = "paused" if self.state == "running" else self.state
             else:
                 self.stopping = True
-            self._record({"kind": "error", "reason": str(exc)})
+            self.record({"kind": "error", "reason": str(exc)})
             return
         if self._disk_problem:
             self._disk_problem = self._message = ""
@@ -264,7 +264,7 @@ class Session:
             self.checkpoint(keep_step=keep_step)
         except UserError as exc:
             if self.state != "diverged":
-                self._record({"kind": "error", "reason": str(exc)})
+                self.record({"kind": "error", "reason": str(exc)})
 
     def checkpoint(self, path: str | None = None, keep_step: bool = True) -> Path:
         """Save last.pt and step-N.pt (or only last.pt, or the given path). Never from a diverged state."""
@@ -309,7 +309,7 @@ class Session:
             self.state = "diverged"
             self.step_budget = 0
             self._message = f"Diverged: the loss became NaN or Inf at step {bad}. Paused; resume from a checkpoint."
-            self._record({"kind": "diverged", "at_step": bad})
+            self.record({"kind": "diverged", "at_step": bad})
 
     # --- publishing ------------------------------------------------------------------------------
 

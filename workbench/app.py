@@ -28,7 +28,7 @@ def spec_from_args(args):
     if args.max_steps is not None and args.max_steps < 0:
         raise UserError(f"--max-steps must be >= 0, got {args.max_steps}")
     if args.resume:
-        from core.cli import prepare
+        from core.runs import prepare
 
         cfg, _, run_dir = prepare(args)
         return RunSpec(cfg.to_dict(), str(run_dir), args.device, resume=args.resume, max_steps=args.max_steps,

@@ -47,13 +47,13 @@ def run_session(spec: RunSpec, receive, send) -> None:
     """Build the session a spec describes and run it; report its end or its failure through `send`."""
     try:
         from core.checkpoint import load_checkpoint
-        from core.cli import make_session
         from core.config import from_dict, validate
+        from core.runs import make_session
 
         state = load_checkpoint(spec.resume) if spec.resume else None
         cfg = validate(from_dict(spec.config if spec.config is not None else state["config"]))
         start = int(state["step"]) if state else 0
-        session = make_session(cfg, state, spec.run_dir, spec.device, publish=send, paused=spec.paused,
+        session = make_session(cfg, state, spec.run_dir, spec.device, checkpoint=spec.resume, publish=send, paused=spec.paused,
                                wait_when_done=True,
                                max_steps=None if spec.max_steps is None else start + spec.max_steps)
         send(Finished(session.run(receive)))

@@ -2,14 +2,17 @@
 
 Not a test (pytest does not collect it). Run from the repository root:
 
-    QT_QPA_PLATFORM=offscreen python tests/benchmarks/gui_overhead.py --preset ring8 --seconds 30 --rounds 2
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/gui_overhead.py --preset ring8 --seconds 30 --rounds 2 --load 1
 
 Each round trains the same preset headless (a `hinge-train` process) and in the workbench (the
 window in this process, the engine in its child), in alternating order, and reads the speed from
 each run's metrics.csv over the same steady window. It also reports the GUI timer's interval
-p50/p99, the window process's CPU use and its resident-memory growth. The last line is JSON.
+p50/p99, the window process's CPU use and its resident-memory growth. With `--load N`, N processes of
+`while True: pass` (a browser tab, a build) keep cores busy through every round, headless and windowed
+alike. The last line is JSON.
 """
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -106,13 +109,16 @@ def main():
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--load", type=int, default=0, help="busy processes beside both runs")
     args = parser.parse_args()
     overrides = [x for kv in args.set for x in ("--set", kv)]
 
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance() or QApplication([])
-    ratios, all_intervals, growths, cpu = [], [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
+    ratios, all_intervals, growths, cpu, rates = [], [], [], [], []
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.load)]
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as cleanup:
+        cleanup.callback(lambda: [(p.kill(), p.wait()) for p in busy])
         for r in range(args.rounds):  # the order alternates, so a drift in the machine's speed favours neither
             if r % 2 == 0:
                 base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
@@ -121,6 +127,7 @@ def main():
             if r % 2 == 1:
                 base = headless(args.preset, args.seconds, Path(tmp) / f"headless-{r}", overrides)
             ratios.append(gui / base)
+            rates.append((base, gui))
             all_intervals += intervals
             growths.append(growth["window"])
             cpu.append(cores)
@@ -128,7 +135,9 @@ def main():
                   f"GUI memory growth {growth['window']:+.1f} MB, window process CPU {100 * cores:.1f}% of a core",
                   flush=True)
     ms = sorted(1000 * i for i in all_intervals)
-    result = {"preset": args.preset, "seconds": args.seconds, "ratio_median": round(statistics.median(ratios), 3),
+    result = {"preset": args.preset, "load": args.load, "seconds": args.seconds,
+              "headless_steps_per_s": [round(b, 2) for b, _ in rates], "window_steps_per_s": [round(g, 2) for _, g in rates],
+              "ratio_median": round(statistics.median(ratios), 3),
               "timer_ms_p50": round(ms[len(ms) // 2], 1), "timer_ms_p99": round(ms[int(len(ms) * 0.99)], 1),
               "gui_memory_growth_mb": round(max(growths), 1), "gui_cpu_cores": round(statistics.median(cpu), 3)}
     print(f"window/headless {result['ratio_median']:.3f}; GUI timer p50 {result['timer_ms_p50']} ms, "

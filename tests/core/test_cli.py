@@ -47,12 +47,19 @@ def test_sample_2d_is_float32_points(tmp_path):
     assert points.dtype == np.float32 and points.shape == (2500, 2)
 
 
-def test_eval_prints_the_metrics_as_json(tmp_path):
+def test_eval_prints_the_metrics_of_the_checkpoints_own_samples(tmp_path):
+    from core.data import ring8_centers
+    from core.evaluate import strict_json
+    from core.metrics import mixture_metrics
+
     run = tmp_path / "ring"
-    hinge_train("train", "--preset", "ring8", "--steps", 20, "--set", "train.batch_size=16", "--run-dir", run)
-    result = json.loads(hinge_train("eval", "--checkpoint", run / "checkpoints" / "last.pt", "--n", 500).stdout)
-    assert result["step"] == 20 and result["n"] == 500 and result["preset"] == "ring8"
-    assert 0 <= result["modes_covered"] <= 8 and 0 <= result["high_quality_rate"] <= 1
+    hinge_train("train", "--preset", "ring8", "--steps", 300, "--set", "train.batch_size=16", "--run-dir", run)
+    checkpoint = run / "checkpoints" / "last.pt"
+    result = json.loads(hinge_train("eval", "--checkpoint", checkpoint, "--n", 500, "--seed", 7).stdout)
+    assert result["step"] == 300 and result["n"] == 500 and result["preset"] == "ring8"
+    hinge_train("sample", "--checkpoint", checkpoint, "--n", 500, "--seed", 7, "--out", tmp_path / "p.npy")
+    expected = strict_json(mixture_metrics(np.load(tmp_path / "p.npy"), ring8_centers().numpy(), 0.01))
+    assert {k: result[k] for k in expected} == pytest.approx(expected)
 
 
 def test_compare_trains_each_loss_and_prints_a_table(tmp_path):
@@ -93,6 +100,50 @@ def test_resume_from_the_cli_continues_the_run(tmp_path):
     hinge_train("train", "--resume", run / "checkpoints" / "last.pt", "--steps", 10)
     assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 20
     assert len((run / "metrics.csv").read_text().splitlines()) == 21
+
+
+def test_resume_applies_the_settings_it_is_given(tmp_path):
+    """A resume's --set takes effect exactly as the same change made live at that step would."""
+    from core.config import from_dict
+    from core.engine import Trainer
+    from tests.core.helpers import assert_same_weights, weights
+
+    first = tmp_path / "a"
+    hinge_train("train", "--preset", "ring8", "--steps", 50, "--set", "train.batch_size=32", "--run-dir", first)
+    hinge_train("train", "--resume", first / "checkpoints" / "last.pt", "--steps", 5, "--set", "optim.lr_d=0.0123",
+                "--set", "model.spectral_norm=true", "--run-dir", tmp_path / "b")
+    resumed = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
+    assert [g["lr"] for g in resumed["opt_d"]["param_groups"]] == [0.0123]
+    assert len(resumed["sn_layers"]) == 5
+    rows = (tmp_path / "b" / "metrics.csv").read_text().splitlines()
+    assert all(",0.0123," in row and row.split(",")[12] == "1" for row in rows[1:])
+    events = [json.loads(line) for line in (tmp_path / "b" / "events.jsonl").read_text().splitlines()]
+    assert any(e["kind"] == "resumed" and e["from_step"] == 50 and
+               e["changed"] == {"optim.lr_d": [0.0005, 0.0123], "model.spectral_norm": [False, True]} for e in events)
+    # the same changes as live commands at step 50 of one uninterrupted run
+    (tmp_path / "changes.jsonl").write_text('{"step": 50, "kind": "set_learning_rates", "lr_d": 0.0123}\n'
+                                            '{"step": 50, "kind": "set_spectral_norm", "enabled": true}\n')
+    hinge_train("train", "--preset", "ring8", "--steps", 55, "--set", "train.batch_size=32",
+                "--events", tmp_path / "changes.jsonl", "--run-dir", tmp_path / "live")
+    live = load_checkpoint(tmp_path / "live" / "checkpoints" / "last.pt")
+    trainers = []
+    for state in (resumed, live):
+        trainer = Trainer(from_dict(state["config"]), "cpu")
+        trainer.load_state_dict(state)
+        trainers.append(trainer)
+    assert_same_weights(weights(trainers[0]), weights(trainers[1]))
+
+
+def test_resume_refuses_what_it_cannot_change_before_touching_anything(tmp_path):
+    run = tmp_path / "a"
+    hinge_train("train", "--preset", "ring8", "--steps", 5, "--set", "train.batch_size=16", "--run-dir", run)
+    result = hinge_train("train", "--resume", run / "checkpoints" / "last.pt", "--set", "model.mlp_hidden=64",
+                         "--run-dir", tmp_path / "b", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "hinge-train: error: a resume cannot change model.mlp_hidden (the checkpoint has 128, asked for 64): it "
+        "shapes the models, the data or the saved random state; start a new run instead"]
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.mark.parametrize("args, words", [
