@@ -14,7 +14,9 @@ from core.evaluate import Evaluator
 COLUMNS_2D = (("modes_covered", "modes", "{:d}"), ("high_quality_rate", "high quality", "{:.1%}"),
               ("reverse_kl", "reverse KL", "{:.3f}"))
 COLUMNS_IMAGES = (("fid", "FID", "{:.2f}"), ("kid", "KID", "{:.4f}"), ("precision", "precision", "{:.2f}"),
-                  ("recall", "recall", "{:.2f}"), ("classes_present", "classes", "{:d}"),
+                  ("recall", "recall", "{:.2f}"), ("fid_cnn", "FID (CNN features)", "{:.2f}"),
+                  ("kid_cnn", "KID (CNN features)", "{:.4f}"), ("precision_cnn", "precision (CNN features)", "{:.2f}"),
+                  ("recall_cnn", "recall (CNN features)", "{:.2f}"), ("classes_present", "classes", "{:d}"),
                   ("class_kl", "class KL", "{:.3f}"))
 
 

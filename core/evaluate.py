@@ -66,7 +66,9 @@ class Evaluator:
         result = {"features": self._extractor.name if self._extractor else None}
         if self._extractor is not None:
             fake_features = self._extractor.features(fake)
-            result.update(metrics.image_metrics(self._real_features, fake_features))
+            suffix = self._extractor.metric_suffix
+            result.update({key + suffix: value for key, value in
+                           metrics.image_metrics(self._real_features, fake_features).items()})
         if self._classifier is not None:
             result.update(metrics.class_coverage(self._classifier.predict(fake), self._classifier.n_classes))
             result["classifier_accuracy"] = self._classifier.accuracy

@@ -51,7 +51,12 @@ def write_samples(array: np.ndarray, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".npy":
             np.save(path, array)
-        elif array.ndim == 2:  # 2D points: a scatter picture
+        elif array.ndim == 2:  # 2D points: a scatter picture, in the folder when a folder is named
+            if path.suffix == "":
+                path.mkdir(exist_ok=True)
+                path = path / "points.png"
+            elif path.suffix.lower() != ".png":
+                raise UserError(f"cannot export points as {path.suffix!r}: use .png, .npy or a folder")
             Image.fromarray(points_image(array, None, float(np.abs(array).max()) * 1.1 + 1e-6)).save(path)
         elif path.suffix.lower() == ".png":
             _pil(image_grid(array)).save(path)

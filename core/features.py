@@ -74,6 +74,7 @@ class Classifier:
     """A SmallCNN trained on a labeled image set; features are its pooled activations."""
 
     name = "classifier"
+    metric_suffix = "_cnn"  # metrics on these features are named so: fid_cnn is not Inception's FID
 
     def __init__(self, net: SmallCNN, accuracy: float, path: Path | None = None):
         self.net = net.eval()
@@ -171,6 +172,7 @@ class InceptionFeatures:
     """Inception-v3's 2048-d pool features from a local torchvision-format weights file."""
 
     name = "inception-v3"
+    metric_suffix = ""  # FID proper
     accuracy = None
     n_classes = 0
 

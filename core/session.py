@@ -166,6 +166,10 @@ class Session:
         except UserError as exc:
             self.record({"kind": "rejected", "command": command.kind, "reason": str(exc)})
             return
+        except Exception as exc:  # noqa: BLE001 - a failed command is refused; the run goes on
+            self.record({"kind": "rejected", "command": getattr(command, "kind", type(command).__name__),
+                         "reason": f"{type(exc).__name__}: {exc}"})
+            return
         self.record({**C.to_event(command), **(result or {})})
 
     def _new_governor(self) -> ThreadGovernor | None:

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
-                               QToolBar)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+                               QMessageBox, QPushButton, QToolBar)
 
 import core
 from core import commands as C
@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self._next_redraw = 0.0
         self._drawn_at: dict[QDockWidget, float] = {}
         self._drawn_state = ""
+        self._stopping = self._force_stop = False
 
         self.losses = LossesDock(self)
         self.margins = MarginsDock(self.model, self.send, self)
@@ -149,7 +150,7 @@ class MainWindow(QMainWindow):
 
     def start(self, spec: RunSpec) -> None:
         """Stop whatever runs (it saves), then start spec."""
-        self.runner.stop()
+        self.stop_engine()
         self.model.reset()
         self.losses.clear()
         self.quality.clear()
@@ -307,10 +308,30 @@ class MainWindow(QMainWindow):
         for dock in self.docks:
             dock.show()
 
+    def stop_engine(self) -> None:
+        """Stop the run and wait for its last save, however long a slow step takes on a busy machine. The
+        window stays responsive meanwhile; asking to close again stops waiting and ends the engine."""
+        self._force_stop = False
+        if self.runner.working:
+            self.runner.request_stop()
+            self._stopping = True
+            self.statusBar().showMessage("Saving the run (checkpoints/last.pt)… close again to quit without saving")
+            try:
+                while self.runner.working and not self._force_stop:
+                    QApplication.processEvents(QEventLoop.AllEvents, 50)
+                    self.runner.wait(0.05)
+            finally:
+                self._stopping = False
+        self.runner.stop(timeout=0 if self._force_stop else None)
+
     def closeEvent(self, event) -> None:
+        if self._stopping:  # a second request while the engine saves: stop waiting
+            self._force_stop = True
+            event.ignore()
+            return
         self.timer.stop()
         self.save_layout()
-        self.runner.stop()  # the session saves last.pt as it stops
+        self.stop_engine()
         self.poll_final()
         super().closeEvent(event)
 

@@ -172,10 +172,27 @@ class Runner:
         if self.alive:
             self._commands.put(command)
 
-    def stop(self, timeout: float = 2.5) -> None:
-        """Ask the session to stop (it saves last.pt), then make sure the worker is gone."""
+    def request_stop(self) -> None:
+        """Ask the session to stop at its next step boundary; it saves last.pt on the way out."""
         if self._commands is not None and self.alive:
             self._commands.put(C.Stop())
+
+    @property
+    def working(self) -> bool:
+        """Whether the worker is still running (training, or saving on its way out)."""
+        worker = self._process or self._thread
+        return worker is not None and worker.is_alive()
+
+    def wait(self, seconds: float) -> None:
+        """Block up to `seconds` for the worker to end."""
+        worker = self._process or self._thread
+        if worker is not None:
+            worker.join(seconds)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the session to stop, wait for it to save and end (at most `timeout` seconds, then kill it),
+        and make sure the worker is gone."""
+        self.request_stop()
         if self._process is not None:
             self._process.join(timeout)
             if self._process.is_alive():

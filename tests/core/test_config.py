@@ -70,4 +70,3 @@ def test_config_file_with_unknown_keys_or_wrong_types(tmp_path):
 def test_data_sources_needing_a_root_say_so():
     with pytest.raises(ConfigError, match="data.root"):
         validate(from_dict({"data": {"source": "folder", "root": ""}}))
-    assert math.isfinite(resolve("digits").loss.margin_real)

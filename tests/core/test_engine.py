@@ -170,3 +170,32 @@ def test_a_failing_compiler_falls_back_to_the_eager_step_without_losing_a_step(t
     assert fallen_back.compile_state.startswith("failed (") and fallen_back.step == 4
     assert_same_weights(weights(eager), weights(fallen_back))
     assert len(fallen_back.drain_statistics()[0]) == 4
+
+
+def test_switching_spectral_norm_restarts_the_switched_weights_adam_moments(tiny_ring_config):
+    cfg = tiny_ring_config()
+    cfg.model.spectral_norm = False
+    trainer = Trainer(cfg, "cpu")
+    for _ in range(20):
+        trainer.train_step()
+    result = trainer.apply(C.SetSpectralNorm(True))
+    assert result["adam_moments_reset"] == result["layers"] and len(result["layers"]) == 3
+    originals = [layer.parametrizations.weight.original for layer in trainer.D.modules()
+                 if hasattr(layer, "parametrizations")]
+    assert all(p not in trainer.opt_d.state for p in originals)
+    before = [p.detach().clone() for p in originals]
+    trainer.train_step()
+    lr = trainer.cfg.optim.lr_d
+    for old, new in zip(before, originals):  # Adam's first step moves every weight by the learning rate
+        moved = (new.detach() - old).abs()
+        assert torch.allclose(moved[moved > 0], torch.full_like(moved[moved > 0], lr), rtol=1e-3)
+        assert int(trainer.opt_d.state[new]["step"]) == 1
+
+
+def test_n_dis_trains_d_that_many_times_per_step(tiny_digits_config):
+    trainer = Trainer(tiny_digits_config(n_dis=3), "cpu")
+    for _ in range(4):
+        trainer.train_step()
+    d_steps = {int(s["step"]) for s in trainer.opt_d.state.values()}
+    g_steps = {int(s["step"]) for s in trainer.opt_g.state.values()}
+    assert (d_steps, g_steps) == ({12}, {4})

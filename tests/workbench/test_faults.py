@@ -53,8 +53,10 @@ def test_engine_exits_by_itself_when_the_gui_process_dies(tmp_path):
     gui.kill()
     gui.wait(10)
     deadline = time.monotonic() + 5
-    while not _gone(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _gone(child), "the engine process outlived its parent"
-    if not _gone(child):
-        os.kill(child, 9)
+    try:
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(child), "the engine process outlived its parent"
+    finally:
+        if not _gone(child):
+            os.kill(child, 9)
