@@ -269,7 +269,7 @@ class Trainer:
             if fresh:
                 z = torch.randn(z.shape, generator=self.view_generator, device=self.device)
             images = to_uint8_images(self.generate(z))
-            return Samples(self.step, grid=image_grid(images), cell=images.shape[1])
+            return Samples(self.step, grid=image_grid(images), cell=images.shape[1], fresh=fresh)
         extent = self.data.bounds()
         axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=self.device)
         yy, xx = torch.meshgrid(axis, axis, indexing="ij")

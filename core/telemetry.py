@@ -36,6 +36,7 @@ class Samples:
     score_field: np.ndarray | None = None  # (R, R) D scores over [-extent, extent]^2, row = y
     extent: float = 0.0
     centers: np.ndarray | None = None
+    fresh: bool = False  # drawn from a fresh random z rather than the run's fixed z
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,7 @@ class MainWindow(QMainWindow):
         self.pause_action = self._action(run, "Pause / resume", self.controls.toggle_pause, "Space")
         self._action(run, "Step once", lambda: self.send(C.Step(1)), "Ctrl+Right")
         self._action(run, "Step N", lambda: self.send(C.Step(self.controls.step_n.value())))
-        self._action(run, "Spectral norm on/off",
-                     lambda: self.send(C.SetSpectralNorm(not self.controls.spectral_norm.isChecked())))
+        self._action(run, "Spectral norm on/off", self.toggle_spectral_norm)
         self._action(run, "Evaluate now", lambda: self.send(C.Evaluate()), "Ctrl+Shift+E",
                      "Score the generator now (FID, coverage; mode metrics for 2D), in the background")
 
@@ -164,6 +163,11 @@ class MainWindow(QMainWindow):
             self.runner.send(command)
         else:
             self.statusBar().showMessage("no run is active: start one from the File menu", 5000)
+
+    def toggle_spectral_norm(self) -> None:
+        """Flip the state the engine last echoed (a widget behind a tab may not show it yet)."""
+        if self.model.settings is not None:
+            self.send(C.SetSpectralNorm(not self.model.settings.spectral_norm))
 
     def poll(self) -> None:
         for item in self.runner.poll():

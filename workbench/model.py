@@ -64,6 +64,7 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
 
 class RunModel:
     def __init__(self):
+        self.margins_linked = False  # the user's choice, kept across runs: editing one margin sets both
         self.reset()
 
     def reset(self) -> None:
@@ -105,6 +106,13 @@ class RunModel:
             if event["kind"] in MARKER_KINDS:
                 self.markers.append(event)
         self.version += 1
+
+    def margins_for_edit(self, real: float | None = None, fake: float | None = None) -> tuple[float, float]:
+        """The margins to send when the user sets one: both the same if linked, else the other as echoed."""
+        if self.margins_linked:
+            real = fake = real if real is not None else fake
+        s = self.settings
+        return (s.margin_real if real is None else real, s.margin_fake if fake is None else fake)
 
     def fail(self, failure) -> None:
         self.failure = failure

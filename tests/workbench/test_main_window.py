@@ -234,3 +234,59 @@ def test_many_frames_of_every_dock_paint_without_crashing(window, qtbot, tmp_pat
         last = [dock.widget().grab().toImage() for dock in window.docks]
     changed = [dock.windowTitle() for dock, a, b in zip(window.docks, first, last) if a != b]
     assert {"Losses", "Margins", "Samples"} <= set(changed)
+
+
+def type_into(qtbot, box, text):
+    """Type as a user does: focus, select all, type, Enter."""
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, text)
+    qtbot.keyClick(box, Qt.Key_Return)
+
+
+def test_controls_edits_reach_the_engine_and_refusals_are_said(window, qtbot, tmp_path):
+    window.controls.raise_()
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.settings is not None and window.controls.isEnabled())
+    c = window.controls
+    type_into(qtbot, c.lr_d, "0.001")
+    wait_for(qtbot, lambda: window.model.settings.lr_d == 0.001)
+    type_into(qtbot, c.n_dis, "3")
+    wait_for(qtbot, lambda: window.model.settings.n_dis == 3)
+    type_into(qtbot, c.lr_g, "0")
+    wait_for(qtbot, lambda: "lr_g must be" in window.statusBar().currentMessage())
+    type_into(qtbot, c.margin_real, "-1")
+    wait_for(qtbot, lambda: "margin_real must be" in window.statusBar().currentMessage())
+    c.link.click()
+    type_into(qtbot, c.margin_real, "0.7")
+    wait_for(qtbot, lambda: (window.model.settings.margin_real, window.model.settings.margin_fake) == (0.7, 0.7))
+    window.margins.line_fake.setValue(-1.5)  # a drag honours link too
+    window.margins.line_fake.sigPositionChangeFinished.emit(window.margins.line_fake)
+    wait_for(qtbot, lambda: (window.model.settings.margin_real, window.model.settings.margin_fake) == (1.5, 1.5))
+    kinds = [(e["kind"], e.get("command")) for e in events(tmp_path / "run")]
+    assert ("rejected", "set_learning_rates") in kinds and ("rejected", "set_margins") in kinds
+    assert window.model.settings.lr_g == 5e-4  # the refused rate never took effect
+
+
+def test_run_menu_switches_spectral_norm_from_the_engines_state(window, qtbot, tmp_path):
+    window.run_info.raise_()  # the Controls dock, behind a tab, is not redrawn
+    window.start(make_spec(tmp_path, "digits", DIGITS))
+    wait_for(qtbot, lambda: window.model.settings is not None)
+    action = next(a for a in window.menuBar().actions()[1].menu().actions() if a.text() == "Spectral norm on/off")
+    action.trigger()
+    wait_for(qtbot, lambda: window.model.settings.spectral_norm is False)
+    action.trigger()
+    wait_for(qtbot, lambda: window.model.settings.spectral_norm is True)
+    toggles = [e["enabled"] for e in events(tmp_path / "run") if e["kind"] == "set_spectral_norm"]
+    assert toggles == [False, True]
+
+
+def test_a_new_run_shows_its_own_sample_view(window, qtbot, tmp_path):
+    window.samples.raise_()
+    window.start(make_spec(tmp_path, "digits", DIGITS))
+    wait_for(qtbot, lambda: window.model.samples is not None)
+    window.samples.fresh.click()
+    wait_for(qtbot, lambda: window.model.samples.fresh)
+    window.start(make_spec(tmp_path / "second", "digits", DIGITS))  # a new session draws from its fixed z
+    wait_for(qtbot, lambda: window.model.samples is not None and window.model.samples.step > 0)
+    wait_for(qtbot, lambda: not window.samples.fresh.isChecked())

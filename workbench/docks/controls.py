@@ -36,20 +36,23 @@ class ControlsDock(QDockWidget):
         self.step_n_button = QPushButton("Step N")
         self.step_n_button.clicked.connect(lambda: self.send(C.Step(self.step_n.value())))
 
-        self.margin_real = _spin(0.0, 100.0, 3, 0.1, "m_real: real samples get gradient while D(x) < m_real")
-        self.margin_fake = _spin(0.0, 100.0, 3, 0.1, "m_fake: fakes get gradient while D(G(z)) > -m_fake")
+        # the boxes accept what the engine refuses (negative margins, a zero rate), so that a refusal is
+        # said in the status bar rather than silently clamped by the box
+        self.margin_real = _spin(-100.0, 100.0, 3, 0.1, "m_real: real samples get gradient while D(x) < m_real")
+        self.margin_fake = _spin(-100.0, 100.0, 3, 0.1, "m_fake: fakes get gradient while D(G(z)) > -m_fake")
         self.link = QCheckBox("link")
-        self.link.setToolTip("Keep both margins equal")
+        self.link.setToolTip("Keep both margins equal (here and when dragging a margin line)")
+        self.link.toggled.connect(lambda on: setattr(self.model, "margins_linked", on))
         self.margin_real.valueChanged.connect(lambda v: self._margins_edited(v, None))
         self.margin_fake.valueChanged.connect(lambda v: self._margins_edited(None, v))
         self.spectral_norm = QCheckBox("Spectral normalization on D")
         self.spectral_norm.clicked.connect(lambda on: self.send(C.SetSpectralNorm(on)))
-        self.lr_g = _spin(1e-6, 1.0, 6, 1e-5, "Generator learning rate (Adam)")
-        self.lr_d = _spin(1e-6, 1.0, 6, 1e-5, "Discriminator learning rate (Adam)")
+        self.lr_g = _spin(0.0, 10.0, 6, 1e-5, "Generator learning rate (Adam)")
+        self.lr_d = _spin(0.0, 10.0, 6, 1e-5, "Discriminator learning rate (Adam)")
         self.lr_g.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetLearningRates(lr_g=v)))
         self.lr_d.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetLearningRates(lr_d=v)))
         self.n_dis = QSpinBox()
-        self.n_dis.setRange(1, 100)
+        self.n_dis.setRange(0, 1000)
         self.n_dis.setKeyboardTracking(False)
         self.n_dis.setToolTip("Discriminator steps per generator step")
         self.n_dis.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetNDis(v)))
@@ -86,11 +89,7 @@ class ControlsDock(QDockWidget):
         """Send the edited margin (both, if linked) with the other as the engine last echoed it."""
         if self._updating or self.model.settings is None:
             return
-        if self.link.isChecked():
-            real = fake = real if real is not None else fake
-        real = self.model.settings.margin_real if real is None else real
-        fake = self.model.settings.margin_fake if fake is None else fake
-        self.send(C.SetMargins(real, fake))
+        self.send(C.SetMargins(*self.model.margins_for_edit(real, fake)))
 
     def toggle_pause(self) -> None:
         self.send(C.Resume() if self.model.state in ("paused", "done") else C.Pause())

@@ -61,12 +61,11 @@ class MarginsDock(QDockWidget):
         """Send the dragged margin with the other one as the engine last echoed it."""
         if self.model.settings is None:
             return
-        real, fake = self.model.settings.margin_real, self.model.settings.margin_fake
         if line is self.line_real:
-            real = round(line.value(), 3)
+            margins = self.model.margins_for_edit(real=round(line.value(), 3))
         else:
-            fake = round(-line.value(), 3)
-        self.send(C.SetMargins(real, fake))
+            margins = self.model.margins_for_edit(fake=round(-line.value(), 3))
+        self.send(C.SetMargins(*margins))
 
     def refresh(self, model: RunModel) -> None:
         if model.version == self._version:

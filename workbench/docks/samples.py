@@ -63,6 +63,10 @@ class SamplesDock(QDockWidget):
             grid = view.grid[:, :, 0] if view.grid.shape[2] == 1 else view.grid
             self.image.setImage(grid, autoLevels=False, levels=(0, 255))
             self.caption.setText(f"step {view.step} · click a sample to enlarge")
+            if self.fresh.isChecked() != view.fresh:  # the engine's view, not the box, is the truth
+                self.fresh.blockSignals(True)
+                self.fresh.setChecked(view.fresh)
+                self.fresh.blockSignals(False)
         else:
             self.stack.setCurrentIndex(1)
             self._draw_points(view, model.settings)
