@@ -9,9 +9,13 @@ import zlib
 
 from PIL import Image
 
+from core import commands as C
 from core.checkpoint import load_checkpoint
 from core.config import DataConfig
 from core.data import load_dataset
+from core.engine import Trainer
+from core.rundir import RunDir
+from core.session import Session
 from tests.core.helpers import run_session
 
 WRITER = """
@@ -30,31 +34,39 @@ def test_killing_a_writer_mid_save_leaves_the_previous_checkpoint_loadable(tmp_p
     source = tmp_path / "run" / "checkpoints" / "last.pt"
     target = tmp_path / "target.pt"
     target.write_bytes(source.read_bytes())
-    for delay in (0.4, 0.9, 1.7):
+    killed_mid_save = set()
+    for _ in range(3):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(source), str(target)], stdout=subprocess.PIPE,
                                   text=True)
         assert writer.stdout.readline().strip() == "ready"
-        time.sleep(delay)
-        writer.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (partial := {p.name for p in tmp_path.glob(".target.pt.*")} - killed_mid_save):
+            assert time.monotonic() < deadline, "the writer never started a save"
+            time.sleep(0.005)
+        writer.send_signal(signal.SIGKILL)  # while its temporary file is being written
         writer.wait(10)
+        killed_mid_save |= partial
         assert load_checkpoint(target)["step"] == 2
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".target.pt.")]
-    assert len(leftovers) <= 3  # a killed writer can leave its temporary file, never a broken target
+    leftovers = {p.name for p in tmp_path.glob(".target.pt.*")}
+    assert leftovers <= killed_mid_save  # only the files of interrupted saves; the target itself intact
 
 
 def test_autosave_writes_last_checkpoint_between_step_checkpoints(tmp_path, tiny_ring_config):
     cfg = tiny_ring_config(autosave_minutes=0.002)  # about every 0.1 s
+    last = tmp_path / "checkpoints" / "last.pt"
     seen = []
 
     def publish(t):
-        last = tmp_path / "checkpoints" / "last.pt"
         if last.exists() and t.state == "running":
-            seen.append(t.step)
+            seen.append(load_checkpoint(last)["step"])
 
-    run_session(cfg, tmp_path, 600, publish=publish)
-    assert seen and min(seen) < 600
-    step_files = sorted(p.name for p in (tmp_path / "checkpoints").glob("step-*.pt"))
-    assert step_files == ["step-600.pt"]
+    trainer = Trainer(cfg, "cpu")
+    session = Session(trainer, RunDir(tmp_path), publish=publish)
+    started = time.monotonic()
+    session.run(lambda timeout: C.Stop() if len(seen) >= 2 or time.monotonic() - started > 60 else None)
+    assert len(seen) >= 2 and 0 < seen[0] < seen[-1]  # last.pt moved along while running
+    step_files = [p.name for p in (tmp_path / "checkpoints").glob("step-*.pt")]
+    assert step_files == [f"step-{trainer.step}.pt"]  # none was due before the final save
 
 
 def _png_header_only(path, width, height):
