@@ -5,6 +5,7 @@ import os
 import pickle
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -12,6 +13,12 @@ import torch
 from core.errors import CheckpointError
 
 FORMAT = 1
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
@@ -24,11 +31,18 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
             torch.save({"format": FORMAT, **state}, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _looks_like_a_pickle(path: Path) -> bool:
+    """torch's zip format, or a bare pickle (protocol 2 and up start with 0x80); not, say, a text file."""
+    with open(path, "rb") as f:
+        return f.read(1) == b"\x80" or zipfile.is_zipfile(path)
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -43,7 +57,7 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights_only" in str(exc) or "Unsupported" in str(exc):
+        if ("weights_only" in str(exc) or "Unsupported" in str(exc)) and _looks_like_a_pickle(path):
             raise CheckpointError(f"refused {path}: it holds pickled objects other than tensors "
                                   "(possibly code); only plain checkpoints are loaded") from None
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt): {str(exc).splitlines()[0]}") from None

@@ -24,7 +24,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting, e.g. --set loss.margin_real=0.5 (repeatable)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--run-dir", help="where to write config, metrics, events, checkpoints, samples")
+    parser.add_argument("--run-dir", help="where to write config, metrics, events, checkpoints, samples "
+                                          "(default: runs/PRESET-YYYYmmdd-HHMMSS under the current directory; "
+                                          "with --resume, the checkpoint's own run directory)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,12 +43,37 @@ class Appender:
         self.file.close()
 
 
+def _split_lines(path: Path, keep, abandoned: Path) -> int:
+    """Keep the lines of `path` that `keep(line)` accepts (in place, atomically); append the others to
+    `abandoned`. Returns how many moved."""
+    if not path.exists():
+        return 0
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if keep(line)]
+    moved = [line for line in lines if not keep(line)]
+    if moved:
+        abandoned.parent.mkdir(parents=True, exist_ok=True)
+        with open(abandoned, "a") as f:
+            f.writelines(moved)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(kept))
+        tmp.replace(path)
+    return len(moved)
+
+
+def _step_of(line: str) -> int:
+    return int(json.loads(line)["step"]) if line.strip() else -1
+
+
 class RunDir:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, resume_from: tuple[int, list[dict]] | None = None):
+        """resume_from: (step, events) of the checkpoint a session resumes from in this directory."""
         self.path = Path(path)
         try:
             for sub in ("checkpoints", "samples/timelapse"):
                 (self.path / sub).mkdir(parents=True, exist_ok=True)
+            if resume_from is not None:
+                self.abandon_after(*resume_from)
             new_metrics = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
             self._metrics = Appender(self.metrics_path)
             self._events = Appender(self.events_path)
@@ -64,6 +89,20 @@ class RunDir:
     checkpoints = property(lambda self: self.path / "checkpoints")
     samples = property(lambda self: self.path / "samples")
     timelapse = property(lambda self: self.path / "samples" / "timelapse")
+
+    def abandon_after(self, step: int, events: list[dict]) -> int:
+        """Training resumes at `step`: what was written after it (a branch that crashed or was abandoned)
+        moves to abandoned/from-step-N-TIME/, so that metrics.csv keeps one row per step, quality.jsonl one
+        score per evaluation and events.jsonl exactly the checkpoint's events. Returns metrics rows moved."""
+        where = self.path / "abandoned" / f"from-step-{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+        header = METRIC_COLUMNS[0] + ","
+        moved = _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
+                             or int(line.split(",", 1)[0]) <= step, where / "metrics.csv")
+        _split_lines(self.quality_path, lambda line: _step_of(line) <= step, where / "quality.jsonl")
+        kept = {json.dumps(e, sort_keys=True) for e in events}
+        _split_lines(self.events_path, lambda line: not line.strip()
+                     or json.dumps(json.loads(line), sort_keys=True) in kept, where / "events.jsonl")
+        return moved
 
     def write_config(self, cfg: Config) -> None:
         cfg.save(self.path / "config.json")

@@ -70,7 +70,8 @@ def make_session(cfg, state, run_dir, device, checkpoint: str | None = None, **s
     trainer = Trainer(cfg, device)
     if state:
         trainer.load_state_dict(state)
-    session = Session(trainer, RunDir(run_dir), events=state["events"] if state else (), **session_args)
+    resume_from = (trainer.step, state["events"]) if state else None
+    session = Session(trainer, RunDir(run_dir, resume_from), events=state["events"] if state else (), **session_args)
     if state:
         session.record({"kind": "resumed", "checkpoint": checkpoint, "from_step": trainer.step, "changed": changed})
     return session

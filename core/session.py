@@ -19,7 +19,7 @@ from core.engine import Trainer
 from core.evaluate import BackgroundEvaluator, Evaluator
 from core.config import check_threads
 from core.errors import UserError
-from core.export import points_image, to_uint8_images, write_frame, write_samples
+from core.export import points_figure, to_uint8_images, write_frame, write_samples
 from core.rundir import RunDir
 from core.spectral import SigmaProbe
 from core.telemetry import Telemetry
@@ -215,8 +215,10 @@ class Session:
             else:
                 if not (isinstance(command.n, int) and command.n >= 1):
                     raise UserError(f"step count must be a positive integer, got {command.n!r}")
-                self.state = "paused" if self.state == "running" else self.state
+                was_running = self.state == "running"
+                self.state = "paused" if was_running else self.state
                 self.step_budget += command.n
+                return {"paused": True} if was_running else None
         elif isinstance(command, C.SetSampleView):
             self.fresh_view = bool(command.fresh)
             self._next_samples = 0.0
@@ -299,8 +301,17 @@ class Session:
         extra = command.n - len(fixed)
         z = torch.cat([fixed, torch.randn(extra, t.cfg.model.z_dim, generator=t.view_generator, device=t.device)])
         out = t.generate(z)
-        array = out.float().cpu().numpy() if t.data.kind == "points" else to_uint8_images(out)
-        return write_samples(array, command.path)
+        path = str(command.path).replace("{step}", str(t.step))  # named when written, not when asked
+        if t.data.kind != "points":
+            return write_samples(to_uint8_images(out), path)
+        points = out.float().cpu().numpy()
+        figure = None if path.endswith(".npy") else self._points_figure(points, self.trainer.samples())
+        return write_samples(points, path, figure)
+
+    def _points_figure(self, fake: np.ndarray, view, size: int = 560) -> np.ndarray:
+        s = self.trainer.settings
+        return points_figure(fake, view.real_points, view.extent, view.centers, view.score_field, view.step,
+                             (s.margin_real, s.margin_fake), size)
 
     def _flush_metrics(self) -> None:
         steps, times, scalars = self.trainer.drain_statistics()
@@ -332,8 +343,7 @@ class Session:
             self._next_samples = now + cfg.samples_every_s
             view = self.trainer.samples(fresh=self.fresh_view)
             if not self.fresh_view:
-                frame = view.grid if view.grid is not None else points_image(view.fake_points, view.real_points,
-                                                                              view.extent)
+                frame = view.grid if view.grid is not None else self._points_figure(view.fake_points, view, 360)
                 self._write(write_frame, frame, self.run_dir.timelapse, view.step)
         steps = np.concatenate([s for s, _ in self._pending_scalars]) if self._pending_scalars else np.zeros(0, int)
         scalars = {k: np.concatenate([sc[k] for _, sc in self._pending_scalars]) for k in

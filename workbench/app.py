@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def spec_from_args(args):
     return RunSpec(cfg.to_dict(), str(run_dir), args.device, max_steps=args.max_steps, paused=args.paused)
 
 
+def no_display() -> bool:
+    env = os.environ
+    return (sys.platform.startswith("linux") and not env.get("QT_QPA_PLATFORM")
+            and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"))
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -46,6 +53,11 @@ def main(argv=None) -> int:
         print(f"hinge-workbench: error: {exc}", file=sys.stderr)
         return 2
 
+    if no_display():
+        print("hinge-workbench: error: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Train with "
+              "`hinge-train train ...` here, and watch the run from a machine with a display; "
+              "QT_QPA_PLATFORM=offscreen runs the window without showing it.", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     from workbench.main_window import MainWindow

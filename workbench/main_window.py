@@ -1,34 +1,34 @@
 """The main window: docks around a live run, menus, status bar, and the timer that feeds them."""
 from __future__ import annotations
 
-import platform
 import time
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                               QMessageBox, QPushButton, QToolBar)
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar
 
-import core
 from core import commands as C
-from core import config as config_mod
-from core.errors import UserError
-from core.export import copy_metrics, write_timelapse
 from core.rundir import default_run_dir
+from workbench import help as help_pages
 from workbench.docks.controls import ControlsDock
 from workbench.docks.losses import LossesDock
 from workbench.docks.margins import MarginsDock
 from workbench.docks.quality import QualityDock
 from workbench.docks.run_info import RunDock
 from workbench.docks.samples import SamplesDock
+from workbench.file_menu import FileMenu
 from workbench.model import RunModel, describe_event
 from workbench.runner import Failure, Finished, Runner, RunSpec
 
 LAYOUT_VERSION = 2  # 2: the Quality dock
 POLL_MS = 33  # telemetry is taken in every tick (30 Hz); at most one dock redraws per tick,
 DOCK_PERIOD_S = 0.5  # and each dock at most this often, so the engine keeps the cores
+
+
+def format_age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self._drawn_at: dict[QDockWidget, float] = {}
         self._drawn_state = ""
         self._stopping = self._force_stop = False
+        self._history_due = False
 
         self.losses = LossesDock(self)
         self.margins = MarginsDock(self.model, self.send, self)
@@ -112,21 +113,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "New run from preset…", self.new_run_dialog, "Ctrl+N")
-        self._action(file, "Open config…", self.open_config_dialog, "Ctrl+O")
-        self._action(file, "Resume from checkpoint…", self.resume_dialog)
-        file.addSeparator()
-        self._action(file, "Save checkpoint", lambda: self.send(C.SaveCheckpoint()), "Ctrl+S")
-        export = file.addMenu("Export samples")
-        self.export_action = self._action(export, "As PNG grid…", lambda: self.export_samples_dialog(".png"),
-                                          "Ctrl+E")
-        self._action(export, "As PNG files…", lambda: self.export_samples_dialog(""))
-        self._action(export, "As .npy array…", lambda: self.export_samples_dialog(".npy"))
-        self._action(file, "Export timelapse GIF…", self.export_timelapse_dialog)
-        self._action(file, "Export metrics CSV…", self.export_metrics_dialog)
-        file.addSeparator()
-        self._action(file, "Quit", self.close, "Ctrl+Q")
+        self.file_menu = FileMenu(self, bar.addMenu("&File"))
+        self.export_action = self.file_menu.export_action
 
         run = bar.addMenu("&Run")
         self.pause_action = self._action(run, "Pause / resume", self.controls.toggle_pause, "Space")
@@ -143,7 +131,15 @@ class MainWindow(QMainWindow):
         self._action(view, "Reset layout", self.reset_layout)
 
         help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "About", self.about)
+        self._action(help_menu, "Keyboard shortcuts", lambda: help_pages.show(
+            self, "Keyboard shortcuts", help_pages.shortcuts_html(self.findChildren(QAction))), "F1")
+        self._action(help_menu, "Tour of the window", lambda: help_pages.show(
+            self, "Tour of the window", help_pages.tour_html()))
+        self._action(help_menu, "Where are my files?", lambda: help_pages.show(
+            self, "Where are my files?", help_pages.files_html(self.spec.run_dir if self.spec else None)))
+        help_menu.addSeparator()
+        self._action(help_menu, "About", lambda: QMessageBox.about(
+            self, "About Hinge-GAN Workbench", help_pages.about_html(self.model.info.get("device", "not started"))))
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -155,6 +151,7 @@ class MainWindow(QMainWindow):
         self.quality.clear()
         self.banner.hide()
         self.spec = spec
+        self._history_due = spec.resume is not None  # read once the engine has set the run directory straight
         self.runner.start(spec)
         self.statusBar().showMessage(f"starting {Path(spec.run_dir).name}…", 5000)
 
@@ -178,6 +175,9 @@ class MainWindow(QMainWindow):
                 self.model.state = item.state
                 self.model.version += 1
             else:
+                if self._history_due:
+                    self._history_due = False
+                    self.model.load_history(self.spec.run_dir, item.step - len(item.steps), item.events)
                 self.model.ingest(item)
                 for event in item.events:
                     self.statusBar().showMessage(describe_event(event), 6000)
@@ -204,14 +204,27 @@ class MainWindow(QMainWindow):
         m = self.model
         self.status_labels["state"].setText(f"  {m.state}  ")
         self.status_labels["step"].setText(f"step {m.step:,}  ")
-        self.status_labels["rate"].setText(f"{m.steps_per_s:.1f} steps/s  ")
+        self.status_labels["rate"].setText(f"{m.steps_per_s:.1f} steps/s  " if m.state == "running" else "")
         self.status_labels["device"].setText(m.info.get("device", "–"))
 
     def show_problem(self, text: str) -> None:
-        self.banner_label.setText(text)
+        """The red banner: what happened, what a restart will lose, and the way on that exists."""
         last = self.last_checkpoint()
-        self.restart_action.setVisible(last is not None)
+        if last is not None:
+            age = format_age(time.time() - last.stat().st_mtime)
+            text += f" The last checkpoint was saved {age} ago; what was trained since is lost."
+            self.restart_button.setText("Restart from last checkpoint")
+        elif self.can_start_again:
+            text += " No checkpoint was written yet: the run can only start again from step 0."
+            self.restart_button.setText("Start again")
+        self.restart_action.setVisible(last is not None or self.can_start_again)
+        self.banner_label.setText(text)
         self.banner.show()
+
+    @property
+    def can_start_again(self) -> bool:
+        """A run that trained before it died can start over (one that failed at its start would fail again)."""
+        return self.spec is not None and self.spec.config is not None and self.model.step > 0
 
     def last_checkpoint(self) -> Path | None:
         if self.spec is None:
@@ -223,74 +236,9 @@ class MainWindow(QMainWindow):
         last = self.last_checkpoint()
         if last is not None:
             self.start(RunSpec(None, self.spec.run_dir, self.spec.device, resume=str(last), paused=True))
-
-    # --- dialogs -------------------------------------------------------------------------------
-
-    def _run_config(self, cfg) -> None:
-        device = self.spec.device if self.spec else "auto"
-        self.start(RunSpec(cfg.to_dict(), str(default_run_dir(cfg.preset)), device))
-
-    def new_run_dialog(self) -> None:
-        names = config_mod.preset_names()
-        current = names.index("digits") if "digits" in names else 0
-        name, ok = QInputDialog.getItem(self, "New run", "Preset:", names, current, False)
-        if ok:
-            self._run_config(config_mod.load_preset(name))
-
-    def open_config_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open config", "", "Config (*.json *.toml)")
-        if path:
-            try:
-                self._run_config(config_mod.validate(config_mod.load_file(path)))
-            except UserError as exc:
-                QMessageBox.warning(self, "Cannot open config", str(exc))
-
-    def resume_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Resume from checkpoint", "", "Checkpoints (*.pt)")
-        if path:
-            run_dir = Path(path).parent.parent if (Path(path).parent.parent / "config.json").exists() \
-                else default_run_dir("resumed")
-            self.start(RunSpec(None, str(run_dir), self.spec.device if self.spec else "auto", resume=path))
-
-    def _ask_path(self, title: str, suffix: str) -> str | None:
-        default = str(Path(self.model.info.get("run_dir", ".")) / "samples" / f"export-{self.model.step}{suffix}")
-        if suffix:
-            path, _ = QFileDialog.getSaveFileName(self, title, default, f"*{suffix}")
-            return (path if path.endswith(suffix) else path + suffix) if path else None
-        return QFileDialog.getExistingDirectory(self, title, str(Path(default).parent)) or None
-
-    def export_samples_dialog(self, suffix: str) -> None:
-        path = self._ask_path("Export samples", suffix)
-        if path:
-            self.send(C.ExportSamples(path if suffix else str(Path(path) / f"export-{self.model.step}"), n=64))
-
-    def export_timelapse_dialog(self) -> None:
-        path = self._ask_path("Export timelapse", ".gif")
-        if path:
-            self._run_file_action(lambda: write_timelapse(Path(self.model.info["run_dir"]) / "samples" / "timelapse",
-                                                          path))
-
-    def export_metrics_dialog(self) -> None:
-        path = self._ask_path("Export metrics", ".csv")
-        if path:
-            self._run_file_action(lambda: copy_metrics(Path(self.model.info["run_dir"]) / "metrics.csv", path))
-
-    def _run_file_action(self, action) -> None:
-        try:
-            written = action()
-        except (UserError, KeyError) as exc:
-            QMessageBox.warning(self, "Export failed", str(exc) or "no run yet")
-            return
-        self.statusBar().showMessage(f"wrote {written}", 6000)
-
-    def about(self) -> None:
-        import pyqtgraph
-        import PySide6
-
-        QMessageBox.about(self, "About Hinge-GAN Workbench", (
-            f"<b>Hinge-GAN Workbench {core.__version__}</b><br>Train GANs with the hinge loss and watch them learn."
-            f"<br><br>Python {platform.python_version()} · PySide6 {PySide6.__version__} · "
-            f"pyqtgraph {pyqtgraph.__version__}<br>Engine device: {self.model.info.get('device', 'not started')}"))
+        elif self.can_start_again:
+            preset = self.spec.config.get("preset", "run")
+            self.start(RunSpec(self.spec.config, str(default_run_dir(preset)), self.spec.device))
 
     # --- layout and closing --------------------------------------------------------------------
 

@@ -4,6 +4,10 @@ Widgets read from here on the window's timer; nothing here knows about Qt.
 """
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
+
 import numpy as np
 
 from core.telemetry import STAT_NAMES, Samples, Settings, Telemetry
@@ -114,6 +118,23 @@ class RunModel:
         s = self.settings
         return (s.margin_real if real is None else real, s.margin_fake if fake is None else fake)
 
+    def load_history(self, run_dir: str | Path, through_step: int, already=()) -> None:
+        """What a resumed run recorded up to `through_step`: curves from metrics.csv, scores from
+        quality.jsonl, markers from events.jsonl (but the events `already` delivered); read once, so a
+        resumed run shows its whole past."""
+        run_dir = Path(run_dir)
+        rows = read_metrics(run_dir / "metrics.csv", through_step)
+        if rows is not None:
+            steps, scalars = rows
+            self.history.extend(steps, scalars)
+        self.quality = [r for r in read_jsonl(run_dir / "quality.jsonl") if r.get("step", 0) <= through_step]
+        for event in read_jsonl(run_dir / "events.jsonl"):
+            if event.get("step", 0) <= through_step and event not in already:
+                self.log.append(event)
+                if event.get("kind") in MARKER_KINDS:
+                    self.markers.append(event)
+        self.version += 1
+
     def fail(self, failure) -> None:
         self.failure = failure
         self.state = "failed"
@@ -125,6 +146,32 @@ class RunModel:
         if not max_steps or self.steps_per_s <= 0 or self.state != "running":
             return float("nan")
         return max(0.0, (max_steps - self.step) / self.steps_per_s)
+
+
+def read_metrics(path: Path, through_step: int):
+    """(steps, {name: values}) of metrics.csv's rows up to through_step, or None without the file."""
+    if not path.exists():
+        return None
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= through_step]
+    steps = np.array([int(r["step"]) for r in rows], np.int64)
+    return steps, {name: np.array([float(r[name]) for r in rows], np.float32) for name in STAT_NAMES}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON objects of a .jsonl file, skipping a line a crash cut short."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    return out
 
 
 def describe_event(event: dict) -> str:
@@ -139,6 +186,9 @@ def describe_event(event: dict) -> str:
         return at + f"learning rates G {event['lr_g']:.2g}, D {event['lr_d']:.2g}"
     if kind == "set_n_dis":
         return at + f"n_dis set to {event['n_dis']}"
+    if kind == "step":
+        then = "; paused: it was running (Resume goes on)" if event.get("paused") else ""
+        return at + f"stepping {event['n']}{then}"
     if kind == "rejected":
         return at + f"refused {event['command']}: {event['reason']}"
     if kind == "diverged":

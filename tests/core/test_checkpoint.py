@@ -59,6 +59,20 @@ def test_truncated_empty_directory_and_foreign_files(tmp_path, checkpoint):
         load_checkpoint(other)
 
 
+def test_a_text_file_named_pt_is_one_clear_line(tmp_path):
+    text = tmp_path / "x.pt"
+    text.write_text("not a checkpoint\n")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(text)
+
+
+def test_every_checkpoint_file_has_the_same_ordinary_permissions(checkpoint):
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in checkpoint.parent.glob("*.pt")}
+    assert set(modes) == {"last.pt", "step-3.pt"} and set(modes.values()) == {0o666 & ~mask}
+
+
 def test_other_architecture_names_the_mismatch(checkpoint):
     state = load_checkpoint(checkpoint)
     cfg = from_dict(state["config"])

@@ -143,7 +143,6 @@ def test_an_evaluation_during_training_changes_nothing_a_replay_or_resume_reprod
     """Spectral norm switched on after an evaluation draws its vectors from the global RNG: a live run
     with evaluations, its replay without them, and a resume from its checkpoint must agree bit for bit."""
     from core.config import from_dict
-    from core.engine import Trainer
     from core.rundir import RunDir
     from core.session import Session
     from tests.core.helpers import assert_same_weights, weights

@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image
 
-from core.export import write_frame, write_timelapse
+from core.export import label_step, points_figure, write_frame, write_timelapse
 
 
 def test_a_truncated_frame_is_left_out_of_the_timelapse(tmp_path):
@@ -13,3 +13,21 @@ def test_a_truncated_frame_is_left_out_of_the_timelapse(tmp_path):
     damaged.write_bytes(damaged.read_bytes()[:20])  # as a crash mid-write of a non-atomic writer would
     gif = Image.open(write_timelapse(tmp_path, tmp_path / "t.gif"))
     assert gif.format == "GIF" and gif.n_frames == 2
+
+
+def test_timelapse_frames_carry_their_step():
+    frame = Image.new("RGB", (64, 64), (200, 200, 200))
+    corner = np.asarray(label_step(frame, 1234))[:14, :60]
+    assert (corner == 0).all(axis=2).mean() > 0.5 and (corner == 255).all(axis=2).any()  # white text on black
+
+
+def test_a_2d_figure_shows_the_score_scale_both_ways_and_the_points():
+    axis = np.linspace(-1, 1, 32)
+    field = np.add.outer(axis, axis) * 2  # from -4 (fake side) to +4 (real side)
+    fake = np.array([[0.5, 0.5]] * 10, np.float32)
+    image = points_figure(fake, None, 2.0, np.zeros((1, 2)), field, 7, (1.0, 1.0))
+    pixels = image.reshape(-1, 3).astype(int)
+    blue = ((pixels[:, 2] - pixels[:, 0]) > 100).sum()
+    red = ((pixels[:, 0] - pixels[:, 2]) > 100).sum()
+    orange = ((pixels[:, 0] > 230) & (pixels[:, 1] > 110) & (pixels[:, 1] < 150) & (pixels[:, 2] < 40)).sum()
+    assert blue > 10_000 and red > 10_000 and orange > 0

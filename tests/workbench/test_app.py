@@ -22,10 +22,24 @@ def test_exit_when_done_leaves_a_complete_run_directory(tmp_path):
     assert (tmp_path / "config" / "hinge-workbench" / "hinge-workbench.conf").exists()  # the layout was saved
 
 
+def test_without_a_display_it_says_what_to_do_instead(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "workbench.app", "--preset", "ring8", "--run-dir", tmp_path / "r"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "hinge-workbench: error: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Train with "
+        "`hinge-train train ...` here, and watch the run from a machine with a display; "
+        "QT_QPA_PLATFORM=offscreen runs the window without showing it."]
+
+
 def test_bad_settings_give_one_line_before_any_window(tmp_path):
+    (tmp_path / "x.pt").write_text("not a checkpoint\n")
     for args, words in ((["--set", "loss.margin_real=nan"], "loss.margin_real"),
                         (["--preset", "nosuch"], "no preset"),
-                        (["--resume", tmp_path / "missing.pt"], "not found")):
+                        (["--resume", tmp_path / "missing.pt"], "not found"),
+                        (["--resume", tmp_path / "x.pt"], "not a readable checkpoint"),
+                        (["--preset", "folder"], "data.root is required")):
         result = workbench(tmp_path, *args, timeout=60)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines()[-1].startswith("hinge-workbench: error:")

@@ -144,7 +144,7 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     assert array.dtype == np.uint8 and array.shape == (10, 32, 32, 1)
     assert len(list((out / "files").glob("*.png"))) == 5
     wait_for(qtbot, lambda: len(list((tmp_path / "run" / "samples" / "timelapse").glob("*.png"))) >= 2)
-    window._run_file_action(lambda: __import__("core.export").export.write_timelapse(
+    window.file_menu.run_file_action(lambda: __import__("core.export").export.write_timelapse(
         tmp_path / "run" / "samples" / "timelapse", out / "timelapse.gif"))
     gif = Image.open(out / "timelapse.gif")
     assert gif.format == "GIF" and gif.n_frames >= 2
@@ -174,6 +174,37 @@ def test_engine_killed_mid_run_is_reported_and_restartable(window, qtbot, tmp_pa
     window.restart_button.click()
     wait_for(qtbot, lambda: window.model.state == "paused")
     assert not window.banner.isVisible()
+
+
+def test_a_restart_keeps_one_row_per_step_and_shows_the_whole_history(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path, overrides=RING + ["eval.every=20", "eval.n=200"]))
+    wait_for(qtbot, lambda: window.model.step > 45 and len(window.model.quality) >= 2)
+    window.send(C.SaveCheckpoint())
+    wait_for(qtbot, lambda: any(e["kind"] == "save_checkpoint" for e in window.model.log))
+    saved = next(e for e in window.model.log if e["kind"] == "save_checkpoint")["step"]
+    wait_for(qtbot, lambda: window.model.step > saved + 100)
+    qtbot.wait(300)  # the rows of the doomed branch reach metrics.csv
+    os.kill(window.runner.pid, signal.SIGKILL)
+    wait_for(qtbot, lambda: window.model.state == "failed", timeout=10_000)
+    window.restart_button.click()
+    wait_for(qtbot, lambda: window.model.state == "paused")
+    assert window.model.history.steps[0] == 1 and window.model.history.steps[-1] == saved
+    scored = [json.loads(line)["step"] for line in (tmp_path / "run" / "quality.jsonl").read_text().splitlines()]
+    assert len(scored) >= 2 and max(scored) <= saved  # the doomed branch's scores moved out
+    assert [r["step"] for r in window.model.quality] == scored
+    window.send(C.Resume())
+    wait_for(qtbot, lambda: window.model.step > saved + 150)
+    window.send(C.Pause())
+    wait_for(qtbot, lambda: window.model.state == "paused")
+    with open(tmp_path / "run" / "metrics.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == list(range(1, len(steps) + 1))  # one row per step, in order
+    (abandoned,) = (tmp_path / "run" / "abandoned").iterdir()
+    with open(abandoned / "metrics.csv") as f:
+        lost = [int(line.split(",")[0]) for line in f]
+    assert lost and lost[0] == saved + 1
+    events_steps = [e["step"] for e in events(tmp_path / "run")]
+    assert events_steps == sorted(events_steps)
 
 
 def test_closing_mid_run_saves_last_checkpoint(qtbot, settings, tmp_path):

@@ -3,6 +3,7 @@
 Every control shows the value the engine echoed after applying it, never an optimistic guess: an
 edit is sent as a command, and the widget takes the engine's value at the next refresh.
 """
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -57,6 +58,13 @@ class ControlsDock(QDockWidget):
         self.n_dis.setToolTip("Discriminator steps per generator step")
         self.n_dis.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetNDis(v)))
         self._updating = False
+        for box in (self.margin_real, self.margin_fake, self.lr_g, self.lr_d, self.n_dis):
+            box.setSpecialValueText("–")  # shown at the minimum, which is where an idle box is parked
+            box.blockSignals(True)
+            box.setValue(box.minimum())
+            box.blockSignals(False)
+        for box in (self.margin_real, self.margin_fake, self.lr_g, self.lr_d, self.n_dis, self.step_n):
+            box.installEventFilter(self)
 
         run_box = QGroupBox("Run")
         run_row = QHBoxLayout(run_box)
@@ -64,8 +72,8 @@ class ControlsDock(QDockWidget):
             run_row.addWidget(w)
         margin_box = QGroupBox("Margins")
         margin_form = QFormLayout(margin_box)
-        margin_form.addRow("+m_real", self.margin_real)
-        margin_form.addRow("-m_fake", self.margin_fake)
+        margin_form.addRow("m_real", self.margin_real)
+        margin_form.addRow("m_fake", self.margin_fake)
         margin_form.addRow("", self.link)
         optim_box = QGroupBox("Discriminator and optimizers")
         optim_form = QFormLayout(optim_box)
@@ -100,15 +108,24 @@ class ControlsDock(QDockWidget):
         self.pause_button.setText("Resume" if model.state in ("paused", "done", "diverged") else "Pause")
         for w in (self.pause_button, self.step_button, self.step_n_button):
             w.setEnabled(live)
-        s = model.settings
-        if s is None:
-            return
+        s = model.settings if model.state not in ("starting", "failed") else None
+        boxes = (self.margin_real, self.margin_fake, self.lr_g, self.lr_d, self.n_dis)
         self._updating = True
         try:
-            for box, value in ((self.margin_real, s.margin_real), (self.margin_fake, s.margin_fake),
-                               (self.lr_g, s.lr_g), (self.lr_d, s.lr_d), (self.n_dis, s.n_dis)):
+            if s is None:  # no engine to echo: each box shows its special text, "–", not a made-up value
+                for box in boxes:
+                    box.setValue(box.minimum())
+                return
+            for box, value in zip(boxes, (s.margin_real, s.margin_fake, s.lr_g, s.lr_d, s.n_dis)):
                 if not box.hasFocus() and box.value() != value:
                     box.setValue(value)
             self.spectral_norm.setChecked(s.spectral_norm)
         finally:
             self._updating = False
+
+    def eventFilter(self, watched, event) -> bool:
+        """Space pauses and resumes even while a number box has the keyboard (it types nothing there)."""
+        if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Space:
+            self.toggle_pause()
+            return True
+        return super().eventFilter(watched, event)

@@ -19,8 +19,9 @@ class MarginsDock(QDockWidget):
         self.send = send
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "discriminator score D")
-        self.plot.setLabel("left", "share of samples")
-        self.plot.addLegend(offset=(10, 10))
+        self.plot.setLabel("left", "% of samples")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 225), pen=pg.mkPen(190, 190, 190))
         self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=(89, 161, 79, 90),
                                           pen=pg.mkPen(REAL), name="D(real)")
         self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=(225, 87, 89, 90),
@@ -30,11 +31,11 @@ class MarginsDock(QDockWidget):
         for item in (self.hinge_real, self.hinge_fake, self.hist_real, self.hist_fake):
             self.plot.addItem(item)
         self.line_real = pg.InfiniteLine(1.0, angle=90, movable=True, bounds=(0, 100), pen=pg.mkPen(REAL, width=2),
-                                         hoverPen=pg.mkPen(REAL, width=4), label="+m_real={value:.2f}",
-                                         labelOpts={"position": 0.95, "color": REAL})
+                                         hoverPen=pg.mkPen(REAL, width=4), label="+m_real = {value:.2f}",
+                                         labelOpts={"position": 0.93, "color": REAL, "fill": (255, 255, 255, 200)})
         self.line_fake = pg.InfiniteLine(-1.0, angle=90, movable=True, bounds=(-100, 0), pen=pg.mkPen(FAKE, width=2),
-                                         hoverPen=pg.mkPen(FAKE, width=4), label="-m_fake={value:.2f}",
-                                         labelOpts={"position": 0.80, "color": FAKE})
+                                         hoverPen=pg.mkPen(FAKE, width=4), label="−m_fake = {value:.2f}",
+                                         labelOpts={"position": 0.93, "color": FAKE, "fill": (255, 255, 255, 200)})
         for line in (self.line_real, self.line_fake):
             line.setToolTip("Drag to set the margin; applied on release")
             line.sigPositionChangeFinished.connect(self._dragged)
@@ -42,8 +43,10 @@ class MarginsDock(QDockWidget):
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
         self.rate_plot = pg.PlotWidget()
-        self.rate_plot.setMaximumHeight(90)
-        self.rate_plot.setYRange(0, 1)
+        self.rate_plot.setMinimumHeight(130)
+        self.rate_plot.setYRange(0, 100)
+        self.rate_plot.setLabel("left", "% inside")
+        self.rate_plot.getAxis("left").enableAutoSIPrefix(False)
         self.rate_plot.setDownsampling(auto=True, mode="peak")
         self.rate_plot.setClipToView(True)
         self.rate_plot.hideAxis("bottom")
@@ -79,8 +82,8 @@ class MarginsDock(QDockWidget):
                 self.line_fake.setValue(-s.margin_fake)
         if model.hist_real is not None:
             edges = model.hist_edges
-            real = model.hist_real / max(model.hist_real.sum(), 1)
-            fake = model.hist_fake / max(model.hist_fake.sum(), 1)
+            real = 100 * model.hist_real / max(model.hist_real.sum(), 1)
+            fake = 100 * model.hist_fake / max(model.hist_fake.sum(), 1)
             self.hist_real.setData(edges, real, stepMode="center")
             self.hist_fake.setData(edges, fake, stepMode="center")
             if s is not None:
@@ -91,7 +94,7 @@ class MarginsDock(QDockWidget):
         h = model.history
         if len(h):
             real_rate, fake_rate = h.values["real_violation_rate"], h.values["fake_violation_rate"]
-            self.rate_real.setData(h.steps, smooth(real_rate, 0.9))
-            self.rate_fake.setData(h.steps, smooth(fake_rate, 0.9))
+            self.rate_real.setData(h.steps, 100 * smooth(real_rate, 0.9))
+            self.rate_fake.setData(h.steps, 100 * smooth(fake_rate, 0.9))
             self.rates.setText(f"<b>inside margin</b><br><span style='color:{REAL}'>real {real_rate[-1]:.0%}</span>"
                                f"<br><span style='color:{FAKE}'>fake {fake_rate[-1]:.0%}</span>")

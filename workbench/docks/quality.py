@@ -23,12 +23,13 @@ METRICS = (
     ("class_kl", "class KL", True),
 )
 LABELS = {key: label for key, label, _ in METRICS}
+PERCENT = ("high_quality_rate", "classifier_accuracy")
 
 
 def format_value(key: str, value) -> str:
     if value is None:
         return "–"
-    if key == "high_quality_rate":
+    if key in PERCENT:
         return f"{100 * value:.1f}%"
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -113,8 +114,9 @@ class QualityDock(QDockWidget):
 
     def _redraw(self) -> None:
         key = self.choice.currentData()
-        points = [(r["step"], r[key]) for r in self._results if r.get(key) is not None]
-        self.plot.setLabel("left", LABELS.get(key, ""))
+        scale = 100 if key in PERCENT else 1  # as the table shows it
+        points = [(r["step"], scale * r[key]) for r in self._results if r.get(key) is not None]
+        self.plot.setTitle(LABELS.get(key, "") + (" (%)" if key in PERCENT else ""), size="9pt")
         self.curve.setData([s for s, _ in points], [v for _, v in points])
 
     def clear(self) -> None:

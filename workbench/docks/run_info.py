@@ -43,7 +43,7 @@ class RunDock(QDockWidget):
             "preset": info.get("preset", "–"), "dataset": info.get("dataset", "–"),
             "device": info.get("device", "–"), "speed-ups": info.get("speedups", "–"),
             "run directory": info.get("run_dir", "–"),
-            "state": model.state, "step": f"{model.step:,}", "steps/s": f"{model.steps_per_s:.1f}",
+            "state": model.state, "step": f"{model.step:,}", "steps/s": f"{model.steps_per_s:.1f}" if model.state == "running" else "–",
             "elapsed": format_duration(model.elapsed_s), "ETA": format_duration(model.eta_s),
         }
         for name, text in values.items():

@@ -30,8 +30,10 @@ class SamplesDock(QDockWidget):
         self.points_view = pg.PlotWidget()
         self.points_view.setAspectLocked(True)
         self.field = pg.ImageItem()
-        self.field.setColorMap(pg.colormap.get("CET-D1A"))
         self.points_view.addItem(self.field)
+        self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1A"), interactive=False,
+                                        label="D(x): blue fake side, red real side")
+        self.colorbar.setImageItem(self.field, insert_in=self.points_view.getPlotItem())
         self.contour_real = pg.IsocurveItem(pen=pg.mkPen("#59a14f", width=2))
         self.contour_fake = pg.IsocurveItem(pen=pg.mkPen("#e15759", width=2))
         for contour in (self.contour_real, self.contour_fake):
@@ -76,7 +78,10 @@ class SamplesDock(QDockWidget):
     def _draw_points(self, view, settings) -> None:
         e = view.extent
         limit = max(float(np.nanmax(np.abs(view.score_field))) if np.isfinite(view.score_field).any() else 1.0, 1e-3)
-        self.field.setImage(view.score_field, levels=(-limit, limit))
+        if settings is not None:  # the scale always reaches the margins: a flat D looks flat, not saturated
+            limit = max(limit, settings.margin_real, settings.margin_fake)
+        self.field.setImage(view.score_field, autoLevels=False)
+        self.colorbar.setLevels((-limit, limit))
         self.field.setRect(QRectF(-e, -e, 2 * e, 2 * e))
         if settings is not None:
             self.contour_real.setData(view.score_field.T, level=settings.margin_real)

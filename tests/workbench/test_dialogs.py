@@ -1,0 +1,173 @@
+"""The File menu's dialogs driven as a user drives them: the real dialog opens, is filled in and accepted."""
+import json
+
+import numpy as np
+
+from PIL import Image
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
+
+from tests.workbench.conftest import RING, make_spec, wait_for
+
+
+def answer(qtbot, *fills):
+    """Fill the modal dialogs about to open, one by one: each fill(dialog) sets it and accepts or rejects it."""
+    remaining = list(fills)
+    answered = []
+
+    def look():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or not dialog.isVisible() or (type(dialog), dialog) in answered:
+            QTimer.singleShot(50, look)  # not open yet, or the last one still closing
+            return
+        answered.append((type(dialog), dialog))  # a new dialog can reuse a closed one's wrapper
+        remaining.pop(0)(dialog)
+        if remaining:
+            QTimer.singleShot(50, look)
+
+    QTimer.singleShot(50, look)
+    return remaining
+
+
+def menu_action(window, *path):
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == path[0])
+    for name in path[1:-1]:
+        menu = next(a.menu() for a in menu.actions() if a.text() == name)
+    return next(a for a in menu.actions() if a.text() == path[-1])
+
+
+def choose_item(name):
+    def fill(dialog):
+        assert isinstance(dialog, QInputDialog)
+        dialog.setTextValue(name)
+        dialog.accept()
+    return fill
+
+
+def choose_file(path):
+    def fill(dialog):
+        assert isinstance(dialog, QFileDialog)
+        if path is None:
+            dialog.reject()
+            return
+        if path.is_dir():  # a folder is chosen by opening it
+            dialog.setDirectory(str(path))
+        else:
+            dialog.selectFile(str(path))
+        dialog.accept()
+    return fill
+
+
+def choose_number(n):
+    def fill(dialog):
+        assert isinstance(dialog, QInputDialog)
+        dialog.setIntValue(n)
+        dialog.accept()
+    return fill
+
+
+def read_message(into: list):
+    def fill(dialog):
+        assert isinstance(dialog, QMessageBox)
+        into.append(dialog.text())
+        dialog.accept()
+    return fill
+
+
+def test_new_run_of_the_folder_preset_asks_for_its_folder(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where a new run's directory goes
+    new_run = menu_action(window, "File", "New run from preset…")
+    pending = answer(qtbot, choose_item("folder"), choose_file(None))
+    new_run.trigger()
+    assert pending == [] and not window.runner.alive
+    assert "needs its data folder" in window.statusBar().currentMessage()
+
+    images = tmp_path / "pictures"
+    images.mkdir()
+    for i in range(70):  # more than one batch of the preset
+        Image.new("RGB", (40, 30), (3 * i, 100, 200)).save(images / f"{i}.png")
+    pending = answer(qtbot, choose_item("folder"), choose_file(images))
+    new_run.trigger()
+    assert pending == []
+    wait_for(qtbot, lambda: window.model.state == "running")
+    config = json.loads((next((tmp_path / "runs").iterdir()) / "config.json").read_text())
+    assert config["data"]["root"] == str(images)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_named_before_anything_stops(tmp_path):
+    from workbench.file_menu import checkpoint_problem
+
+    fake = tmp_path / "x.pt"
+    fake.write_text("not a checkpoint\n")
+    assert "not a readable checkpoint" in checkpoint_problem(str(fake))
+    assert "not found" in checkpoint_problem(str(tmp_path / "missing.pt"))
+
+
+def test_exporting_png_files_of_2d_points_writes_them_and_training_goes_on(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.step > 10)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    pending = answer(qtbot, choose_file(folder), choose_number(500))
+    menu_action(window, "File", "Export samples", "As PNG files…").trigger()
+    assert pending == []
+    wait_for(qtbot, lambda: any(e["kind"] == "export_samples" for e in window.model.log))
+    event = next(e for e in window.model.log if e["kind"] == "export_samples")
+    assert event["n"] == 500 and event["path"] == str(folder / f"export-{event['step']}" / "points.png")
+    assert Image.open(event["path"]).format == "PNG"  # named after the step it was exported at
+    pending = answer(qtbot, choose_file(tmp_path), choose_number(1234))  # the suggested name, in tmp_path
+    menu_action(window, "File", "Export samples", "As .npy array…").trigger()
+    wait_for(qtbot, lambda: sum(e["kind"] == "export_samples" for e in window.model.log) == 2)
+    event = [e for e in window.model.log if e["kind"] == "export_samples"][-1]
+    assert event["path"] == str(tmp_path / f"export-{event['step']}.npy")
+    assert np.load(event["path"]).shape == (1234, 2)
+    step = window.model.step
+    wait_for(qtbot, lambda: window.model.step > step + 20)
+    assert window.model.state == "running"
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_start_again(window, qtbot, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.chdir(tmp_path)
+    window.start(make_spec(tmp_path, overrides=RING + ["train.checkpoint_every=100000"]))
+    wait_for(qtbot, lambda: window.model.step > 10)
+    assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()
+    os.kill(window.runner.pid, signal.SIGKILL)
+    wait_for(qtbot, lambda: window.model.state == "failed", timeout=10_000)
+    assert "No checkpoint was written yet" in window.banner_label.text()
+    assert window.restart_button.text() == "Start again" and window.restart_button.isVisible()
+    window.restart_button.click()
+    wait_for(qtbot, lambda: window.model.state == "running" and window.model.step > 5)
+    assert (tmp_path / "runs").is_dir() and not window.banner.isVisible()
+
+
+def test_help_lists_the_shortcuts_the_tour_and_where_the_files_are(window, qtbot, tmp_path):
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.step > 0)
+    said = []
+    for page in ("Keyboard shortcuts", "Tour of the window", "Where are my files?"):
+        pending = answer(qtbot, read_message(said))
+        menu_action(window, "Help", page).trigger()
+        assert pending == []
+    shortcuts, tour, files = said
+    assert "Ctrl+S" in shortcuts and "Save checkpoint" in shortcuts and "Space" in shortcuts
+    assert all(dock.windowTitle() in tour for dock in window.docks)
+    assert str((tmp_path / "run").resolve()) in files and "metrics.csv" in files
+
+
+def test_idle_controls_show_no_made_up_values_and_space_works_in_a_number_box(window, qtbot, tmp_path):
+    c = window.controls
+    assert {box.text() for box in (c.margin_real, c.margin_fake, c.lr_g, c.lr_d, c.n_dis)} == {"–"}
+    window.controls.raise_()
+    window.start(make_spec(tmp_path))
+    wait_for(qtbot, lambda: window.model.state == "running" and c.lr_g.text() != "–")
+    c.lr_g.setFocus()
+    qtbot.keyClick(c.lr_g, " ")
+    wait_for(qtbot, lambda: window.model.state == "paused")
+    assert window.status_labels["rate"].text() == ""  # no speed is shown for a paused run
+    qtbot.keyClick(c.lr_g, " ")
+    wait_for(qtbot, lambda: window.model.state == "running")
+    window.controls.step_n_button.click()  # Step N while running: it pauses after N, and says so
+    wait_for(qtbot, lambda: "paused: it was running" in window.statusBar().currentMessage())

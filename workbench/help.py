@@ -1,0 +1,69 @@
+"""The Help menu's pages: the shortcuts (read from the window's own actions), a tour of the docks, where
+the files are, and About."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+import core
+
+TOUR = (
+    ("Losses", "D loss, G loss and D's real and fake parts over steps; the slider smooths them. A dashed line "
+               "marks each change you made (hover it to read what)."),
+    ("Margins", "Histograms of D(real) (green) and D(fake) (red) with the margins +m_real and -m_fake as lines: "
+                "drag a line to set that margin. Below, the share of samples still inside their margin, i.e. still "
+                "getting gradient."),
+    ("Samples", "The generator's output for a fixed z (click a sample to enlarge). For 2D data: real points grey, "
+                "generated orange, the modes as circles, and D's score as a heat map with its colour scale."),
+    ("Controls", "Pause, step, margins (tick link to keep them equal), spectral norm, learning rates, n_dis. Each "
+                 "shows what the engine applied; a refused value snaps back and the status bar says why."),
+    ("Run", "Preset, data, device, speed-ups, run directory, speed and ETA, and the spectral sigma of each D layer."),
+    ("Quality", "Scores of the generator measured in the background (and on request), their best values, and one "
+                "of them over steps."),
+)
+
+
+def _readme() -> Path | None:
+    path = Path(core.__file__).resolve().parent.parent / "README.md"
+    return path if path.is_file() else None
+
+
+def shortcuts_html(actions) -> str:
+    rows = "".join(f"<tr><td><b>{a.shortcut().toString()}</b></td><td>{a.text().replace('&', '')}</td></tr>"
+                   for a in actions if not a.shortcut().isEmpty())
+    return f"<table cellspacing=6>{rows}</table>"
+
+
+def tour_html() -> str:
+    return "".join(f"<p><b>{name}</b>: {text}</p>" for name, text in TOUR) + \
+        "<p>View shows or hides the docks; View &gt; Reset layout puts them back.</p>"
+
+
+def files_html(run_dir: str | None) -> str:
+    readme = _readme()
+    where = f"<code>{Path(run_dir).resolve()}</code>" if run_dir else "none yet (start a run from the File menu)"
+    guide = (f"<code>{readme}</code>" if readme else
+             "README.md of the hinge-workbench source (it is not installed with the package)")
+    return (f"<p><b>This run's directory</b>: {where}</p><p>It holds config.json (the settings), metrics.csv "
+            "(one row per step), events.jsonl (every change and its step), quality.jsonl, checkpoints/ (last.pt, "
+            "step-N.pt) and samples/. New runs go to runs/PRESET-TIME under the directory the workbench was "
+            f"started in, unless --run-dir says otherwise.</p><p><b>The guide</b>: {guide}</p>"
+            "<p><b>Headless</b>: <code>hinge-train train --resume RUN/checkpoints/last.pt</code> continues a run.</p>")
+
+
+def about_html(device: str) -> str:
+    import pyqtgraph
+    import PySide6
+
+    return (f"<b>Hinge-GAN Workbench {core.__version__}</b><br>Train GANs with the hinge loss and watch them learn."
+            f"<br><br>Python {platform.python_version()} · PySide6 {PySide6.__version__} · "
+            f"pyqtgraph {pyqtgraph.__version__}<br>Engine device: {device}")
+
+
+def show(parent, title: str, html: str) -> None:
+    box = QMessageBox(QMessageBox.Information, title, html, QMessageBox.Ok, parent)
+    box.setTextFormat(Qt.RichText)
+    box.exec()
