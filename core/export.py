@@ -85,8 +85,10 @@ def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: floa
 
 
 def label_step(image: Image.Image, step: int) -> Image.Image:
-    """A timelapse frame with its step written in the corner."""
+    """A timelapse frame with its step written in the corner (frames too small to hold it stay as they are)."""
     image = image.convert("RGB")
+    if image.width < 80:
+        return image
     draw = ImageDraw.Draw(image)
     text = f"step {step:,}"
     draw.rectangle([0, 0, 7 * len(text) + 6, 14], fill=(0, 0, 0))

@@ -16,9 +16,9 @@ def test_a_truncated_frame_is_left_out_of_the_timelapse(tmp_path):
 
 
 def test_timelapse_frames_carry_their_step():
-    frame = Image.new("RGB", (64, 64), (200, 200, 200))
+    frame = Image.new("RGB", (120, 120), (200, 200, 200))
     corner = np.asarray(label_step(frame, 1234))[:14, :60]
-    assert (corner == 0).all(axis=2).mean() > 0.5 and (corner == 255).all(axis=2).any()  # white text on black
+    assert (corner == 0).all(axis=2).mean() > 0.5 and (corner > 150).all(axis=2).any()  # light text on black
 
 
 def test_a_2d_figure_shows_the_score_scale_both_ways_and_the_points():
@@ -30,4 +30,4 @@ def test_a_2d_figure_shows_the_score_scale_both_ways_and_the_points():
     blue = ((pixels[:, 2] - pixels[:, 0]) > 100).sum()
     red = ((pixels[:, 0] - pixels[:, 2]) > 100).sum()
     orange = ((pixels[:, 0] > 230) & (pixels[:, 1] > 110) & (pixels[:, 1] < 150) & (pixels[:, 2] < 40)).sum()
-    assert blue > 10_000 and red > 10_000 and orange > 0
+    assert blue > 5_000 and red > 5_000 and orange > 0
