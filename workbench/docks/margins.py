@@ -19,6 +19,7 @@ class MarginsDock(QDockWidget):
         self.send = send
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "discriminator score D")
+        self.plot.setMinimumHeight(180)
         self.plot.setLabel("left", "% of samples")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 225), pen=pg.mkPen(190, 190, 190))
@@ -32,7 +33,7 @@ class MarginsDock(QDockWidget):
             self.plot.addItem(item)
         self.line_real = pg.InfiniteLine(1.0, angle=90, movable=True, bounds=(0, 100), pen=pg.mkPen(REAL, width=2),
                                          hoverPen=pg.mkPen(REAL, width=4), label="+m_real = {value:.2f}",
-                                         labelOpts={"position": 0.93, "color": REAL, "fill": (255, 255, 255, 200)})
+                                         labelOpts={"position": 0.78, "color": REAL, "fill": (255, 255, 255, 200)})
         self.line_fake = pg.InfiniteLine(-1.0, angle=90, movable=True, bounds=(-100, 0), pen=pg.mkPen(FAKE, width=2),
                                          hoverPen=pg.mkPen(FAKE, width=4), label="−m_fake = {value:.2f}",
                                          labelOpts={"position": 0.93, "color": FAKE, "fill": (255, 255, 255, 200)})
@@ -43,7 +44,7 @@ class MarginsDock(QDockWidget):
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
         self.rate_plot = pg.PlotWidget()
-        self.rate_plot.setMinimumHeight(130)
+        self.rate_plot.setFixedHeight(130)  # a strip: the histograms above take the spare height
         self.rate_plot.setYRange(0, 100)
         self.rate_plot.setLabel("left", "% inside")
         self.rate_plot.getAxis("left").enableAutoSIPrefix(False)
