@@ -163,12 +163,10 @@ class Session:
         """Apply one command at this step boundary and record what happened."""
         try:
             result = self._apply(command)
-        except UserError as exc:
-            self.record({"kind": "rejected", "command": command.kind, "reason": str(exc)})
-            return
         except Exception as exc:  # noqa: BLE001 - a failed command is refused; the run goes on
+            reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             self.record({"kind": "rejected", "command": getattr(command, "kind", type(command).__name__),
-                         "reason": f"{type(exc).__name__}: {exc}"})
+                         "reason": reason})
             return
         self.record({**C.to_event(command), **(result or {})})
 

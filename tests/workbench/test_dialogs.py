@@ -36,10 +36,11 @@ def menu_action(window, *path):
     return next(a for a in menu.actions() if a.text() == path[-1])
 
 
-def choose_item(name):
+def enter(value):
+    """Type a value into a QInputDialog: an item's text or a number."""
     def fill(dialog):
         assert isinstance(dialog, QInputDialog)
-        dialog.setTextValue(name)
+        dialog.setIntValue(value) if isinstance(value, int) else dialog.setTextValue(value)
         dialog.accept()
     return fill
 
@@ -58,14 +59,6 @@ def choose_file(path):
     return fill
 
 
-def choose_number(n):
-    def fill(dialog):
-        assert isinstance(dialog, QInputDialog)
-        dialog.setIntValue(n)
-        dialog.accept()
-    return fill
-
-
 def read_message(into: list):
     def fill(dialog):
         assert isinstance(dialog, QMessageBox)
@@ -77,7 +70,7 @@ def read_message(into: list):
 def test_new_run_of_the_folder_preset_asks_for_its_folder(window, qtbot, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where a new run's directory goes
     new_run = menu_action(window, "File", "New run from preset…")
-    pending = answer(qtbot, choose_item("folder"), choose_file(None))
+    pending = answer(qtbot, enter("folder"), choose_file(None))
     new_run.trigger()
     assert pending == [] and not window.runner.alive
     assert "needs its data folder" in window.statusBar().currentMessage()
@@ -86,7 +79,7 @@ def test_new_run_of_the_folder_preset_asks_for_its_folder(window, qtbot, tmp_pat
     images.mkdir()
     for i in range(70):  # more than one batch of the preset
         Image.new("RGB", (40, 30), (3 * i, 100, 200)).save(images / f"{i}.png")
-    pending = answer(qtbot, choose_item("folder"), choose_file(images))
+    pending = answer(qtbot, enter("folder"), choose_file(images))
     new_run.trigger()
     assert pending == []
     wait_for(qtbot, lambda: window.model.state == "running")
@@ -108,14 +101,14 @@ def test_exporting_png_files_of_2d_points_writes_them_and_training_goes_on(windo
     wait_for(qtbot, lambda: window.model.step > 10)
     folder = tmp_path / "export"
     folder.mkdir()
-    pending = answer(qtbot, choose_file(folder), choose_number(500))
+    pending = answer(qtbot, choose_file(folder), enter(500))
     menu_action(window, "File", "Export samples", "As PNG files…").trigger()
     assert pending == []
     wait_for(qtbot, lambda: any(e["kind"] == "export_samples" for e in window.model.log))
     event = next(e for e in window.model.log if e["kind"] == "export_samples")
     assert event["n"] == 500 and event["path"] == str(folder / f"export-{event['step']}" / "points.png")
     assert Image.open(event["path"]).format == "PNG"  # named after the step it was exported at
-    pending = answer(qtbot, choose_file(tmp_path), choose_number(1234))  # the suggested name, in tmp_path
+    pending = answer(qtbot, choose_file(tmp_path), enter(1234))  # the suggested name, in tmp_path
     menu_action(window, "File", "Export samples", "As .npy array…").trigger()
     wait_for(qtbot, lambda: sum(e["kind"] == "export_samples" for e in window.model.log) == 2)
     event = [e for e in window.model.log if e["kind"] == "export_samples"][-1]
