@@ -87,13 +87,20 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
     return float(precision), float(recall)
 
 
-def class_coverage(predicted: np.ndarray, n_classes: int) -> dict:
-    """How a classifier spreads generated samples over the classes.
+CONFIDENT = 0.9
+
+
+def class_coverage(probabilities: np.ndarray) -> dict:
+    """How a classifier spreads generated samples over the classes, from its (N, classes) softmax.
 
     A class is present when it receives at least a tenth of its uniform share of the samples (so
-    a handful of misclassified blobs do not count as a class); class_kl is KL(p || uniform).
+    a handful of misclassified blobs do not count as a class); class_kl is KL(p || uniform);
+    confident_share is the share of samples whose most likely class has probability >= 0.9
+    (a digit that reads as one digit, not a blend of two).
     """
-    counts = np.bincount(np.asarray(predicted), minlength=n_classes).astype(np.float64)
+    probabilities = np.asarray(probabilities)
+    n_classes = probabilities.shape[1]
+    counts = np.bincount(probabilities.argmax(1), minlength=n_classes).astype(np.float64)
     p = counts / max(counts.sum(), 1.0)
     nonzero = p > 0
     return {
@@ -101,6 +108,7 @@ def class_coverage(predicted: np.ndarray, n_classes: int) -> dict:
         "classes_total": n_classes,
         "class_kl": float(np.sum(p[nonzero] * np.log(p[nonzero] * n_classes))),
         "class_histogram": counts.astype(int).tolist(),
+        "confident_share": float((probabilities.max(1) >= CONFIDENT).mean()) if len(probabilities) else 0.0,
     }
 
 

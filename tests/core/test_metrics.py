@@ -67,12 +67,24 @@ def test_precision_and_recall_separate_quality_from_coverage():
     assert precision == 1.0 and recall < 0.5
 
 
+def one_hot(classes, confidence=1.0, n_classes=10):
+    """Softmax rows whose top class `classes` has probability `confidence`, the rest spread evenly."""
+    rows = np.full((len(classes), n_classes), (1 - confidence) / (n_classes - 1))
+    rows[np.arange(len(classes)), classes] = confidence
+    return rows
+
+
 def test_class_coverage_counts_classes_with_a_real_share():
-    uniform = metrics.class_coverage(np.arange(1000) % 10, 10)
+    uniform = metrics.class_coverage(one_hot(np.arange(1000) % 10))
     assert uniform["classes_present"] == 10 and uniform["class_kl"] == pytest.approx(0.0, abs=1e-12)
-    one = metrics.class_coverage(np.r_[np.full(995, 3), np.arange(5)], 10)
+    one = metrics.class_coverage(one_hot(np.r_[np.full(995, 3), np.arange(5)]))
     assert one["classes_present"] == 1 and one["class_histogram"][3] == 995 + 1
-    assert metrics.class_coverage(np.full(50, 3), 10)["class_kl"] == pytest.approx(np.log(10))
+    assert metrics.class_coverage(one_hot(np.full(50, 3)))["class_kl"] == pytest.approx(np.log(10))
+
+
+def test_confident_share_counts_samples_that_read_as_one_class():
+    sure, torn = one_hot(np.arange(30) % 10, 0.95), one_hot(np.arange(70) % 10, 0.6)
+    assert metrics.class_coverage(np.r_[sure, torn])["confident_share"] == pytest.approx(0.3)
 
 
 @pytest.mark.parametrize("make_centers,std", [(ring8_centers, 0.01), (grid25_centers, 0.05)])

@@ -1,0 +1,102 @@
+"""An independent judge of generated digits: not the project's classifier (core/features.py), so the
+project cannot be graded by its own teacher.
+
+A LeNet-style net (two 5x5 conv + max-pool stages, a 256-unit dense layer whose activations are the
+features, dropout, ten classes), trained on its own split (seed 7) with shift-only augmentation. It
+reports its held-out accuracy, and every Fréchet distance on its features comes with its floor: two
+disjoint real sets of the same size.
+
+    python tests/benchmarks/judge.py --preset mnist   # trains it and prints its accuracy and floor
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import metrics
+
+SEED = 7
+HELD_OUT = 4000  # judged on the first half; FD's real set and its floor set are the two halves
+
+
+class LeNet(nn.Module):
+    def __init__(self, channels: int = 1, n_classes: int = 10, image_size: int = 32):
+        super().__init__()
+        side = ((image_size - 4) // 2 - 4) // 2
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * side * side, 256), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(256, n_classes))
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def _unit(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div(127.5).sub(1.0)
+
+
+class Judge:
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, epochs: int = 15):
+        """Train on all but HELD_OUT images. The held-out images are split in two halves: FD's real set
+        and the floor's second real set, both unseen in training, like generated images."""
+        generator = torch.Generator().manual_seed(SEED)
+        torch.manual_seed(SEED)
+        order = torch.randperm(len(images), generator=generator)
+        test, train = order[:HELD_OUT], order[HELD_OUT:]
+        self.net = LeNet(images.shape[1], int(labels.max()) + 1, images.shape[-1])
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            self.net.train()
+            for batch in train[torch.randperm(len(train), generator=generator)].split(128):
+                shift = torch.randint(-2, 3, (2,), generator=generator).tolist()
+                x = torch.roll(_unit(images[batch]), shifts=shift, dims=(2, 3))
+                loss = F.cross_entropy(self.net(x), labels[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        self.net.eval()
+        self.accuracy = float((self.probabilities(images[test]).argmax(1) == labels[test].numpy()).mean())
+        reference, other = test.chunk(2)
+        self.real = self.features(images[reference])
+        self.floor = metrics.frechet_distance(self.real, self.features(images[other]))
+
+    @torch.no_grad()
+    def _run(self, images: torch.Tensor, part) -> np.ndarray:
+        return torch.cat([part(_unit(chunk)) for chunk in images.split(500)]).numpy()
+
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        return self._run(images, self.net.body)
+
+    def probabilities(self, images: torch.Tensor) -> np.ndarray:
+        return self._run(images, lambda x: self.net(x).softmax(1))
+
+    def score(self, images: torch.Tensor) -> dict:
+        """uint8 (N, C, H, W) generated images -> FD on the judge's features (with its floor), classes."""
+        coverage = metrics.class_coverage(self.probabilities(images))
+        return {"judge_fd": metrics.frechet_distance(self.real, self.features(images)), "judge_fd_floor": self.floor,
+                "judge_accuracy": self.accuracy, "judge_classes": coverage["classes_present"],
+                "judge_class_kl": coverage["class_kl"], "judge_confident": coverage["confident_share"]}
+
+
+def main():
+    from core.config import resolve
+    from core.data import load_dataset
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", default="mnist")
+    parser.add_argument("--set", action="append", default=[])
+    args = parser.parse_args()
+    bank = load_dataset(resolve(args.preset, overrides=args.set).data, 64)
+    judge = Judge(bank.images, bank.labels)
+    print(f"{args.preset}: independent judge held-out accuracy {judge.accuracy:.2%} on {HELD_OUT} images, "
+          f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}")
+
+
+if __name__ == "__main__":
+    main()
