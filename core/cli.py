@@ -11,22 +11,9 @@ import numpy as np
 
 from core import config as config_mod
 from core.errors import UserError
-from core.runs import make_session, prepare
+from core.runs import add_run_arguments, make_session, prepare
+from core.states import EventKind, RunState
 from core.threads import run_as_batch_work
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options hinge-train train and hinge-workbench share: where the config comes from, and the device."""
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--preset", help="a shipped preset (see `hinge-train presets`)")
-    source.add_argument("--config", help="a config.json or .toml file")
-    source.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting, e.g. --set loss.margin_real=0.5 (repeatable)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--run-dir", help="where to write config, metrics, events, checkpoints, samples "
-                                          "(default: runs/PRESET-YYYYmmdd-HHMMSS under the current directory; "
-                                          "with --resume, the checkpoint's own run directory)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=5)
     bench.add_argument("--steps-per-round", type=int, help="default: about one second's worth")
 
+    tb = sub.add_parser("export-tb", help="write a run directory as TensorBoard event files "
+                                          "(needs pip install '.[tensorboard]')")
+    tb.add_argument("run_dir", metavar="RUN_DIR")
+    tb.add_argument("--out", help="folder for the event files (default: RUN_DIR/tensorboard)")
+
     sub.add_parser("presets", help="list the shipped presets")
     return parser
 
@@ -99,11 +91,11 @@ class Progress:
             filled = int(width * done / max(self.total, 1))
             self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\033[K")
             self.stream.flush()
-        elif time.monotonic() - self.last_line > 5 or t.state != "running":
+        elif time.monotonic() - self.last_line > 5 or t.state != RunState.RUNNING:
             self.last_line = time.monotonic()
             print(text, file=self.stream, flush=True)
         for event in t.events:
-            if event["kind"] in ("rejected", "diverged", "error"):
+            if event["kind"] in (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR):
                 print(f"\n{event}" if self.tty else str(event), file=self.stream, flush=True)
 
     def close(self):
@@ -135,7 +127,7 @@ def cmd_train(args) -> int:
         return 130
     progress.close()
     print(f"{final} at step {session.trainer.step}; checkpoint {run_dir}/checkpoints/last.pt", file=sys.stderr)
-    return 0 if final == "done" else 3
+    return 0 if final == RunState.DONE else 3
 
 
 def restore_trainer(checkpoint: str, device: str):
@@ -215,6 +207,15 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_export_tb(args) -> int:
+    from core.export_tb import export_tb
+
+    out, counts = export_tb(args.run_dir, args.out)
+    print(f"wrote {out}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+          + f"; view with: tensorboard --logdir {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_presets(args) -> int:
     for name in config_mod.preset_names():
         print(f"{name:10s} {config_mod.preset_description(name)}")
@@ -223,7 +224,8 @@ def cmd_presets(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "compare": cmd_compare, "bench": cmd_bench, "presets": cmd_presets}[args.command]
+    handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "compare": cmd_compare, "bench": cmd_bench,
+               "export-tb": cmd_export_tb, "presets": cmd_presets}[args.command]
     try:
         return handler(args)
     except UserError as exc:

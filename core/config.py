@@ -15,6 +15,7 @@ DATA_SOURCES = ("ring8", "grid25", "digits", "idx", "torchvision", "folder")
 TORCHVISION_NAMES = ("MNIST", "FashionMNIST", "CIFAR10")
 LOSS_KINDS = ("hinge", "bce", "wasserstein")
 PRECISIONS = ("fp32", "bf16")
+AUGMENTATIONS = ("off", "translation")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 SWITCHES = ("auto", "on", "off")
 DISCRIMINATORS = ("sn", "bn")
@@ -73,6 +74,7 @@ class TrainConfig:
     samples_every_s: float = 2.0
     n_fixed: int = 64
     threads: int = 0  # CPU threads of the step; 0: as many as other processes leave free (core/threads.py)
+    augment: str = "off"  # "translation": DiffAugment's random shifts of real and fake images before D
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
     precision: str = "fp32"  # "bf16": forwards under bf16 autocast; spectral norm's power iteration stays fp32
     compile: str = "off"  # torch.compile the models: a mode (default, reduce-overhead, max-autotune) or a backend
@@ -108,6 +110,7 @@ class Config:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
 
+RECORD_ONLY = ("parent",)  # what config.json records about a run beside its settings (a fork's origin)
 SECTIONS = {f.name: f for f in dataclasses.fields(Config) if f.name != "preset"}
 
 
@@ -188,6 +191,9 @@ def validate(cfg: Config) -> Config:
     if not (math.isfinite(t.g_ema) and 0.0 <= t.g_ema < 1.0):
         raise ConfigError(f"train.g_ema must be 0 (off) or a decay in (0, 1), got {t.g_ema!r}")
     _choice("train.precision", t.precision, PRECISIONS)
+    _choice("train.augment", t.augment, AUGMENTATIONS)
+    if t.augment != "off" and cfg.is_2d:
+        raise ConfigError("train.augment shifts images; the 2D presets have none (set it to off)")
     _choice("train.channels_last", t.channels_last, SWITCHES)
     check_compile(t.compile)
     if cfg.eval.every < 0:
@@ -261,6 +267,8 @@ def from_dict(raw: dict) -> Config:
     for section_name, values in raw.items():
         if section_name == "preset":
             cfg.preset = str(values)
+            continue
+        if section_name in RECORD_ONLY:
             continue
         if section_name not in SECTIONS:
             raise ConfigError(f"unknown config section {section_name!r}; valid: {', '.join(SECTIONS)}")

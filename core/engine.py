@@ -10,21 +10,19 @@ import numpy as np
 import torch
 
 from core import commands as C
+from core.augment import translate
 from core.config import COMPILE_MODES, Config, check_lr, check_margin, check_n_dis, check_threads
 from core.data import load_dataset
 from core.errors import ConfigError
-from core.export import image_grid, to_uint8_images
 from core.losses import LOSSES, step_statistics
-from core.models import build_models, init_weights
+from core.models import build_models, eval_mode, init_weights
 from core.spectral import (canonical_parameters, is_normalized, normalizable_layers, normalized_layers,
                            set_spectral_norm)
-from core.telemetry import STAT_NAMES, Samples, Settings
+from core.telemetry import STAT_NAMES, Settings
 from core.threads import usable_cores
 
 HIST_BINS = 80
 HIST_RANGE = (-5.0, 5.0)
-FIELD_RESOLUTION = 64
-N_POINTS_SHOWN = 1000
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -132,8 +130,14 @@ class Trainer:
     def _z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.model.z_dim, generator=self.generator, device=self.device)
 
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        if self.cfg.train.augment == "translation":
+            return translate(images, self.generator)
+        return images
+
     def _scores(self, real, fake):
-        """D on real and fake: one forward on the concatenated batch unless D has BatchNorm."""
+        """D on (augmented) real and fake: one forward on the concatenated batch unless D has BatchNorm."""
+        real, fake = self._augment(real), self._augment(fake)
         if self.D.has_batch_norm:
             return self._run_D(real), self._run_D(fake)
         return self._run_D(torch.cat([real, fake])).split([len(real), len(fake)])
@@ -177,7 +181,7 @@ class Trainer:
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with self._autocast():
-            d_fake_for_g = self._run_D(fake)
+            d_fake_for_g = self._run_D(self._augment(fake))
         g_loss = self.g_loss_fn(d_fake_for_g.float())
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -246,38 +250,8 @@ class Trainer:
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Samples for z in eval mode (BatchNorm running statistics), without touching training state."""
-        self.sampler.eval()
-        try:
+        with eval_mode(self.sampler):
             return self.sampler(z.to(self.device))
-        finally:
-            self.sampler.train()
-
-    @torch.no_grad()
-    def score(self, x: torch.Tensor) -> torch.Tensor:
-        """D(x) in eval mode (no power iteration, no BatchNorm update)."""
-        self.D.eval()
-        try:
-            return self.D(x.to(self.device))
-        finally:
-            self.D.train()
-
-    def samples(self, fresh: bool = False) -> Samples:
-        """What G makes now: for images a grid of the fixed z (or a fresh one); for 2D data generated and
-        real points with D's score field behind them."""
-        if self.data.kind == "images":
-            z = self.fixed_z
-            if fresh:
-                z = torch.randn(z.shape, generator=self.view_generator, device=self.device)
-            images = to_uint8_images(self.generate(z))
-            return Samples(self.step, grid=image_grid(images), cell=images.shape[1], fresh=fresh)
-        extent = self.data.bounds()
-        axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=self.device)
-        yy, xx = torch.meshgrid(axis, axis, indexing="ij")
-        field = self.score(torch.stack([xx.flatten(), yy.flatten()], 1)).view(FIELD_RESOLUTION, FIELD_RESOLUTION)
-        real = self.data.sample(N_POINTS_SHOWN, self.view_generator)
-        z = torch.randn(N_POINTS_SHOWN, self.cfg.model.z_dim, device=self.device, generator=self.view_generator)
-        return Samples(self.step, fake_points=self.generate(z).cpu().numpy(), real_points=real.cpu().numpy(),
-                       score_field=field.cpu().numpy(), extent=extent, centers=self.data.centers.cpu().numpy())
 
     # --- commands that change the run --------------------------------------------------------
 

@@ -34,6 +34,7 @@ class Evaluator:
         self.stopped = False
         self._extractor = self._classifier = None
         self._real_features = None
+        self._floor = None
 
     def stop(self) -> None:
         """Ask a long first evaluation (a classifier still training) to give up."""
@@ -45,11 +46,26 @@ class Evaluator:
         G.eval()
         try:
             z_gen = torch.Generator(self.device).manual_seed(self.seed)
-            chunks = [G(torch.randn(min(1000, self.n - i), self.cfg.model.z_dim, generator=z_gen, device=self.device))
-                      for i in range(0, self.n, 1000)]
+            chunks = []
+            for i in range(0, self.n, 1000):
+                self._check()
+                chunks.append(G(torch.randn(min(1000, self.n - i), self.cfg.model.z_dim, generator=z_gen,
+                                            device=self.device)))
         finally:
             G.train(was_training)
         return torch.cat(chunks)
+
+    def _check(self) -> None:
+        """Give up between stages once stopped: a session that ends must not leave torch work running."""
+        if self.stopped:
+            raise InterruptedError("evaluation stopped")
+
+    def _features(self, images: torch.Tensor) -> np.ndarray:
+        out = []
+        for chunk in images.split(500):
+            self._check()
+            out.append(self._extractor.features(chunk))
+        return np.concatenate(out)
 
     def __call__(self, G: torch.nn.Module, step: int) -> dict:
         started = time.monotonic()
@@ -65,12 +81,14 @@ class Evaluator:
         self._prepare()
         result = {"features": self._extractor.name if self._extractor else None}
         if self._extractor is not None:
-            fake_features = self._extractor.features(fake)
+            fake_features = self._features(fake)
+            self._check()
             suffix = self._extractor.metric_suffix
             result.update({key + suffix: value for key, value in
                            metrics.image_metrics(self._real_features, fake_features).items()})
+            result[f"fid{suffix}_floor"] = self._floor  # real vs real: the best a generator can score
         if self._classifier is not None:
-            result.update(metrics.class_coverage(self._classifier.predict(fake), self._classifier.n_classes))
+            result.update(metrics.class_coverage(self._classifier.probabilities(fake)))
             result["classifier_accuracy"] = self._classifier.accuracy
         if self._extractor is None:
             result["note"] = "no feature extractor: the dataset has no labels and eval.inception is not set"
@@ -87,8 +105,11 @@ class Evaluator:
         self._extractor = (InceptionFeatures(self.cfg.eval.inception, self.device) if self.cfg.eval.inception
                            else self._classifier)
         if self._extractor is not None:
-            order = torch.randperm(len(bank), generator=torch.Generator().manual_seed(EVAL_SEED))[: self.n]
-            self._real_features = self._extractor.features(bank.images[order.to(bank.images.device)])
+            order = torch.randperm(len(bank), generator=torch.Generator().manual_seed(EVAL_SEED)).to(bank.images.device)
+            self._real_features = self._features(bank.images[order[: self.n]])
+            half = min(self.n, len(bank) // 2)
+            other_real = self._features(bank.images[order[-half:]])
+            self._floor = metrics.frechet_distance(self._real_features[:half], other_real)
 
 
 class BackgroundEvaluator:
@@ -141,7 +162,8 @@ class BackgroundEvaluator:
         """Block until every queued evaluation has finished."""
         self._jobs.join()
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop: the evaluation under way gives up at its next stage (a second or two), then the thread ends."""
         self.evaluator.stop()
         while True:
             try:

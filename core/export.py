@@ -144,12 +144,16 @@ def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 12
     return Path(path)
 
 
+def save_png(array: np.ndarray, target: Path) -> None:
+    """One picture (H, W, C) as a PNG, written whole or not at all (readers never see half a file)."""
+    tmp = target.with_name(f".{target.name}.tmp")  # outside any *.png pattern until complete
+    _pil(array).save(tmp, format="PNG")
+    tmp.replace(target)
+
+
 def write_frame(array: np.ndarray, frames_dir: Path, step: int) -> None:
-    target = frames_dir / f"step-{step:09d}.png"
-    tmp = frames_dir / f".{target.name}.tmp"  # outside the step-*.png pattern until complete
     try:
-        _pil(array).save(tmp, format="PNG")
-        tmp.replace(target)
+        save_png(array, frames_dir / f"step-{step:09d}.png")
     except OSError as exc:
         raise UserError(f"cannot write a timelapse frame: {exc.strerror or exc}") from None
 

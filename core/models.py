@@ -1,4 +1,5 @@
 """Generators and discriminators: DCGAN-style convolutional nets for 32/64 px images, MLPs for 2D data."""
+import contextlib
 import math
 
 import torch
@@ -93,6 +94,16 @@ def build_models(cfg: Config) -> tuple[nn.Module, nn.Module]:
         return MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth), MLPDiscriminator(m.mlp_hidden, m.mlp_depth)
     g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width)
     return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, batch_norm=m.discriminator == "bn")
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module):
+    """The module in eval mode (BatchNorm running statistics, no power iteration) for the block, then back."""
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train()
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -1,9 +1,11 @@
-"""A run directory: config.json, metrics.csv, events.jsonl, quality.jsonl, checkpoints/, samples/."""
+"""A run directory: config.json, metrics.csv, events.jsonl, quality.jsonl, histograms.jsonl, commands.jsonl
+(the inbox, core/inbox.py), live/ (core/live.py), checkpoints/, samples/."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 
 from core.config import Config
 from core.errors import UserError
+from core.export import write_frame
 from core.telemetry import STAT_NAMES, Settings
 
 METRIC_COLUMNS = ("step", "wall_time", *STAT_NAMES,
@@ -77,7 +80,7 @@ class RunDir:
             new_metrics = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
             self._metrics = Appender(self.metrics_path)
             self._events = Appender(self.events_path)
-            self._quality = None  # opened at the first evaluation
+            self._quality = self._histograms = None  # opened at their first line
         except OSError as exc:
             raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
         if new_metrics:
@@ -86,6 +89,7 @@ class RunDir:
     metrics_path = property(lambda self: self.path / "metrics.csv")
     events_path = property(lambda self: self.path / "events.jsonl")
     quality_path = property(lambda self: self.path / "quality.jsonl")
+    histograms_path = property(lambda self: self.path / "histograms.jsonl")
     checkpoints = property(lambda self: self.path / "checkpoints")
     samples = property(lambda self: self.path / "samples")
     timelapse = property(lambda self: self.path / "samples" / "timelapse")
@@ -98,14 +102,23 @@ class RunDir:
         header = METRIC_COLUMNS[0] + ","
         moved = _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
                              or int(line.split(",", 1)[0]) <= step, where / "metrics.csv")
-        _split_lines(self.quality_path, lambda line: _step_of(line) <= step, where / "quality.jsonl")
+        for path in (self.quality_path, self.histograms_path):
+            _split_lines(path, lambda line: _step_of(line) <= step, where / path.name)
         kept = {json.dumps(e, sort_keys=True) for e in events}
         _split_lines(self.events_path, lambda line: not line.strip()
                      or json.dumps(json.loads(line), sort_keys=True) in kept, where / "events.jsonl")
         return moved
 
-    def write_config(self, cfg: Config) -> None:
-        cfg.save(self.path / "config.json")
+    def write_config(self, cfg: Config, parent: dict | None = None) -> None:
+        """config.json: the settings, and for a fork its parent (kept when the fork itself is resumed)."""
+        path = self.path / "config.json"
+        if parent is None:
+            try:
+                parent = json.loads(path.read_text()).get("parent")
+            except (OSError, ValueError, AttributeError):
+                parent = None
+        record = {**cfg.to_dict(), **({"parent": parent} if parent else {})}
+        path.write_text(json.dumps(record, indent=2) + "\n")
 
     def append_metrics(self, steps: np.ndarray, times: np.ndarray, scalars: dict, settings: Settings) -> None:
         tail = [settings.margin_real, settings.margin_fake, int(settings.spectral_norm),
@@ -117,19 +130,47 @@ class RunDir:
             writer.writerow([int(step), f"{times[i]:.3f}", *(f"{c[i]:.6g}" for c in columns), *tail])
         self._metrics.write(text.getvalue())
 
+    def save_checkpoint(self, state: dict, step: int, keep_step: bool = True) -> Path:
+        """checkpoints/last.pt and, with keep_step, a copy as step-N.pt (each written whole or not at all)."""
+        from core.checkpoint import save_checkpoint  # torch: only where checkpoints are written
+
+        try:
+            last = save_checkpoint(state, self.checkpoints / "last.pt")
+            if not keep_step:
+                return last
+            target = self.checkpoints / f"step-{step}.pt"
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(last, tmp)
+            tmp.replace(target)
+            return target
+        except OSError as exc:
+            raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
+
+    def append_frame(self, picture: np.ndarray, step: int) -> None:
+        write_frame(picture, self.timelapse, step)
+
     def append_event(self, event: dict) -> None:
         self._events.write(json.dumps(event) + "\n")
 
     def append_quality(self, result: dict) -> None:
-        if self._quality is None:
-            try:
-                self._quality = Appender(self.quality_path)
-            except OSError as exc:
-                raise UserError(f"cannot write {self.quality_path.name}: {exc.strerror or exc}") from None
+        self._quality = self._quality or self._open(self.quality_path)
         self._quality.write(json.dumps(result) + "\n")
 
+    def append_histograms(self, step: int, edges: np.ndarray, real: np.ndarray, fake: np.ndarray) -> None:
+        """D's score counts since the previous line (one line per timelapse frame)."""
+        self._histograms = self._histograms or self._open(self.histograms_path)
+        self._histograms.write(json.dumps({"step": step, "edges": np.round(edges, 4).tolist(),
+                                           "real": real.astype(int).tolist(), "fake": fake.astype(int).tolist()}) + "\n")
+
+    @staticmethod
+    def _open(path: Path) -> Appender:
+        try:
+            return Appender(path)
+        except OSError as exc:
+            raise UserError(f"cannot write {path.name}: {exc.strerror or exc}") from None
+
     def close(self) -> None:
-        for appender in (self._metrics, self._events, self._quality):
+        for appender in (self._metrics, self._events, self._quality, self._histograms):
             if appender is not None:
                 appender.close()
 
@@ -150,3 +191,18 @@ def read_events(path: str | Path) -> list[dict]:
             raise UserError(f"{path}:{number} is not an event (needs integer 'step' and 'kind')")
         events.append(event)
     return events
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON objects of a .jsonl file, skipping a line a crash cut short."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    return out

@@ -4,11 +4,13 @@ Shared by `hinge-train`, the workbench and `compare`; none of them needs the oth
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from core import config as config_mod
 from core.config import Config
 from core.errors import ConfigError
+from core.states import EventKind
 from core.rundir import default_run_dir
 
 # What a resume cannot change: the shapes of the models, the data they learn, and the seeds whose
@@ -17,6 +19,20 @@ from core.rundir import default_run_dir
 FIXED_ON_RESUME = ("data.source", "data.name", "data.image_size", "data.channels", "data.n_samples",
                    "model.z_dim", "model.g_width", "model.d_width", "model.discriminator", "model.mlp_hidden",
                    "model.mlp_depth", "train.seed", "train.n_fixed")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options hinge-train train and hinge-workbench share: where the config comes from, and the device."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", help="a shipped preset (see `hinge-train presets`)")
+    source.add_argument("--config", help="a config.json or .toml file")
+    source.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting, e.g. --set loss.margin_real=0.5 (repeatable)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--run-dir", help="where to write config, metrics, events, checkpoints, samples "
+                                          "(default: runs/PRESET-YYYYmmdd-HHMMSS under the current directory; "
+                                          "with --resume, the checkpoint's own run directory)")
 
 
 def _flat(cfg: Config) -> dict:
@@ -50,8 +66,8 @@ def prepare(args):
         resume_changes(config_mod.from_dict(state["config"]), cfg)
     if args.run_dir:
         run_dir = Path(args.run_dir)
-    elif state and (Path(args.resume).parent.parent / "config.json").exists():
-        run_dir = Path(args.resume).parent.parent
+    elif state and run_dir_of(args.resume):
+        run_dir = run_dir_of(args.resume)
     else:
         run_dir = default_run_dir(cfg.preset)
     return cfg, state, run_dir
@@ -71,7 +87,27 @@ def make_session(cfg, state, run_dir, device, checkpoint: str | None = None, **s
     if state:
         trainer.load_state_dict(state)
     resume_from = (trainer.step, state["events"]) if state else None
-    session = Session(trainer, RunDir(run_dir, resume_from), events=state["events"] if state else (), **session_args)
+    parent = fork_parent(checkpoint, trainer.step, run_dir) if state else None
+    session = Session(trainer, RunDir(run_dir, resume_from), events=state["events"] if state else (), parent=parent,
+                      elapsed_s=float(state.get("train_seconds", 0.0)) if state else 0.0, **session_args)
     if state:
-        session.record({"kind": "resumed", "checkpoint": checkpoint, "from_step": trainer.step, "changed": changed})
+        session.record({"kind": EventKind.FORKED if parent else EventKind.RESUMED, "checkpoint": checkpoint, "from_step": trainer.step,
+                        "changed": changed, **({"parent": parent} if parent else {})})
     return session
+
+
+def run_dir_of(checkpoint: str | Path) -> Path | None:
+    """The run directory a checkpoint was saved in (RUN/checkpoints/step-N.pt), if it is one."""
+    folder = Path(checkpoint).resolve().parent.parent
+    return folder if (folder / "config.json").is_file() else None
+
+
+def fork_parent(checkpoint: str | None, step: int, run_dir: str | Path) -> dict | None:
+    """What a run started from a checkpoint of another run directory records as its parent; None when it
+    continues the checkpoint's own run."""
+    if not checkpoint:
+        return None
+    origin = run_dir_of(checkpoint)
+    if origin is not None and origin == Path(run_dir).resolve():
+        return None
+    return {"run_dir": str(origin) if origin else None, "step": step, "checkpoint": str(Path(checkpoint).resolve())}

@@ -4,14 +4,13 @@ run directory and publishes telemetry. The same loop serves `hinge-train` and th
 from __future__ import annotations
 
 import collections
+import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from core import commands as C
 from core.checkpoint import save_checkpoint
@@ -19,11 +18,14 @@ from core.engine import Trainer
 from core.evaluate import BackgroundEvaluator, Evaluator
 from core.config import check_threads
 from core.errors import UserError
-from core.export import points_figure, to_uint8_images, write_frame, write_samples
+from core.inbox import CommandFile
+from core.live import LiveWriter
 from core.rundir import RunDir
 from core.spectral import SigmaProbe
+from core.states import EventKind, RunState
 from core.telemetry import Telemetry
 from core.threads import ThreadGovernor
+from core.views import export_samples, picture, sample_view
 
 Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None when none came
 
@@ -31,13 +33,18 @@ Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None wh
 class Session:
     def __init__(self, trainer: Trainer, run_dir: RunDir, max_steps: int | None = None,
                  publish: Callable[[Telemetry], None] | None = None, paused: bool = False,
-                 wait_when_done: bool = False, replay: list[dict] = (), events: list[dict] = ()):
+                 wait_when_done: bool = False, replay: list[dict] = (), events: list[dict] = (),
+                 parent: dict | None = None, elapsed_s: float = 0.0):
         self.trainer = trainer
+        self.parent = parent
         self.run_dir = run_dir
         self.max_steps = max_steps
-        self.publish_fn = publish
+        self._live = LiveWriter(run_dir.path, lambda view: picture(trainer, view))
+        self.publishers = [f for f in (publish, self._live) if f is not None]
+        self._command_file = CommandFile(run_dir.path)
+        self._next_command_read = 0.0
         self.wait_when_done = wait_when_done
-        self.state = "paused" if paused else "running"
+        self.state = RunState.PAUSED if paused else RunState.RUNNING
         self.step_budget = 0
         self.stopping = False
         self.fresh_view = False
@@ -45,7 +52,7 @@ class Session:
         self._unpublished_events: list[dict] = []
         self._replay = collections.deque(sorted((e for e in replay if C.BY_KIND.get(e["kind"]) in C.STATE_CHANGING),
                                                 key=lambda e: e["step"]))
-        self._active_s = 0.0
+        self._active_s = elapsed_s  # seconds spent training (not paused) over the whole run, resumes included
         self._rate_window = collections.deque(maxlen=30)
         self._next_publish = 0.0
         self._next_samples = 0.0
@@ -56,7 +63,9 @@ class Session:
         self._pending_scalars: list[tuple[np.ndarray, dict]] = []  # flushed to CSV, not yet published
         self._evaluator: BackgroundEvaluator | None = None  # started at the first evaluation
         self._evaluated_step = -1
+        self._evaluated_at: dict[int, float] = {}  # step -> training seconds when its snapshot was taken
         self._sigma_probe = SigmaProbe()
+        self._hist_since_frame = np.zeros((2, len(trainer.hist_edges) - 1))
         self._governor = self._new_governor() if not trainer.cfg.train.threads else None
 
     # --- the loop -----------------------------------------------------------------------------
@@ -70,7 +79,7 @@ class Session:
 
     def run(self, inbox: Inbox | None = None) -> str:
         """Train until done or stopped; returns the final state."""
-        self.run_dir.write_config(self.trainer.cfg)
+        self.run_dir.write_config(self.trainer.cfg, self.parent)
         if self._governor is not None:
             self.record({"kind": C.SetThreads.kind, "threads": self.trainer.threads, "auto": True})
         self.publish(samples=True)
@@ -78,7 +87,7 @@ class Session:
         while not self.stopping:
             self._take_commands(inbox, timeout=0.0)
             self._replay_due()
-            if self.max_steps is not None and self.trainer.step >= self.max_steps and self.state in ("running", "paused"):
+            if self.max_steps is not None and self.trainer.step >= self.max_steps and self.state in (RunState.RUNNING, RunState.PAUSED):
                 self._finish()
                 if not self.wait_when_done:
                     break
@@ -108,10 +117,10 @@ class Session:
         return self.close()
 
     def _should_step(self) -> bool:
-        return self.state == "running" or (self.step_budget > 0 and self.state in ("paused", "done"))
+        return self.state == RunState.RUNNING or (self.step_budget > 0 and self.state in (RunState.PAUSED, RunState.DONE))
 
     def _finish(self) -> None:
-        self.state = "done"
+        self.state = RunState.DONE
         self.step_budget = 0
         self._autosave()
         if self.trainer.cfg.eval.every:
@@ -122,18 +131,19 @@ class Session:
     def close(self) -> str:
         self._autosave()
         if self._evaluator is not None:
-            if self.state == "done" and not self.wait_when_done:
+            if self.state == RunState.DONE and not self.wait_when_done:
                 self._evaluator.wait()  # headless: the final score belongs in quality.jsonl
             self._evaluator.close()
-        if self.state not in ("diverged", "done"):
-            self.state = "stopped"
+        if self.state not in (RunState.DIVERGED, RunState.DONE):
+            self.state = RunState.STOPPED
         self.publish(samples=True)
+        self._live.flush()
         self.run_dir.close()
         return self.state
 
     def evaluate(self) -> bool:
         """Score a snapshot of G in the background; False when one is already waiting or this step was scored."""
-        if self._evaluated_step == self.trainer.step or self.state == "diverged":
+        if self._evaluated_step == self.trainer.step or self.state == RunState.DIVERGED:
             return False
         if self._evaluator is None:
             t = self.trainer
@@ -141,11 +151,13 @@ class Session:
         queued = self._evaluator.submit(self.trainer.sampler, self.trainer.step)
         if queued:
             self._evaluated_step = self.trainer.step
+            self._evaluated_at[self.trainer.step] = round(self._active_s, 1)
         return queued
 
     # --- commands ------------------------------------------------------------------------------
 
     def _take_commands(self, inbox: Inbox | None, timeout: float) -> None:
+        self._read_command_file()
         if inbox is None:
             if timeout:
                 time.sleep(timeout)
@@ -155,20 +167,36 @@ class Session:
             self.handle(command)
             command = None if self.stopping else inbox(0.0)
 
+    def _read_command_file(self) -> None:
+        """Apply the lines appended to commands.jsonl, at most once per publishing interval."""
+        now = time.monotonic()
+        if now < self._next_command_read or self.stopping:
+            return
+        self._next_command_read = now + self.trainer.cfg.train.publish_every_s
+        for line, command in self._command_file.read():
+            if isinstance(command, UserError):
+                self.record({"kind": EventKind.REJECTED, "command": "commands.jsonl", "line": line, "reason": str(command)})
+            else:
+                self.handle(command, source=f"commands.jsonl:{line}")
+            if self.stopping:
+                return
+
     def _replay_due(self) -> None:
         while self._replay and self._replay[0]["step"] <= self.trainer.step:
             self.handle(C.from_event(self._replay.popleft()))
 
-    def handle(self, command) -> None:
-        """Apply one command at this step boundary and record what happened."""
+    def handle(self, command, source: str | None = None) -> None:
+        """Apply one command at this step boundary and record what happened (and, for a command from
+        the inbox file, which line asked for it)."""
+        origin = {"source": source} if source else {}
         try:
             result = self._apply(command)
         except Exception as exc:  # noqa: BLE001 - a failed command is refused; the run goes on
             reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.record({"kind": "rejected", "command": getattr(command, "kind", type(command).__name__),
-                         "reason": reason})
+            self.record({"kind": EventKind.REJECTED, "command": getattr(command, "kind", type(command).__name__),
+                         "reason": reason, **origin})
             return
-        self.record({**C.to_event(command), **(result or {})})
+        self.record({**C.to_event(command), **(result or {}), **origin})
 
     def _new_governor(self) -> ThreadGovernor | None:
         return ThreadGovernor() if self.trainer.device.type == "cpu" else None
@@ -201,20 +229,20 @@ class Session:
         if isinstance(command, C.Stop):
             self.stopping = True
         elif isinstance(command, C.Pause):
-            if self.state == "running":
-                self.state = "paused"
+            if self.state == RunState.RUNNING:
+                self.state = RunState.PAUSED
             self.step_budget = 0
         elif isinstance(command, (C.Resume, C.Step)):
-            if self.state == "diverged":
+            if self.state == RunState.DIVERGED:
                 raise UserError(f"the run diverged at step {self.trainer.step}; resume from a checkpoint instead")
             if isinstance(command, C.Resume):
-                self.max_steps = None if self.state == "done" else self.max_steps
-                self.state = "running"
+                self.max_steps = None if self.state == RunState.DONE else self.max_steps
+                self.state = RunState.RUNNING
             else:
                 if not (isinstance(command.n, int) and command.n >= 1):
                     raise UserError(f"step count must be a positive integer, got {command.n!r}")
-                was_running = self.state == "running"
-                self.state = "paused" if was_running else self.state
+                was_running = self.state == RunState.RUNNING
+                self.state = RunState.PAUSED if was_running else self.state
                 self.step_budget += command.n
                 return {"paused": True} if was_running else None
         elif isinstance(command, C.SetSampleView):
@@ -223,16 +251,18 @@ class Session:
         elif isinstance(command, C.SaveCheckpoint):
             return {"path": str(self.checkpoint(command.path))}
         elif isinstance(command, C.ExportSamples):
-            return {"path": str(self.export_samples(command))}
+            return {"path": str(export_samples(self.trainer, command))}
         elif isinstance(command, C.Evaluate):
-            if self.state == "diverged":
+            if self.state == RunState.DIVERGED:
                 raise UserError("the run diverged; resume from a checkpoint, then evaluate")
             if not self.evaluate():
                 raise UserError("an evaluation of this step is already done or under way")
         return None
 
     def record(self, event: dict) -> None:
-        event = {"step": self.trainer.step, "wall_time": round(time.time(), 3), **event}
+        # as events.jsonl will hold it: plain JSON values (a StrEnum becomes its string), so checkpoints
+        # carry no objects that weights_only loading refuses, and replays compare equal
+        event = json.loads(json.dumps({"step": self.trainer.step, "wall_time": round(time.time(), 3), **event}))
         self.events.append(event)
         self._unpublished_events.append(event)
         self._next_publish = 0.0
@@ -248,10 +278,10 @@ class Session:
             self._disk_problem = str(exc)
             self._message = f"{exc}. Free some space, then resume."
             if self.wait_when_done:
-                self.state = "paused" if self.state == "running" else self.state
+                self.state = RunState.PAUSED if self.state == RunState.RUNNING else self.state
             else:
                 self.stopping = True
-            self.record({"kind": "error", "reason": str(exc)})
+            self.record({"kind": EventKind.ERROR, "reason": str(exc)})
             return
         if self._disk_problem:
             self._disk_problem = self._message = ""
@@ -267,49 +297,20 @@ class Session:
         try:
             self.checkpoint(keep_step=keep_step)
         except UserError as exc:
-            if self.state != "diverged":
-                self.record({"kind": "error", "reason": str(exc)})
+            if self.state != RunState.DIVERGED:
+                self.record({"kind": EventKind.ERROR, "reason": str(exc)})
 
     def checkpoint(self, path: str | None = None, keep_step: bool = True) -> Path:
         """Save last.pt and step-N.pt (or only last.pt, or the given path). Never from a diverged state."""
         self._flush_metrics()
-        if self.state == "diverged":
+        if self.state == RunState.DIVERGED:
             raise UserError("not saving a checkpoint of a diverged run")
-        state = {**self.trainer.state_dict(), "events": self.events}
-        try:
-            if path:
-                return save_checkpoint(state, path)
-            last = save_checkpoint(state, self.run_dir.checkpoints / "last.pt")
-            self._saved = (self.trainer.step, keep_step)
-            if not keep_step:
-                return last
-            target = self.run_dir.checkpoints / f"step-{self.trainer.step}.pt"
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(last, tmp)
-            tmp.replace(target)
-            return target
-        except OSError as exc:
-            raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
-
-    def export_samples(self, command: C.ExportSamples) -> Path:
-        if not (isinstance(command.n, int) and 1 <= command.n <= 100_000):
-            raise UserError(f"number of samples must be 1..100000, got {command.n!r}")
-        t = self.trainer
-        fixed = t.fixed_z[: command.n] if not command.fresh else t.fixed_z[:0]
-        extra = command.n - len(fixed)
-        z = torch.cat([fixed, torch.randn(extra, t.cfg.model.z_dim, generator=t.view_generator, device=t.device)])
-        out = t.generate(z)
-        path = str(command.path).replace("{step}", str(t.step))  # named when written, not when asked
-        if t.data.kind != "points":
-            return write_samples(to_uint8_images(out), path)
-        points = out.float().cpu().numpy()
-        figure = None if path.endswith(".npy") else self._points_figure(points, self.trainer.samples())
-        return write_samples(points, path, figure)
-
-    def _points_figure(self, fake: np.ndarray, view, size: int = 560) -> np.ndarray:
-        s = self.trainer.settings
-        return points_figure(fake, view.real_points, view.extent, view.centers, view.score_field, view.step,
-                             (s.margin_real, s.margin_fake), size)
+        state = {**self.trainer.state_dict(), "events": self.events, "train_seconds": self._active_s}
+        if path:
+            return save_checkpoint(state, path)
+        saved = self.run_dir.save_checkpoint(state, self.trainer.step, keep_step)
+        self._saved = (self.trainer.step, keep_step)
+        return saved
 
     def _flush_metrics(self) -> None:
         steps, times, scalars = self.trainer.drain_statistics()
@@ -317,12 +318,12 @@ class Session:
             return
         self._write(self.run_dir.append_metrics, steps, times, scalars, self.trainer.settings)
         self._pending_scalars.append((steps, scalars))
-        if self.state != "diverged" and not all(np.isfinite(scalars[k]).all() for k in ("d_loss", "g_loss")):
+        if self.state != RunState.DIVERGED and not all(np.isfinite(scalars[k]).all() for k in ("d_loss", "g_loss")):
             bad = int(steps[~(np.isfinite(scalars["d_loss"]) & np.isfinite(scalars["g_loss"]))][0])
-            self.state = "diverged"
+            self.state = RunState.DIVERGED
             self.step_budget = 0
             self._message = f"Diverged: the loss became NaN or Inf at step {bad}. Paused; resume from a checkpoint."
-            self.record({"kind": "diverged", "at_step": bad})
+            self.record({"kind": EventKind.DIVERGED, "at_step": bad})
 
     # --- publishing ------------------------------------------------------------------------------
 
@@ -336,13 +337,18 @@ class Session:
         cfg = self.trainer.cfg.train
         self._next_publish = now + cfg.publish_every_s
         self._flush_metrics()
+        hist_real, hist_fake = self.trainer.drain_histograms()
+        self._hist_since_frame += np.stack([hist_real, hist_fake])
         view = None
         if samples:
             self._next_samples = now + cfg.samples_every_s
-            view = self.trainer.samples(fresh=self.fresh_view)
+            view = sample_view(self.trainer, fresh=self.fresh_view)
             if not self.fresh_view:
-                frame = view.grid if view.grid is not None else self._points_figure(view.fake_points, view, 360)
-                self._write(write_frame, frame, self.run_dir.timelapse, view.step)
+                self._write(self.run_dir.append_frame, picture(self.trainer, view), view.step)
+            if self._hist_since_frame.any():
+                self._write(self.run_dir.append_histograms, self.trainer.step, self.trainer.hist_edges,
+                            *self._hist_since_frame)
+                self._hist_since_frame[:] = 0
         steps = np.concatenate([s for s, _ in self._pending_scalars]) if self._pending_scalars else np.zeros(0, int)
         scalars = {k: np.concatenate([sc[k] for _, sc in self._pending_scalars]) for k in
                    (self._pending_scalars[0][1] if self._pending_scalars else {})}
@@ -350,8 +356,8 @@ class Session:
         self._rate_window.append((self._active_s, self.trainer.step))
         (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
         rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
-        hist_real, hist_fake = self.trainer.drain_histograms()
-        quality = self._evaluator.results() if self._evaluator else []
+        quality = [{**r, "train_seconds": self._evaluated_at.pop(r["step"], None)}
+                   for r in (self._evaluator.results() if self._evaluator else [])]
         for result in quality:
             self._write(self.run_dir.append_quality, result)
         telemetry = Telemetry(
@@ -364,6 +370,7 @@ class Session:
             message=self._message, info=self.info,
         )
         self._unpublished_events = []
-        if self.publish_fn is not None:
-            self.publish_fn(telemetry)
+        for publisher in self.publishers:
+            publisher(telemetry)
         return telemetry
+

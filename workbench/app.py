@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from core import config as config_mod
-from core.cli import add_run_arguments
+from core.runs import add_run_arguments
 from core.errors import UserError
 
 
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--paused", action="store_true", help="open paused instead of training at once")
     parser.add_argument("--exit-when-done", action="store_true", help="close the window when max-steps is reached")
     parser.add_argument("--in-thread", action="store_true", help="train in a thread of this process (debugging)")
+    parser.add_argument("--attach", metavar="RUN_DIR", help="watch and steer a run another process trains (or a "
+                                                            "finished one, read-only); closing leaves it training")
     return parser
 
 
@@ -48,7 +50,11 @@ def no_display() -> bool:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        spec = spec_from_args(args)
+        spec = None if args.attach else spec_from_args(args)
+        if args.attach:
+            from core.follow import RunFollower
+
+            RunFollower(args.attach)  # a wrong folder is said here, before any window opens
     except UserError as exc:
         print(f"hinge-workbench: error: {exc}", file=sys.stderr)
         return 2
@@ -67,7 +73,10 @@ def main(argv=None) -> int:
     app.setOrganizationName("hinge-workbench")
     window = MainWindow(in_process=args.in_thread, exit_when_done=args.exit_when_done)
     window.show()
-    window.start(spec)
+    if args.attach:
+        window.attach(args.attach)
+    else:
+        window.start(spec)
     app.exec()
     state = window.model.state
     return 1 if state == "failed" else 0

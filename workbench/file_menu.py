@@ -1,8 +1,10 @@
 """The File menu: new runs, configs, resuming, saving and exports, each through its dialog."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
@@ -23,6 +25,27 @@ def needs_data_folder(cfg) -> bool:
     return not d.root or not (Path(d.root).expanduser().exists() or d.download)
 
 
+def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path, subprocess.Popen]:
+    """`hinge-train train --resume CKPT --run-dir NEW --set ...` in its own session (it outlives the window).
+    The settings are checked first, so a typo is said here rather than in a log."""
+    from core.runs import run_dir_of
+
+    parent = run_dir_of(checkpoint)
+    saved = json.loads((parent / "config.json").read_text()) if parent else {"preset": "fork"}
+    config_mod.apply_overrides(config_mod.from_dict(saved), overrides)  # ConfigError (a UserError) for a bad one
+    root = parent.parent if parent else Path("runs")
+    run_dir = root / f"{parent.name if parent else 'run'}-fork-{time.strftime('%Y%m%d-%H%M%S')}"
+    command = [sys.executable, "-m", "core.cli", "train", "--resume", checkpoint, "--run-dir", str(run_dir),
+               "--device", device]
+    for item in overrides:
+        command += ["--set", item]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "train.log", "w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return run_dir, process
+
+
 def checkpoint_problem(path: str) -> str | None:
     """Why `path` cannot be resumed from, or None. Asked of a short-lived process: torch stays out of the
     window, and nothing running is stopped before the answer."""
@@ -38,6 +61,9 @@ class FileMenu:
         action(menu, "New run from preset…", self.new_run_dialog, "Ctrl+N")
         action(menu, "Open config…", self.open_config_dialog, "Ctrl+O")
         action(menu, "Resume from checkpoint…", self.resume_dialog)
+        action(menu, "Attach to run…", self.attach_dialog, tip="Watch and steer a run another process trains")
+        action(menu, "Fork from here…", self.fork_here, tip="Save a checkpoint now and train a copy with other settings")
+        action(menu, "Fork from checkpoint…", self.fork_checkpoint_dialog)
         menu.addSeparator()
         action(menu, "Save checkpoint", lambda: window.send(C.SaveCheckpoint()), "Ctrl+S")
         export = menu.addMenu("Export samples")
@@ -88,6 +114,59 @@ class FileMenu:
             run_dir = Path(path).parent.parent if (Path(path).parent.parent / "config.json").exists() \
                 else default_run_dir("resumed")
             self.window.start(RunSpec(None, str(run_dir), self.window.spec.device if self.window.spec else "auto", resume=path))
+
+    def attach_dialog(self) -> None:
+        start = str(Path(self.window.model.info.get("run_dir", "runs")).parent)
+        folder = QFileDialog.getExistingDirectory(self.window, "Attach to run: choose its run directory", start)
+        if folder:
+            try:
+                self.window.attach(folder)
+            except UserError as exc:
+                QMessageBox.warning(self.window, "Cannot attach", str(exc))
+
+    def fork_here(self) -> None:
+        """Save a checkpoint of the run at this step; the fork dialog opens when the engine has written it."""
+        if not self.window.runner.alive:
+            self.window.statusBar().showMessage("no run to fork: start or attach one first", 6000)
+            return
+        self.window.fork_pending = True
+        self.window.send(C.SaveCheckpoint())
+
+    def fork_checkpoint_dialog(self) -> None:
+        start = str(Path(self.window.model.info.get("run_dir", ".")) / "checkpoints")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Fork from checkpoint", start, "Checkpoints (*.pt)")
+        if path and (problem := checkpoint_problem(path)):
+            QMessageBox.warning(self.window, "Cannot fork", problem)
+        elif path:
+            self.fork_dialog(path)
+
+    def fork_dialog(self, checkpoint: str) -> None:
+        """Settings for the fork (one KEY=VALUE per line), what the parent does meanwhile, then the fork
+        trains headless in its own process, steerable through its inbox and watchable by attaching."""
+        s = self.window.model.settings
+        current = "" if s is None else (f"loss.margin_real={s.margin_real:g}\nloss.margin_fake={s.margin_fake:g}\n"
+                                        f"optim.lr_g={s.lr_g:g}\noptim.lr_d={s.lr_d:g}\n"
+                                        f"model.spectral_norm={str(s.spectral_norm).lower()}\ntrain.n_dis={s.n_dis}\n")
+        text, ok = QInputDialog.getMultiLineText(self.window, "Fork: settings",
+                                                 f"Fork of {checkpoint}\nSettings for the fork (KEY=VALUE per line):",
+                                                 current)
+        if not ok:
+            return
+        parent, ok = QInputDialog.getItem(self.window, "Fork: the parent run", "Meanwhile the parent run:",
+                                          ["keeps training", "pauses"], 0, False)
+        if not ok:
+            return
+        overrides = [line.strip() for line in text.splitlines() if line.strip()]
+        try:
+            run_dir, process = start_fork(checkpoint, overrides, self.window.spec.device if self.window.spec else "auto")
+        except UserError as exc:
+            QMessageBox.warning(self.window, "Cannot fork", str(exc))
+            return
+        self.window.forks.append(process)
+        if parent == "pauses":
+            self.window.send(C.Pause())
+        self.window.statusBar().showMessage(f"fork training in {run_dir} (pid {process.pid}) for train.steps more "
+                                            "steps; File > Attach to run… watches it", 15000)
 
     def _ask_path(self, title: str, suffix: str, name: str) -> str | None:
         default = str(Path(self.window.model.info.get("run_dir", ".")) / "samples" / f"{name}{suffix}")

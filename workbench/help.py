@@ -21,8 +21,11 @@ TOUR = (
     ("Controls", "Pause, step, margins (tick link to keep them equal), spectral norm, learning rates, n_dis. Each "
                  "shows what the engine applied; a refused value snaps back and the status bar says why."),
     ("Run", "Preset, data, device, speed-ups, run directory, speed and ETA, and the spectral sigma of each D layer."),
-    ("Quality", "Scores of the generator measured in the background (and on request), their best values, and one "
-                "of them over steps."),
+    ("Quality", "Scores of the generator measured in the background (and on request), their best values, each "
+                "distance beside its floor (real vs real), and one of them over steps or training seconds."),
+    ("Runs", "The run directories under runs/ and any you opened: tick several to overlay their curves in Losses, "
+             "Margins and Quality (forks marked where they left their parent), see two runs' samples side by side, "
+             "and export the comparison."),
 )
 
 
@@ -49,9 +52,11 @@ def files_html(run_dir: str | None) -> str:
              "README.md of the hinge-workbench source (it is not installed with the package)")
     return (f"<p><b>This run's directory</b>: {where}</p><p>It holds config.json (the settings), metrics.csv "
             "(one row per step), events.jsonl (every change and its step), quality.jsonl, checkpoints/ (last.pt, "
-            "step-N.pt) and samples/. New runs go to runs/PRESET-TIME under the directory the workbench was "
+            "step-N.pt), samples/, live/ (the latest state, for a window attached from elsewhere) and "
+            "commands.jsonl (append a command to steer the run from anywhere). New runs go to runs/PRESET-TIME under the directory the workbench was "
             f"started in, unless --run-dir says otherwise.</p><p><b>The guide</b>: {guide}</p>"
-            "<p><b>Headless</b>: <code>hinge-train train --resume RUN/checkpoints/last.pt</code> continues a run.</p>")
+            "<p><b>Headless</b>: <code>hinge-train train --resume RUN/checkpoints/last.pt</code> continues a run; "
+            "<code>hinge-workbench --attach RUN</code> watches and steers one that trains elsewhere.</p>")
 
 
 def about_html(device: str) -> str:

@@ -12,17 +12,19 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 from core import commands as C
 from core.rundir import default_run_dir
 from workbench import help as help_pages
+from workbench.attached import AttachedRunner
 from workbench.docks.controls import ControlsDock
 from workbench.docks.losses import LossesDock
 from workbench.docks.margins import MarginsDock
 from workbench.docks.quality import QualityDock
 from workbench.docks.run_info import RunDock
+from workbench.docks.runs import RunsDock
 from workbench.docks.samples import SamplesDock
 from workbench.file_menu import FileMenu
 from workbench.model import RunModel, describe_event
 from workbench.runner import Failure, Finished, Runner, RunSpec
 
-LAYOUT_VERSION = 2  # 2: the Quality dock
+LAYOUT_VERSION = 3  # 2: the Quality dock; 3: the Runs dock
 POLL_MS = 33  # telemetry is taken in every tick (30 Hz); at most one dock redraws per tick,
 DOCK_PERIOD_S = 0.5  # and each dock at most this often, so the engine keeps the cores
 
@@ -38,7 +40,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Hinge-GAN Workbench")
         self.resize(1400, 880)
         self.settings = settings or QSettings("hinge-workbench", "hinge-workbench")
-        self.runner = Runner(in_process=in_process)
+        self.in_process = in_process
+        self.runner: Runner | AttachedRunner = Runner(in_process=in_process)
         self.model = RunModel()
         self.spec: RunSpec | None = None
         self.exit_when_done = exit_when_done
@@ -48,6 +51,8 @@ class MainWindow(QMainWindow):
         self._drawn_state = ""
         self._stopping = self._force_stop = False
         self._history_due = False
+        self.fork_pending = False  # File > Fork from here asked for a checkpoint; its echo opens the fork dialog
+        self.forks: list = []  # fork processes started from this window (they outlive it)
 
         self.losses = LossesDock(self)
         self.margins = MarginsDock(self.model, self.send, self)
@@ -55,7 +60,8 @@ class MainWindow(QMainWindow):
         self.controls = ControlsDock(self.model, self.send, self)
         self.run_info = RunDock(self)
         self.quality = QualityDock(self.send, self)
-        self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality)
+        self.runs = RunsDock((self.losses, self.margins, self.quality), self)
+        self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality, self.runs)
         self.setDockNestingEnabled(True)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.losses)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.margins)
@@ -63,6 +69,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.controls)
         self.tabifyDockWidget(self.controls, self.run_info)
         self.tabifyDockWidget(self.run_info, self.quality)
+        self.tabifyDockWidget(self.quality, self.runs)
         self.controls.raise_()
         self.resizeDocks([self.losses, self.samples], [820, 580], Qt.Horizontal)
         self.resizeDocks([self.losses, self.margins], [480, 400], Qt.Vertical)
@@ -143,21 +150,42 @@ class MainWindow(QMainWindow):
 
     # --- running ---------------------------------------------------------------------------------
 
-    def start(self, spec: RunSpec) -> None:
-        """Stop whatever runs (it saves), then start spec."""
+    def _clear(self) -> None:
         self.stop_engine()
         self.model.reset()
         self.losses.clear()
         self.quality.clear()
         self.banner.hide()
+
+    def start(self, spec: RunSpec) -> None:
+        """Stop whatever runs here (it saves; an attached run goes on), then start spec."""
+        self._clear()
+        if not isinstance(self.runner, Runner):
+            self.runner = Runner(in_process=self.in_process)
         self.spec = spec
         self._history_due = spec.resume is not None  # read once the engine has set the run directory straight
         self.runner.start(spec)
+        self.setWindowTitle("Hinge-GAN Workbench")
         self.statusBar().showMessage(f"starting {Path(spec.run_dir).name}…", 5000)
+
+    def attach(self, run_dir: str) -> None:
+        """Watch and steer a run another process trains (UserError if run_dir is not a run directory)."""
+        runner = AttachedRunner(run_dir)
+        self._clear()
+        self.runner, self.spec = runner, None
+        self._history_due = False  # the follower delivers the whole history itself
+        self.setWindowTitle(f"Hinge-GAN Workbench: attached to {runner.run_dir}")
+        self.statusBar().showMessage(f"attached to {runner.run_dir}; closing the window leaves it training", 8000)
+
+    @property
+    def attached(self) -> bool:
+        return isinstance(self.runner, AttachedRunner)
 
     def send(self, command) -> None:
         if self.runner.alive:
             self.runner.send(command)
+        elif self.attached:
+            self.statusBar().showMessage(f"read-only: {self.model.message}", 8000)
         else:
             self.statusBar().showMessage("no run is active: start one from the File menu", 5000)
 
@@ -181,8 +209,14 @@ class MainWindow(QMainWindow):
                 self.model.ingest(item)
                 for event in item.events:
                     self.statusBar().showMessage(describe_event(event), 6000)
+                    if self.fork_pending and event["kind"] in ("save_checkpoint", "rejected"):
+                        self.fork_pending = False
+                        if event["kind"] == "save_checkpoint":
+                            QTimer.singleShot(0, lambda path=event["path"]: self.file_menu.fork_dialog(path))
                 if item.state == "diverged":
                     self.show_problem(item.message)
+                elif self.attached:
+                    self._show_writer(item.message if not self.runner.alive else "")
         if self.model.state != self._drawn_state:  # a change of state shows everywhere at once
             self._drawn_state = self.model.state
             for dock in self.docks:
@@ -220,6 +254,13 @@ class MainWindow(QMainWindow):
         self.restart_action.setVisible(last is not None or self.can_start_again)
         self.banner_label.setText(text)
         self.banner.show()
+
+    def _show_writer(self, text: str) -> None:
+        """Attached: the banner says when the writer was last seen, or that the run is finished."""
+        if text != self.banner_label.text() or self.banner.isVisible() != bool(text):
+            self.banner_label.setText(text)
+            self.restart_action.setVisible(False)
+            self.banner.setVisible(bool(text))
 
     @property
     def can_start_again(self) -> bool:

@@ -5,11 +5,11 @@ Widgets read from here on the window's timer; nothing here knows about Qt.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
 
+from core.rundir import read_jsonl
 from core.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 
 MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged"}
@@ -157,21 +157,6 @@ def read_metrics(path: Path, through_step: int):
         rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= through_step]
     steps = np.array([int(r["step"]) for r in rows], np.int64)
     return steps, {name: np.array([float(r[name]) for r in rows], np.float32) for name in STAT_NAMES}
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """The JSON objects of a .jsonl file, skipping a line a crash cut short."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(item, dict):
-            out.append(item)
-    return out
 
 
 def describe_event(event: dict) -> str:

@@ -118,7 +118,7 @@ def test_resume_applies_the_settings_it_is_given(tmp_path):
     rows = (tmp_path / "b" / "metrics.csv").read_text().splitlines()
     assert all(",0.0123," in row and row.split(",")[12] == "1" for row in rows[1:])
     events = [json.loads(line) for line in (tmp_path / "b" / "events.jsonl").read_text().splitlines()]
-    assert any(e["kind"] == "resumed" and e["from_step"] == 50 and
+    assert any(e["kind"] == "forked" and e["from_step"] == 50 and
                e["changed"] == {"optim.lr_d": [0.0005, 0.0123], "model.spectral_norm": [False, True]} for e in events)
     # the same changes as live commands at step 50 of one uninterrupted run
     (tmp_path / "changes.jsonl").write_text('{"step": 50, "kind": "set_learning_rates", "lr_d": 0.0123}\n'
@@ -132,6 +132,35 @@ def test_resume_applies_the_settings_it_is_given(tmp_path):
         trainer.load_state_dict(state)
         trainers.append(trainer)
     assert_same_weights(weights(trainers[0]), weights(trainers[1]))
+
+
+def test_a_fork_with_unchanged_settings_repeats_its_parents_next_steps_bit_for_bit(tmp_path):
+    from core.config import from_dict
+    from core.engine import Trainer
+    from tests.core.helpers import assert_same_weights, weights
+
+    parent, fork = tmp_path / "parent", tmp_path / "fork"
+    hinge_train("train", "--preset", "ring8", "--steps", 30, "--set", "train.batch_size=32", "--set", "train.threads=1",
+                "--set", "train.checkpoint_every=15", "--run-dir", parent)
+    hinge_train("train", "--resume", parent / "checkpoints" / "step-15.pt", "--steps", 15, "--run-dir", fork)
+    record = json.loads((fork / "config.json").read_text())
+    assert record["parent"] == {"run_dir": str(parent.resolve()), "step": 15,
+                                "checkpoint": str((parent / "checkpoints" / "step-15.pt").resolve())}
+    assert record["train"] == json.loads((parent / "config.json").read_text())["train"]
+    trainers = []
+    for run in (parent, fork):
+        state = load_checkpoint(run / "checkpoints" / "last.pt")
+        trainer = Trainer(from_dict(state["config"]), "cpu")
+        trainer.load_state_dict(state)
+        trainers.append(trainer)
+    assert trainers[0].step == trainers[1].step == 30
+    assert_same_weights(weights(trainers[0]), weights(trainers[1]))
+    without_time = lambda line: line.split(",", 2)[::2]  # noqa: E731 - step and values, not wall time
+    parent_rows = (parent / "metrics.csv").read_text().splitlines()
+    assert [without_time(r) for r in (fork / "metrics.csv").read_text().splitlines()[1:]] == \
+        [without_time(r) for r in parent_rows[16:]]
+    hinge_train("train", "--resume", fork / "checkpoints" / "last.pt", "--steps", 1)  # the fork resumed in place
+    assert json.loads((fork / "config.json").read_text())["parent"] == record["parent"]
 
 
 def test_resume_refuses_what_it_cannot_change_before_touching_anything(tmp_path):

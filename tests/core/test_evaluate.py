@@ -57,6 +57,8 @@ def test_real_digits_cover_every_class_and_one_digit_covers_one(digits):
     ones = evaluator(Replay(data, keep=lambda labels: labels == 1), step=1)
     assert ones["classes_present"] <= 2 and ones["class_kl"] > 1.5  # a few of its ones pass for sevens
     assert ones["fid_cnn"] > 10 * real["fid_cnn"] and ones["recall_cnn"] < 0.3
+    assert 0 < real["fid_cnn_floor"] == ones["fid_cnn_floor"] < ones["fid_cnn"] / 10  # real vs real: the scale
+    assert real["confident_share"] > 0.9
     assert len(log) == 2  # trained once (and said so), then reused
     again = Evaluator(cfg, data, "cpu", log=log.append)(Replay(data), step=0)
     assert len(log) == 2 and again["fid_cnn"] == pytest.approx(real["fid_cnn"])  # read from the cache
@@ -124,7 +126,7 @@ def test_training_writes_quality_every_n_steps(tmp_path, tiny_ring_config):
     steps = [r["step"] for r in lines]
     assert steps in ([20, 40, 50], [20, 50])  # and the last step, once done; 40 is skipped if 20 is still busy
     final = Evaluator(cfg, session.trainer.data, "cpu")(session.trainer.sampler, 50)
-    timeless = lambda result: {k: v for k, v in result.items() if k != "eval_seconds"}  # noqa: E731
+    timeless = lambda result: {k: v for k, v in result.items() if k not in ("eval_seconds", "train_seconds")}  # noqa: E731
     assert timeless(lines[-1]) == timeless(final)  # the record holds the final generator's own scores
     assert [r["step"] for t in published for r in t.quality] == steps
 
@@ -132,9 +134,9 @@ def test_training_writes_quality_every_n_steps(tmp_path, tiny_ring_config):
 def test_training_a_classifier_leaves_the_global_rng_alone(digits):
     cfg, data = digits
     before = torch.get_rng_state()
-    classifier = features.train_classifier(data.images[:300], data.labels[:300], min_steps=5)
+    classifier = features.train_classifier(data.images[:300], data.labels[:300], epochs=1, min_steps=5)
     assert torch.equal(before, torch.get_rng_state())
-    again = features.train_classifier(data.images[:300], data.labels[:300], min_steps=5)
+    again = features.train_classifier(data.images[:300], data.labels[:300], epochs=1, min_steps=5)
     for a, b in zip(classifier.net.state_dict().values(), again.net.state_dict().values()):
         assert torch.equal(a, b)  # its own generator still makes it reproducible
 
@@ -166,3 +168,21 @@ def test_an_evaluation_during_training_changes_nothing_a_replay_or_resume_reprod
     resumed = run_session(from_dict(checkpoint["config"]), tmp_path / "resumed", 10, state=checkpoint, replay=switch)
     assert resumed.trainer.step == 15
     assert_same_weights(weights(live.trainer), weights(resumed.trainer))
+
+
+def test_a_stopped_evaluation_gives_up_at_its_next_stage(digits):
+    """A session that ends mid-evaluation must not leave torch work running in a thread at exit (the
+    process aborted with 'terminate called without an active exception')."""
+    cfg, data = digits
+    evaluator = Evaluator(cfg, data, "cpu", n=1500)
+    calls = []
+
+    class StopsAfterOneChunk(Replay):
+        def forward(self, z):
+            calls.append(len(z))
+            evaluator.stop()  # as BackgroundEvaluator.close does, from another thread
+            return super().forward(z)
+
+    with pytest.raises(InterruptedError):
+        evaluator(StopsAfterOneChunk(data), step=3)
+    assert calls == [1000]

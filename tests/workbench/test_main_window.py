@@ -13,7 +13,7 @@ from tests.workbench.conftest import DIGITS, RING, make_spec, wait_for
 from workbench.main_window import MainWindow
 from workbench.runner import RunSpec
 
-DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock"}
+DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock", "runs_dock"}
 
 
 def events(run_dir):
@@ -73,6 +73,24 @@ def test_quality_is_scored_on_schedule_and_on_request(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: window.model.quality[-1]["step"] == 105)
     lines = (tmp_path / "run" / "quality.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == scheduled + [105]
+    seconds = [json.loads(line)["train_seconds"] for line in lines]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+    window.quality.x_axis.setCurrentIndex(window.quality.x_axis.findData("train_seconds"))
+    assert list(window.quality.curve.getData()[0]) == seconds
+
+
+def test_image_scores_show_their_floor_and_their_judge(window, qtbot, tmp_path):
+    window.quality.raise_()
+    window.start(make_spec(tmp_path, "digits", DIGITS + ["eval.every=20", "eval.n=100"], max_steps=20))
+    wait_for(qtbot, lambda: bool(window.model.quality) and "fid_cnn" in window.model.quality[-1], timeout=120_000)
+    result = window.model.quality[-1]
+    wait_for(qtbot, lambda: "Judge" in window.quality.status.text())
+    assert f"{100 * result['classifier_accuracy']:.1f}% accurate" in window.quality.status.text()
+    window.quality.choice.setCurrentIndex(window.quality.choice.findData("fid_cnn"))
+    assert window.quality.floor.isVisible() and window.quality.floor.value() == result["fid_cnn_floor"] > 0
+    rows = [window.quality.table.topLevelItem(i).text(0) for i in range(window.quality.table.topLevelItemCount())]
+    assert rows[rows.index("FID (dataset CNN features)") + 1].strip().startswith("floor: real vs real")
+    assert "samples the classifier reads with p >= 0.9" in rows
 
 
 def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):

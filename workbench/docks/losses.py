@@ -5,6 +5,7 @@ from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider
 
 from workbench.docks import stacked
 from workbench.model import RunModel, describe_event, smooth
+from workbench.overlays import OverlayLayer
 
 SERIES = (("d_loss", "D loss", "#4e9af1"), ("g_loss", "G loss", "#f28e2b"),
           ("real_loss", "D real part", "#59a14f"), ("fake_loss", "D fake part", "#e15759"))
@@ -33,6 +34,8 @@ class LossesDock(QDockWidget):
         self.slider.valueChanged.connect(self._smoothing_changed)
         self._markers = []
         self._drawn = (-1, -1)
+        self.overlay = OverlayLayer(self.plot)
+        self._overlaid = []
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Smoothing"))
@@ -48,6 +51,17 @@ class LossesDock(QDockWidget):
     def _smoothing_changed(self, value) -> None:
         self.slider_label.setText(f"{value / 100:.2f}")
         self._drawn = (-1, -1)
+        self.show_overlays(self._overlaid)
+
+    def show_overlays(self, runs) -> None:
+        """Compared runs (RunRecord, colour): D loss solid, G loss dashed, smoothed like the live curves."""
+        self._overlaid = runs
+        self.overlay.clear()
+        for run, color in runs:
+            self.overlay.curve(run.steps, smooth(run.series["d_loss"], self.smoothing), color, f"{run.name}: D")
+            self.overlay.curve(run.steps, smooth(run.series["g_loss"], self.smoothing), color, f"{run.name}: G",
+                               dashed=True)
+            self.overlay.fork(run.fork_step, color, run.name)
 
     def refresh(self, model: RunModel) -> None:
         if self._drawn == (model.version, len(model.markers)):

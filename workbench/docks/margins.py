@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel
 
 from core import commands as C
 from workbench.docks import stacked
+from workbench.overlays import OverlayLayer
 from workbench.model import RunModel, smooth
 
 REAL, FAKE = "#59a14f", "#e15759"
@@ -54,12 +55,21 @@ class MarginsDock(QDockWidget):
         self.rate_plot.setToolTip("Share of samples inside their margin (still getting gradient) over steps")
         self.rate_real = self.rate_plot.plot(pen=pg.mkPen(REAL))
         self.rate_fake = self.rate_plot.plot(pen=pg.mkPen(FAKE))
+        self.overlay = OverlayLayer(self.rate_plot)
         self._version = -1
 
         row = QHBoxLayout()
         row.addWidget(self.rates)
         row.addWidget(self.rate_plot, 1)
         self.setWidget(stacked((self.plot, 1), row))
+
+    def show_overlays(self, runs) -> None:
+        """Compared runs' inside-margin shares in their colours: real solid, fake dashed."""
+        self.overlay.clear()
+        for run, color in runs:
+            self.overlay.curve(run.steps, 100 * smooth(run.series["real_violation_rate"], 0.9), color)
+            self.overlay.curve(run.steps, 100 * smooth(run.series["fake_violation_rate"], 0.9), color, dashed=True)
+            self.overlay.fork(run.fork_step, color, run.name)
 
     def _dragged(self, line) -> None:
         """Send the dragged margin with the other one as the engine last echoed it."""

@@ -1,10 +1,13 @@
-"""Sample quality as the engine measures it in the background: the latest scores and one metric over steps."""
+"""Sample quality as the engine measures it in the background: the latest scores, and one metric over
+steps or training seconds beside its floor (the same distance between two halves of real data)."""
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
 from core import commands as C
 from workbench.docks import stacked
 from workbench.model import RunModel
+from workbench.overlays import OverlayLayer
 
 # (key, label, lower is better); the first key a result has is plotted by default
 METRICS = (
@@ -21,9 +24,12 @@ METRICS = (
     ("recall_cnn", "recall (dataset CNN features)", False),
     ("classes_present", "classes present", False),
     ("class_kl", "class KL", True),
+    ("confident_share", "samples the classifier reads with p >= 0.9", False),
 )
 LABELS = {key: label for key, label, _ in METRICS}
-PERCENT = ("high_quality_rate", "classifier_accuracy")
+PERCENT = ("high_quality_rate", "classifier_accuracy", "confident_share")
+FLOORS = {"fid": "fid_floor", "fid_cnn": "fid_cnn_floor"}  # real vs real: the best a generator can score
+X_AXES = (("step", "step"), ("train_seconds", "training seconds"))
 
 
 def format_value(key: str, value) -> str:
@@ -51,6 +57,10 @@ class QualityDock(QDockWidget):
         self.table.setRootIsDecorated(False)
         self.choice = QComboBox()
         self.choice.currentIndexChanged.connect(lambda _: self._redraw())
+        self.x_axis = QComboBox()
+        for key, label in X_AXES:
+            self.x_axis.addItem(f"against {label}", key)
+        self.x_axis.currentIndexChanged.connect(lambda _: self._redraw())
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -58,6 +68,13 @@ class QualityDock(QDockWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # a rate of 0.88 reads as 0.88, not 880 m
         self.curve = self.plot.plot(pen=pg.mkPen("#4e9af1", width=1.5), symbol="o", symbolSize=5,
                                     symbolBrush="#4e9af1")
+        self.floor = pg.InfiniteLine(angle=0, pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine),
+                                     label="floor (real vs real) {value:.3g}",
+                                     labelOpts={"position": 0.12, "color": "#333", "fill": (255, 255, 255, 200)})
+        self.plot.addItem(self.floor)
+        self.floor.hide()
+        self.overlay = OverlayLayer(self.plot)
+        self._overlaid = []
 
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
@@ -65,6 +82,7 @@ class QualityDock(QDockWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Plot"))
         row.addWidget(self.choice, 1)
+        row.addWidget(self.x_axis)
         self.setWidget(stacked(top, (self.table, 1), row, (self.plot, 1)))
         self._results: list[dict] = []
         self._drawn = None
@@ -86,16 +104,24 @@ class QualityDock(QDockWidget):
         seconds = latest.get("eval_seconds")
         took = f" ({seconds:.1f} s)" if seconds and seconds >= 0.1 else ""
         note = f" {latest['note']}" if "note" in latest else ""
-        self.status.setText(f"Step {latest['step']:,}{took}; scored {schedule}.{note}")
+        judge = ""
+        if latest.get("classifier_accuracy") is not None:
+            judge = (f" Judge: the dataset's CNN classifier, {100 * latest['classifier_accuracy']:.1f}% accurate on "
+                     "held-out real images" + ("; FID on Inception-v3 features." if "fid" in latest else "."))
+        self.status.setText(f"Step {latest['step']:,}{took}; scored {schedule}.{judge}{note}")
         self._fill_table(latest)
-        keys = [key for key, _, _ in METRICS if key in latest]
+        self._fill_choice(latest)
+        self._redraw()
+
+    def _fill_choice(self, result: dict) -> None:
+        """The metrics a result has, to choose from; the choice is kept when they are the same."""
+        keys = [key for key, _, _ in METRICS if key in result]
         if [self.choice.itemData(i) for i in range(self.choice.count())] != keys:
             self.choice.blockSignals(True)
             self.choice.clear()
             for key in keys:
                 self.choice.addItem(LABELS[key], key)
             self.choice.blockSignals(False)
-        self._redraw()
 
     def _fill_table(self, latest: dict) -> None:
         self.table.clear()
@@ -106,6 +132,9 @@ class QualityDock(QDockWidget):
             values = [r[key] for r in scored if r.get(key) is not None]
             best = (min(values) if lower_is_better else max(values)) if values else None
             self.table.addTopLevelItem(QTreeWidgetItem([label, format_value(key, latest[key]), format_value(key, best)]))
+            if latest.get(FLOORS.get(key)) is not None:
+                self.table.addTopLevelItem(QTreeWidgetItem(["    floor: real vs real, same features",
+                                                            format_value(key, latest[FLOORS[key]]), ""]))
         if "classifier_accuracy" in latest:
             self.table.addTopLevelItem(QTreeWidgetItem(["classifier accuracy (held out)",
                                                         format_value("high_quality_rate", latest["classifier_accuracy"]),
@@ -113,14 +142,34 @@ class QualityDock(QDockWidget):
         self.table.resizeColumnToContents(0)
 
     def _redraw(self) -> None:
-        key = self.choice.currentData()
+        key, x = self.choice.currentData(), self.x_axis.currentData()
         scale = 100 if key in PERCENT else 1  # as the table shows it
-        points = [(r["step"], scale * r[key]) for r in self._results if r.get(key) is not None]
+        points = [(r[x], scale * r[key]) for r in self._results if r.get(key) is not None and r.get(x) is not None]
         self.plot.setTitle(LABELS.get(key, "") + (" (%)" if key in PERCENT else ""), size="9pt")
+        self.plot.setLabel("bottom", dict(X_AXES)[x])
         self.curve.setData([s for s, _ in points], [v for _, v in points])
+        self.overlay.clear()
+        for run, color in self._overlaid:
+            mine = [(r[x], scale * r[key]) for r in run.quality if r.get(key) is not None and r.get(x) is not None]
+            self.overlay.curve([a for a, _ in mine], [b for _, b in mine], color, run.name)
+            if x == "step":
+                self.overlay.fork(run.fork_step, color, run.name)
+        floors = [r[FLOORS[key]] for r in self._results if r.get(FLOORS.get(key)) is not None]
+        self.floor.setVisible(bool(floors))
+        if floors:
+            self.floor.setValue(floors[-1])
+
+    def show_overlays(self, runs) -> None:
+        """Compared runs' scores for the chosen metric, in their colours."""
+        self._overlaid = runs
+        scored = [r for run, _ in runs for r in run.quality if "error" not in r]
+        if not self._results and scored:
+            self._fill_choice(scored[-1])
+        self._redraw()
 
     def clear(self) -> None:
         self._results = []
         self.table.clear()
         self.curve.setData([], [])
+        self.floor.hide()
         self._drawn = None

@@ -1,0 +1,172 @@
+"""Following a run directory from another process: the window attached to a run that `hinge-train`
+(or another window, or a job on another machine through a mounted folder) is training.
+
+A RunFollower turns what the writer leaves in the run directory (metrics.csv, events.jsonl,
+quality.jsonl and live/) into the same Telemetry the engine publishes in-process, so every view
+works the same on either; commands go back through commands.jsonl.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core import live
+from core.errors import UserError
+from core.inbox import append_command
+from core.states import FINAL_STATES
+from core.telemetry import STAT_NAMES, Settings, Telemetry
+
+STALE_AFTER_S = 5.0  # a heartbeat older than this: the writer is not (or no longer) seen
+
+
+class Tail:
+    """The whole lines appended to a file since the last read."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset = path, 0
+
+    def lines(self) -> list[str]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        return chunk[:end].decode("utf-8", "replace").splitlines()
+
+
+def _json_lines(lines: list[str]) -> list[dict]:
+    out = []
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+def settings_from_row(row: dict) -> Settings:
+    return Settings(float(row["margin_real"]), float(row["margin_fake"]), row["spectral_norm"] in ("1", "True"),
+                    float(row["lr_g"]), float(row["lr_d"]), int(row["n_dis"]), int(row.get("threads") or 0))
+
+
+class RunFollower:
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        if not (self.run_dir / "config.json").is_file() and not (self.run_dir / "metrics.csv").is_file():
+            raise UserError(f"{self.run_dir} is not a run directory (no config.json or metrics.csv)")
+        self.config = _read_json(self.run_dir / "config.json") or {}
+        self._metrics, self._events = Tail(self.run_dir / "metrics.csv"), Tail(self.run_dir / "events.jsonl")
+        self._quality = Tail(self.run_dir / "quality.jsonl")
+        self._header: list[str] | None = None
+        self._last_row: dict | None = None
+        self._heartbeat_time = None
+        self._histogram_step = self._samples_mtime = None
+        self.heartbeat: dict | None = None
+
+    @property
+    def writer_seen_s(self) -> float | None:
+        """Seconds since the writer's last heartbeat; None when it never wrote one."""
+        return None if self.heartbeat is None else max(0.0, time.time() - self.heartbeat["wall_time"])
+
+    @property
+    def finished(self) -> bool:
+        return self.heartbeat is None or self.heartbeat["state"] in FINAL_STATES
+
+    @property
+    def live(self) -> bool:
+        """A writer is training (or paused) this run now."""
+        seen = self.writer_seen_s
+        return not self.finished and seen is not None and seen < STALE_AFTER_S
+
+    def send(self, command) -> None:
+        append_command(self.run_dir, command)
+
+    def _rows(self) -> tuple[np.ndarray, dict]:
+        lines = self._metrics.lines()
+        if self._header is None and lines:
+            self._header, lines = next(csv.reader([lines[0]])), lines[1:]
+        rows = [dict(zip(self._header, r)) for r in csv.reader(io.StringIO("\n".join(lines)))
+                if len(r) == len(self._header or ())]
+        if rows:
+            self._last_row = rows[-1]
+        steps = np.array([int(r["step"]) for r in rows], np.int64)
+        return steps, {n: np.array([float(r[n]) for r in rows], np.float32) for n in STAT_NAMES}
+
+    def poll(self) -> Telemetry | None:
+        """What changed since the last poll, as one Telemetry; None while nothing is known yet."""
+        steps, scalars = self._rows()
+        events, quality = _json_lines(self._events.lines()), _json_lines(self._quality.lines())
+        self.heartbeat = live.read_heartbeat(self.run_dir) or self.heartbeat
+        beat = self.heartbeat
+        if beat is None and self._last_row is None:
+            return None
+        settings = live.settings_from(beat) if beat else settings_from_row(self._last_row)
+        step = beat["step"] if beat else int(self._last_row["step"])
+        histograms = live.read_histograms(self.run_dir)
+        edges = real = fake = np.zeros(0)
+        if histograms and histograms["step"] != self._histogram_step:
+            self._histogram_step = histograms["step"]
+            edges, real, fake = histograms["edges"], histograms["real"], histograms["fake"]
+        samples = None
+        try:
+            mtime = (self.run_dir / "live" / live.SAMPLES).stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime != self._samples_mtime:
+            samples = live.read_samples(self.run_dir)
+            self._samples_mtime = mtime if samples is not None else self._samples_mtime
+        return Telemetry(
+            step=step, state=self._state(), elapsed_s=beat["elapsed_s"] if beat else 0.0,
+            steps_per_s=beat["steps_per_s"] if self.live else 0.0, settings=settings, steps=steps, scalars=scalars,
+            hist_edges=np.asarray(edges), hist_real=np.asarray(real, float), hist_fake=np.asarray(fake, float),
+            samples=samples, sigmas=beat.get("sigmas", {}) if beat else {}, events=tuple(events),
+            quality=tuple(quality), message=self._message(), info=self._info())
+
+    def _state(self) -> str:
+        if self.heartbeat is None:
+            return "finished"
+        if self.live or self.finished:
+            return self.heartbeat["state"]
+        return "not seen"
+
+    def _message(self) -> str:
+        beat = self.heartbeat
+        if beat is None:
+            return "Read-only: this run has no live/ heartbeat (it finished before live state was written)."
+        if self.live:
+            return beat.get("message", "")
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(beat["wall_time"]))
+        if self.finished:
+            return f"Read-only: the run is {beat['state']} (last written {when})."
+        return (f"The writer ({beat['host']}, pid {beat['pid']}) was last seen {self.writer_seen_s:.0f} s ago, "
+                f"at {when}; commands wait in commands.jsonl until it reads them.")
+
+    def _info(self) -> dict:
+        info = dict(self.heartbeat["info"]) if self.heartbeat else {}
+        info.setdefault("preset", self.config.get("preset", "?"))
+        info.setdefault("is_2d", self.config.get("data", {}).get("source") in ("ring8", "grid25"))
+        info.setdefault("eval_every", self.config.get("eval", {}).get("every", 0))
+        info["run_dir"] = str(self.run_dir)
+        info["attached"] = True
+        return info
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        value = json.loads(path.read_text())
+        return value if isinstance(value, dict) else None
+    except (OSError, ValueError):
+        return None
+

@@ -1,0 +1,114 @@
+"""The window attached to runs other processes train: watched and steered through the run directory,
+left training on close; finished runs read-only; forks trained beside their parent."""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core import commands as C
+from core.inbox import append_command
+from tests.core.helpers import metrics_rows
+from tests.workbench.conftest import wait_for
+from tests.workbench.dialogs import answer, choose_file, enter, menu_action
+
+
+def events(run):
+    return [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def headless(tmp_path):
+    """Start `hinge-train train` on ring8 in its own process; stopped through its inbox at the end."""
+    processes = []
+
+    def start(run, *extra):
+        process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", "--preset", "ring8", "--steps",
+                                    "10000000", "--set", "train.batch_size=32", "--set", "train.threads=1",
+                                    "--set", "train.samples_every_s=0.3", *extra, "--run-dir", str(run)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append((process, run))
+        return process
+
+    yield start
+    for process, run in processes:
+        if process.poll() is None:
+            append_command(run, C.Stop())
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_attached_window_watches_steers_and_leaves_the_run_training(window, qtbot, tmp_path, headless):
+    run = tmp_path / "headless"
+    process = headless(run)
+    wait_for(qtbot, lambda: (run / "live" / "heartbeat.json").exists())
+    menu_action(window, "File", "Attach to run…")
+    pending = answer(qtbot, choose_file(run))
+    menu_action(window, "File", "Attach to run…").trigger()
+    assert pending == [] and window.attached
+    wait_for(qtbot, lambda: window.model.step > 50 and window.model.samples is not None
+             and window.controls.isEnabled() and len(window.model.history) > 20)
+    assert window.model.info["run_dir"] == str(run) and window.model.state == "running"
+    window.controls.margin_real.setValue(0.4)  # steered through commands.jsonl; the echo comes back
+    wait_for(qtbot, lambda: window.model.settings.margin_real == 0.4)
+    assert any(e["kind"] == "set_margins" and e["source"].startswith("commands.jsonl") for e in window.model.log)
+    window.grab().save(str(tmp_path / "attached.png"))
+    window.close()
+    time.sleep(1.0)
+    assert process.poll() is None  # closing the window left the run training
+    rows = metrics_rows(run)
+    assert rows[-1]["margin_real"] == "0.4"
+
+
+def test_a_finished_run_opens_read_only(window, qtbot, tmp_path):
+    from core.cli import main as hinge_train
+
+    run = tmp_path / "done"
+    assert hinge_train(["train", "--preset", "ring8", "--steps", "120", "--set", "train.threads=1",
+                        "--set", "train.batch_size=32", "--run-dir", str(run)]) == 0
+    window.attach(str(run))
+    wait_for(qtbot, lambda: window.model.step == 120 and len(window.model.history) == 120)
+    assert window.model.state == "done" and window.model.samples is not None
+    assert window.banner.isVisible() and "Read-only" in window.banner_label.text()
+    before = (run / "commands.jsonl").exists()
+    window.controls.pause_button.click()
+    assert "read-only" in window.statusBar().currentMessage() and (run / "commands.jsonl").exists() == before
+
+
+def test_attaching_a_folder_that_is_no_run_says_so(window, qtbot, tmp_path):
+    from tests.workbench.dialogs import read_message
+
+    said = []
+    pending = answer(qtbot, choose_file(tmp_path), read_message(said))
+    menu_action(window, "File", "Attach to run…").trigger()
+    assert pending == [] and "not a run directory" in said[0] and not window.attached
+
+
+def test_fork_from_here_trains_a_copy_with_other_settings_beside_the_parent(window, qtbot, tmp_path, headless):
+    run = tmp_path / "parent"
+    headless(run, "--set", "train.checkpoint_every=100000")
+    wait_for(qtbot, lambda: (run / "live" / "heartbeat.json").exists())
+    window.attach(str(run))
+    wait_for(qtbot, lambda: window.runner.alive and window.model.settings is not None)
+    settings = "loss.margin_real=0.3\nloss.margin_fake=0.3\ntrain.threads=1"
+    pending = answer(qtbot, enter(settings), enter("pauses"))
+    menu_action(window, "File", "Fork from here…").trigger()
+    wait_for(qtbot, lambda: pending == [] and bool(window.forks))
+    fork_process = window.forks[0]
+    try:
+        fork = next(p for p in tmp_path.iterdir() if "-fork-" in p.name)
+        wait_for(qtbot, lambda: (fork / "live" / "heartbeat.json").exists())
+        record = json.loads((fork / "config.json").read_text())
+        saved = next(e for e in events(run) if e["kind"] == "save_checkpoint")
+        assert record["parent"]["run_dir"] == str(run.resolve()) and record["parent"]["step"] == saved["step"]
+        assert record["loss"]["margin_real"] == 0.3
+        wait_for(qtbot, lambda: window.model.state == "paused")  # the parent paused, as chosen
+    finally:
+        append_command(fork, C.Stop())
+        fork_process.wait(30)
+    forked = next(e for e in events(fork) if e["kind"] == "forked")
+    assert forked["changed"]["loss.margin_real"] == [1.0, 0.3]

@@ -1,0 +1,50 @@
+"""Comparing runs: the Runs dock lists run directories, overlays the ticked ones in the other docks with
+their fork points, shows two runs' samples side by side and exports the comparison."""
+import csv
+
+from PIL import Image
+
+from core.cli import main as hinge_train
+
+
+def train(run, *extra):
+    assert hinge_train(["train", "--set", "train.threads=1", "--set", "train.batch_size=32",
+                        "--set", "train.samples_every_s=0.2", "--run-dir", str(run), *extra]) == 0
+
+
+def test_ticked_runs_overlay_in_every_compared_dock_and_export(window, qtbot, tmp_path):
+    parent, fork = tmp_path / "parent", tmp_path / "fork"
+    train(parent, "--preset", "ring8", "--steps", "120", "--set", "train.checkpoint_every=60", "--set", "eval.every=60")
+    train(fork, "--resume", str(parent / "checkpoints" / "step-60.pt"), "--steps", "60",
+          "--set", "loss.margin_real=0.3")
+    runs = window.runs
+    runs.root = tmp_path
+    runs.scan()
+    names = [runs.table.topLevelItem(i).text(0) for i in range(runs.table.topLevelItemCount())]
+    assert sorted(names) == ["fork", "parent"]
+    fork_row = next(runs.table.topLevelItem(i) for i in range(2) if runs.table.topLevelItem(i).text(0) == "fork")
+    assert fork_row.text(4) == "parent @ 60"
+
+    runs.tick(parent, fork)
+    assert [run.name for run, _ in runs.picked] == names and len({c for _, c in runs.picked}) == 2
+    curves = [i for i in window.losses.overlay.items if hasattr(i, "getData")]
+    assert len(curves) == 4  # D and G of each run
+    assert [len(c.getData()[0]) for c in curves] == [120, 120, 60, 60] or \
+        [len(c.getData()[0]) for c in curves] == [60, 60, 120, 120]
+    forks = [i for i in window.losses.overlay.items if not hasattr(i, "getData")]
+    assert [f.value() for f in forks] == [60]
+    assert len(window.margins.overlay.items) == 5  # two shares per run and the fork
+    assert any(hasattr(i, "getData") for i in window.quality.overlay.items)  # the parent's scores
+
+    runs.step.setValue(100)
+    assert not runs.left.pixmap().isNull() and not runs.right.pixmap().isNull()
+
+    table = runs.export(str(tmp_path / "compare.csv"))
+    with open(table) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 180 and {r["run"] for r in rows} == {"parent", "fork"}
+    picture = runs.export(str(tmp_path / "compare.png"))
+    assert Image.open(picture).size[1] > 300
+
+    runs.tick(parent)
+    assert len([i for i in window.losses.overlay.items if hasattr(i, "getData")]) == 2
