@@ -151,7 +151,7 @@ class Session:
         queued = self._evaluator.submit(self.trainer.sampler, self.trainer.step)
         if queued:
             self._evaluated_step = self.trainer.step
-            self._evaluated_at[self.trainer.step] = round(self._active_s, 1)
+            self._evaluated_at[self.trainer.step] = round(self._active_s, 3)
         return queued
 
     # --- commands ------------------------------------------------------------------------------
