@@ -87,7 +87,8 @@ class Session:
         while not self.stopping:
             self._take_commands(inbox, timeout=0.0)
             self._replay_due()
-            if self.max_steps is not None and self.trainer.step >= self.max_steps and self.state in (RunState.RUNNING, RunState.PAUSED):
+            reached = self.max_steps is not None and self.trainer.step >= self.max_steps
+            if reached and self.state in (RunState.RUNNING, RunState.PAUSED):
                 self._finish()
                 if not self.wait_when_done:
                     break
@@ -117,7 +118,8 @@ class Session:
         return self.close()
 
     def _should_step(self) -> bool:
-        return self.state == RunState.RUNNING or (self.step_budget > 0 and self.state in (RunState.PAUSED, RunState.DONE))
+        stepping = self.step_budget > 0 and self.state in (RunState.PAUSED, RunState.DONE)
+        return self.state == RunState.RUNNING or stepping
 
     def _finish(self) -> None:
         self.state = RunState.DONE
