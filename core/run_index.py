@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.live import read_heartbeat
-from core.rundir import read_jsonl
+from core.rundir import read_jsonl, read_metrics
 
 SERIES = ("d_loss", "g_loss", "real_violation_rate", "fake_violation_rate")
 
@@ -55,25 +55,11 @@ def read_run(path: str | Path) -> RunRecord:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
         config = {}
-    steps, series = [], {name: [] for name in SERIES}
-    try:
-        with open(path / "metrics.csv", newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    values = [float(row[name]) for name in SERIES]
-                    step = int(row["step"])
-                except (KeyError, TypeError, ValueError):
-                    continue  # a row a crash cut short
-                steps.append(step)
-                for name, value in zip(SERIES, values):
-                    series[name].append(value)
-    except OSError:
-        pass
+    steps, series = read_metrics(path / "metrics.csv") or (np.zeros(0, np.int64), {n: np.zeros(0) for n in SERIES})
     beat = read_heartbeat(path)
-    return RunRecord(path=path, preset=str(config.get("preset", "?")), last_step=steps[-1] if steps else 0,
-                     state=beat["state"] if beat else "finished", parent=config.get("parent"),
-                     steps=np.asarray(steps, np.int64),
-                     series={k: np.asarray(v, np.float32) for k, v in series.items()},
+    return RunRecord(path=path, preset=str(config.get("preset", "?")), last_step=int(steps[-1]) if len(steps) else 0,
+                     state=beat["state"] if beat else "finished", parent=config.get("parent"), steps=steps,
+                     series={name: series[name] for name in SERIES},
                      quality=read_jsonl(path / "quality.jsonl"))
 
 

@@ -206,3 +206,22 @@ def read_jsonl(path: Path) -> list[dict]:
         if isinstance(item, dict):
             out.append(item)
     return out
+
+
+def read_metrics(path: Path, through_step: float = float("inf")):
+    """(steps, {name: values}) of metrics.csv's rows up to through_step, skipping a row a crash cut
+    short; None without the file."""
+    if not path.exists():
+        return None
+    steps, values = [], {name: [] for name in STAT_NAMES}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                step, numbers = int(row["step"]), [float(row[name]) for name in STAT_NAMES]
+            except (KeyError, TypeError, ValueError):
+                continue
+            if step <= through_step:
+                steps.append(step)
+                for name, number in zip(STAT_NAMES, numbers):
+                    values[name].append(number)
+    return np.asarray(steps, np.int64), {name: np.asarray(v, np.float32) for name, v in values.items()}

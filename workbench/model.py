@@ -4,12 +4,11 @@ Widgets read from here on the window's timer; nothing here knows about Qt.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
-from core.rundir import read_jsonl
+from core.rundir import read_jsonl, read_metrics
 from core.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 
 MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged"}
@@ -146,17 +145,6 @@ class RunModel:
         if not max_steps or self.steps_per_s <= 0 or self.state != "running":
             return float("nan")
         return max(0.0, (max_steps - self.step) / self.steps_per_s)
-
-
-def read_metrics(path: Path, through_step: int):
-    """(steps, {name: values}) of metrics.csv's rows up to through_step, or None without the file."""
-    if not path.exists():
-        return None
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        rows = [r for r in reader if r.get("step", "").isdigit() and int(r["step"]) <= through_step]
-    steps = np.array([int(r["step"]) for r in rows], np.int64)
-    return steps, {name: np.array([float(r[name]) for r in rows], np.float32) for name in STAT_NAMES}
 
 
 def describe_event(event: dict) -> str:
