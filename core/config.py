@@ -19,6 +19,7 @@ AUGMENTATIONS = ("off", "translation")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 SWITCHES = ("auto", "on", "off")
 DISCRIMINATORS = ("sn", "bn")
+UPSAMPLINGS = ("transposed", "nearest")
 IMAGE_SIZES = (32, 64)
 MAX_MARGIN = 100.0
 MAX_LR = 1.0
@@ -40,7 +41,9 @@ class DataConfig:
 class ModelConfig:
     z_dim: int = 64
     g_width: int = 32
+    g_upsample: str = "transposed"  # "nearest": resize + 3x3 conv instead of 4x4 transposed convs
     d_width: int = 32
+    d_depth: int = 1  # convs per resolution in D: 2 adds a 3x3 stride-1 conv after each stride-2 one
     discriminator: str = "sn"  # "sn": no BatchNorm; "bn": the classic conv + BatchNorm hinge discriminator
     spectral_norm: bool = True
     mlp_hidden: int = 128
@@ -90,6 +93,26 @@ class EvalConfig:
 
 
 @dataclass
+class HealthConfig:
+    """Training-health detectors (core/health.py). Defaults measured on the presets (README, Health)."""
+
+    enabled: bool = True
+    window: int = 500  # steps a loss-based failure must last before it is called one
+    overpower_inside: float = 0.02  # d_overpowers: at most this share of real and of fake inside their margins
+    overpower_d_loss: float = 0.05  # ... with D's loss at most this
+    diverge_ratio: float = 20.0  # diverging: mean |D score| beyond this many times the larger margin (or 1)
+    diverge_window: int = 50  # ... over this many steps
+    collapse_diversity: float = 0.5  # g_collapse: samples' spread in feature space below this share of the data's
+    collapse_classes: float = 0.6  # ... or fewer than this share of the classes (2D: modes) present
+    collapse_drop: float = 0.6  # ... and below this share of the best the run reached (not yet learned: no alert)
+    stall_window: int = 2000  # stalled: steps over which nothing moves
+    stall_loss_change: float = 0.01  # ... loss means move less than this between the window's halves
+    stall_sample_change: float = 0.002  # ... and the fixed-z samples less than this (mean abs, data range 1)
+    auto_rewind: int = 0  # rewind to the last checkpoint before an alert automatically, at most this often
+    apply_suggestion: bool = False  # with auto_rewind: also apply the alert's suggested change
+
+
+@dataclass
 class Config:
     preset: str = "digits"
     data: DataConfig = field(default_factory=DataConfig)
@@ -98,6 +121,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     @property
     def is_2d(self) -> bool:
@@ -169,6 +193,8 @@ def validate(cfg: Config) -> Config:
         _choice("data.name", d.name, TORCHVISION_NAMES)
     _positive("data.n_samples", d.n_samples)
     _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
+    _choice("model.g_upsample", m.g_upsample, UPSAMPLINGS)
+    _choice("model.d_depth", m.d_depth, (1, 2, 3))
     for name in ("z_dim", "g_width", "d_width", "mlp_hidden", "mlp_depth"):
         _positive(f"model.{name}", getattr(m, name))
     _choice("loss.kind", lo.kind, LOSS_KINDS)
@@ -202,7 +228,23 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"eval.n must be from 10 to 50000 samples, got {cfg.eval.n}")
     if cfg.eval.inception and not Path(cfg.eval.inception).expanduser().is_file():
         raise ConfigError(f"eval.inception names no file: {cfg.eval.inception}")
+    _validate_health(cfg.health)
     return cfg
+
+
+def _validate_health(h: HealthConfig) -> None:
+    for name in ("window", "diverge_window", "stall_window"):
+        _positive(f"health.{name}", getattr(h, name))
+    for name in ("overpower_inside", "collapse_diversity", "collapse_classes", "collapse_drop"):
+        value = getattr(h, name)
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ConfigError(f"health.{name} must be a share from 0 to 1, got {value!r}")
+    for name in ("overpower_d_loss", "diverge_ratio", "stall_loss_change", "stall_sample_change"):
+        value = getattr(h, name)
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ConfigError(f"health.{name} must be a finite number >= 0, got {value!r}")
+    if h.auto_rewind < 0:
+        raise ConfigError(f"health.auto_rewind must be 0 (off) or a number of rewinds, got {h.auto_rewind!r}")
 
 
 def _coerce(key: str, text, kind):

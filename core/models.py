@@ -14,42 +14,64 @@ def _levels(image_size: int) -> int:
 
 
 class DCGANGenerator(nn.Module):
-    """z -> 4x4 -> ... -> image in [-1, 1] (ConvTranspose + BatchNorm + ReLU, tanh output)."""
+    """z -> 4x4 -> ... -> image in [-1, 1] (BatchNorm + ReLU between stages, tanh output).
 
-    def __init__(self, z_dim=64, channels=1, image_size=32, width=32):
+    upsample="transposed" doubles the size with 4x4 transposed convolutions (DCGAN); "nearest" with a
+    nearest-neighbour resize and a 3x3 convolution, which leaves no checkerboard in the strokes.
+    """
+
+    def __init__(self, z_dim=64, channels=1, image_size=32, width=32, upsample="transposed"):
         super().__init__()
         self.z_dim = z_dim
         n = _levels(image_size)
         c = width * 2 ** (n - 1)
         layers = [nn.ConvTranspose2d(z_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
         for _ in range(n - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
+            layers += [*_doubling(c, c // 2, upsample, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
             c //= 2
-        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        layers += [*_doubling(c, channels, upsample, bias=True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z):
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
-class ConvDiscriminator(nn.Module):
-    """image -> unbounded score. batch_norm=True is the classic hinge D; False is the SN-GAN D (no BatchNorm)."""
+def _doubling(c_in: int, c_out: int, upsample: str, bias: bool) -> list[nn.Module]:
+    if upsample == "nearest":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias)]
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)]
 
-    def __init__(self, channels=1, image_size=32, width=32, batch_norm=False):
+
+class ConvDiscriminator(nn.Module):
+    """image -> unbounded score. batch_norm=True is the classic hinge D; False is the SN-GAN D (no BatchNorm).
+
+    depth=2 adds a 3x3 stride-1 convolution after each 4x4 stride-2 one, as in SN-GAN's "standard CNN".
+    """
+
+    def __init__(self, channels=1, image_size=32, width=32, batch_norm=False, depth=1):
         super().__init__()
         self.has_batch_norm = batch_norm
         layers, c = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)], width
+        layers += _refinements(c, depth, batch_norm)
         for _ in range(_levels(image_size) - 1):
             layers.append(nn.Conv2d(c, c * 2, 4, 2, 1))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(c * 2))
             layers.append(nn.LeakyReLU(0.2))
             c *= 2
+            layers += _refinements(c, depth, batch_norm)
         layers.append(nn.Conv2d(c, 1, 4, 1, 0))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
         return self.net(x).view(-1)
+
+
+def _refinements(c: int, depth: int, batch_norm: bool) -> list[nn.Module]:
+    layers = []
+    for _ in range(depth - 1):
+        layers += [nn.Conv2d(c, c, 3, 1, 1), *([nn.BatchNorm2d(c)] if batch_norm else []), nn.LeakyReLU(0.2)]
+    return layers
 
 
 class MLPGenerator(nn.Module):
@@ -92,8 +114,8 @@ def build_models(cfg: Config) -> tuple[nn.Module, nn.Module]:
     m, d = cfg.model, cfg.data
     if cfg.is_2d:
         return MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth), MLPDiscriminator(m.mlp_hidden, m.mlp_depth)
-    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width)
-    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, batch_norm=m.discriminator == "bn")
+    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, m.g_upsample)
+    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, m.discriminator == "bn", m.d_depth)
 
 
 @contextlib.contextmanager
