@@ -75,6 +75,17 @@ def train_arm(name, cfg, seconds, every):
             trainer.drain_histograms()
 
 
+class Tempered(torch.nn.Module):
+    """G fed z scaled by a temperature below 1 (the truncation trick): fidelity bought with diversity."""
+
+    def __init__(self, G, temperature):
+        super().__init__()
+        self.G, self.temperature = G, temperature
+
+    def forward(self, z):
+        return self.G(z * self.temperature)
+
+
 def plot(rows, floor, path):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
@@ -108,6 +119,8 @@ def main():
     parser.add_argument("--every", type=float, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], help="an override for every arm")
+    parser.add_argument("--temperature", action="append", type=float, default=[],
+                        help="also score each arm's last snapshot with z scaled by this (repeatable)")
     parser.add_argument("--out", default="time_to_quality")
     args = parser.parse_args()
     out = Path(args.out)
@@ -116,21 +129,36 @@ def main():
     configs = [(name, resolve(args.preset, overrides=[*args.set, f"train.seed={args.seed}", *overrides]))
                for name, overrides in arms]  # all resolved first: a typo fails before any training
     trained = [(name, cfg, train_arm(name, cfg, args.seconds, args.every)) for name, cfg in configs]
+    for name, _, snapshots in trained:  # kept, so a failure while scoring loses no training
+        torch.save([(seconds, steps, G.state_dict()) for seconds, steps, G in snapshots], out / f"{name}.pt")
 
     data = Trainer(configs[0][1], "cpu").data
     judge = Judge(data.images, data.labels)
     print(f"independent judge: held-out accuracy {judge.accuracy:.2%}, FD floor {judge.floor:.2f}", file=sys.stderr)
-    evaluator = Evaluator(configs[0][1], data, "cpu")
+    evaluators = {}  # one per z size (an arm may change it); real features are computed once per evaluator
     rows = []
+
+    def score(arm, cfg, seconds, steps, G):
+        if cfg.model.z_dim not in evaluators:
+            evaluators[cfg.model.z_dim] = Evaluator(cfg, data, "cpu")
+        evaluator = evaluators[cfg.model.z_dim]
+        samples = to_uint8_images(evaluator.generate(G))
+        images = torch.from_numpy(samples).permute(0, 3, 1, 2)
+        project = evaluator.score_images(images)
+        rows.append({"arm": arm, "seconds": seconds, "steps": steps, **judge.score(images),
+                     **{k: project.get(k) for k in ("fid_cnn", "fid_cnn_floor", "classifier_accuracy",
+                                                    "classes_present", "class_kl", "confident_share")}})
+        return samples
+
     for name, cfg, snapshots in trained:
         for seconds, steps, G in snapshots:
-            samples = to_uint8_images(evaluator.generate(G))
-            images = torch.from_numpy(samples).permute(0, 3, 1, 2)
-            project = evaluator.score_images(images)
-            rows.append({"arm": name, "seconds": seconds, "steps": steps, **judge.score(images),
-                         **{k: project.get(k) for k in ("fid_cnn", "fid_cnn_floor", "classifier_accuracy",
-                                                        "classes_present", "class_kl", "confident_share")}})
+            samples = score(name, cfg, seconds, steps, G)
         write_samples(samples[:64], out / f"{name}.png")
+    for name, cfg, snapshots in trained:
+        seconds, steps, G = snapshots[-1]
+        for temperature in args.temperature:
+            samples = score(f"{name} T={temperature:g}", cfg, seconds, steps, Tempered(G, temperature))
+            write_samples(samples[:64], out / f"{name}-T{temperature:g}.png")
     with open(out / "scores.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
