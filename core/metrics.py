@@ -112,9 +112,19 @@ def class_coverage(probabilities: np.ndarray) -> dict:
     }
 
 
+def diversity(real: np.ndarray, fake: np.ndarray, n: int = 500) -> float:
+    """The fakes' mean pairwise distance as a share of the reals' (first n of each): about 1 for a generator
+    as varied as the data, near 0 for one that makes the same few samples."""
+    def spread(features):
+        features = np.asarray(features[:n], np.float64)
+        m = len(features)
+        return _pairwise_distances(features, features).sum() / max(m * (m - 1), 1)
+    return float(spread(fake) / max(spread(real), 1e-12))
+
+
 def image_metrics(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3) -> dict:
-    """FID, KID and improved precision/recall between two feature sets."""
+    """FID, KID, improved precision/recall and diversity between two feature sets."""
     kid, kid_std = kernel_inception_distance(real_features, fake_features)
     precision, recall = precision_recall(real_features, fake_features, k)
     return {"fid": frechet_distance(real_features, fake_features), "kid": kid, "kid_std": kid_std,
-            "precision": precision, "recall": recall}
+            "precision": precision, "recall": recall, "diversity": diversity(real_features, fake_features)}

@@ -18,16 +18,18 @@ METRICS = (
     ("kid", "KID (Inception-v3 features)", True),
     ("precision", "precision (Inception-v3 features)", False),
     ("recall", "recall (Inception-v3 features)", False),
+    ("diversity", "diversity vs data (Inception-v3 features)", False),
     ("fid_cnn", "FID (dataset CNN features)", True),
     ("kid_cnn", "KID (dataset CNN features)", True),
     ("precision_cnn", "precision (dataset CNN features)", False),
     ("recall_cnn", "recall (dataset CNN features)", False),
+    ("diversity_cnn", "diversity vs data (dataset CNN features)", False),
     ("classes_present", "classes present", False),
     ("class_kl", "class KL", True),
     ("confident_share", "samples the classifier reads with p >= 0.9", False),
 )
 LABELS = {key: label for key, label, _ in METRICS}
-PERCENT = ("high_quality_rate", "classifier_accuracy", "confident_share")
+PERCENT = ("high_quality_rate", "classifier_accuracy", "confident_share", "diversity", "diversity_cnn")
 FLOORS = {"fid": "fid_floor", "fid_cnn": "fid_cnn_floor"}  # real vs real: the best a generator can score
 X_AXES = (("step", "step"), ("train_seconds", "training seconds"))
 
