@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core import config as config_mod
+from core.describe import describe_event
 from core.errors import UserError
 from core.runs import add_run_arguments, make_session, prepare
 from core.states import EventKind, RunState
@@ -97,6 +98,9 @@ class Progress:
         for event in t.events:
             if event["kind"] in (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR):
                 print(f"\n{event}" if self.tty else str(event), file=self.stream, flush=True)
+            elif event["kind"] in (EventKind.ALERT, EventKind.ALERT_CLEARED, "rewind"):
+                line = describe_event(event)
+                print(f"\n{line}" if self.tty else line, file=self.stream, flush=True)
 
     def close(self):
         if self.tty:
