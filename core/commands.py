@@ -84,11 +84,22 @@ class Evaluate:
 
 
 @dataclass(frozen=True)
+class Rewind:
+    """Go back to a checkpoint of this run: the latest at or before to_step, or with to="last_healthy" the
+    latest written before the first active (or, with none active, the latest) health alert began."""
+
+    to_step: int | None = None
+    to: str | None = None
+    kind = "rewind"
+
+
+@dataclass(frozen=True)
 class Stop:
     kind = "stop"
 
 
-ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetThreads, SetSampleView, Pause, Resume, Step, SaveCheckpoint, ExportSamples, Evaluate, Stop)
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetThreads, SetSampleView, Pause, Resume, Step,
+       SaveCheckpoint, ExportSamples, Evaluate, Rewind, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
 # Commands that change what is trained; replaying these at their steps reproduces a run. The thread count
 # is among them: on a CPU it changes how sums are split, so the last bits of the weights.

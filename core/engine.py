@@ -248,10 +248,12 @@ class Trainer:
         self.threads = threads
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Samples for z in eval mode (BatchNorm running statistics), without touching training state."""
-        with eval_mode(self.sampler):
-            return self.sampler(z.to(self.device))
+    def generate(self, z: torch.Tensor, average: bool = True) -> torch.Tensor:
+        """Samples for z in eval mode (BatchNorm running statistics), without touching training state; from
+        the sampling generator (the moving average, when on), or with average=False from G itself."""
+        module = self.sampler if average else self.G
+        with eval_mode(module):
+            return module(z.to(self.device))
 
     # --- commands that change the run --------------------------------------------------------
 

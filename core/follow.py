@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 from core import live
 from core.errors import UserError
 from core.inbox import append_command
+from core.rundir import read_jsonl
 from core.states import FINAL_STATES
 from core.telemetry import STAT_NAMES, Settings, Telemetry
 
@@ -28,11 +30,12 @@ class Tail:
     """The whole lines appended to a file since the last read."""
 
     def __init__(self, path: Path):
-        self.path, self.offset = path, 0
+        self.path, self.offset, self.inode = path, 0, None
 
     def lines(self) -> list[str]:
         try:
             with open(self.path, "rb") as f:
+                self.inode = self.inode or os.fstat(f.fileno()).st_ino
                 f.seek(self.offset)
                 chunk = f.read()
         except OSError:
@@ -42,6 +45,17 @@ class Tail:
             return []
         self.offset += end + 1
         return chunk[:end].decode("utf-8", "replace").splitlines()
+
+    @property
+    def replaced(self) -> bool:
+        """The writer put a new file in its place (a rewind cut it) since this Tail began reading."""
+        try:
+            return self.inode is not None and os.stat(self.path).st_ino != self.inode
+        except OSError:
+            return False
+
+    def restart(self) -> None:
+        self.offset, self.inode = 0, None
 
 
 def _json_lines(lines: list[str]) -> list[dict]:
@@ -72,6 +86,7 @@ class RunFollower:
         self._header: list[str] | None = None
         self._last_row: dict | None = None
         self._heartbeat_time = None
+        self._last_event_time = 0.0
         self._histogram_step = self._samples_mtime = None
         self.heartbeat: dict | None = None
 
@@ -104,10 +119,36 @@ class RunFollower:
         steps = np.array([int(r["step"]) for r in rows], np.int64)
         return steps, {n: np.array([float(r[n]) for r in rows], np.float32) for n in STAT_NAMES}
 
+    def _after_rewind(self) -> tuple[int, int] | None:
+        """(rewound step, index of the rewind in events.jsonl) once a rewind has cut the files and recorded
+        itself; None while it has not (or is halfway)."""
+        if not any(t.replaced for t in (self._metrics, self._events, self._quality)):
+            return None
+        events = read_jsonl(self._events.path)
+        rewinds = [i for i, e in enumerate(events) if e.get("kind") == "rewind" and e.get("to_step") is not None
+                   and e.get("wall_time", 0) >= self._last_event_time]
+        return (int(events[rewinds[-1]]["to_step"]), rewinds[-1]) if rewinds else (-1, -1)
+
     def poll(self) -> Telemetry | None:
         """What changed since the last poll, as one Telemetry; None while nothing is known yet."""
-        steps, scalars = self._rows()
-        events, quality = _json_lines(self._events.lines()), _json_lines(self._quality.lines())
+        rewind = self._after_rewind()
+        if rewind == (-1, -1):
+            return None  # the writer is between cutting the files and recording why: next poll
+        if rewind is not None:  # read the cut files again from the start, from the rewound step on
+            to_step, index = rewind
+            for tail in (self._metrics, self._events, self._quality):
+                tail.restart()
+            self._header = None
+            steps, scalars = self._rows()
+            keep = steps > to_step
+            steps, scalars = steps[keep], {n: v[keep] for n, v in scalars.items()}
+            events = _json_lines(self._events.lines())[index:]
+            quality = [q for q in _json_lines(self._quality.lines()) if q.get("step", 0) > to_step]
+        else:
+            steps, scalars = self._rows()
+            events, quality = _json_lines(self._events.lines()), _json_lines(self._quality.lines())
+        if events:
+            self._last_event_time = events[-1].get("wall_time", self._last_event_time)
         self.heartbeat = live.read_heartbeat(self.run_dir) or self.heartbeat
         beat = self.heartbeat
         if beat is None and self._last_row is None:
@@ -132,7 +173,8 @@ class RunFollower:
             steps_per_s=beat["steps_per_s"] if self.live else 0.0, settings=settings, steps=steps, scalars=scalars,
             hist_edges=np.asarray(edges), hist_real=np.asarray(real, float), hist_fake=np.asarray(fake, float),
             samples=samples, sigmas=beat.get("sigmas", {}) if beat else {}, events=tuple(events),
-            quality=tuple(quality), message=self._message(), info=self._info())
+            quality=tuple(quality), message=self._message(), health=beat.get("health", {}) if beat else {},
+            info=self._info())
 
     def _state(self) -> str:
         if self.heartbeat is None:

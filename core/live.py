@@ -81,7 +81,7 @@ class LiveWriter:
                      "elapsed_s": round(t.elapsed_s, 3), "settings": dataclasses.asdict(t.settings),
                      "speedups": t.info.get("speedups", ""), "sigmas": self._sigmas, "message": t.message,
                      "host": socket.gethostname(), "pid": os.getpid(), "wall_time": round(time.time(), 3),
-                     "info": t.info}
+                     "health": t.health, "info": t.info}
         _replace(self.path / HEARTBEAT, json.dumps(heartbeat).encode())
 
     def _write_samples(self, samples: Samples) -> None:

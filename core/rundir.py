@@ -94,20 +94,38 @@ class RunDir:
     samples = property(lambda self: self.path / "samples")
     timelapse = property(lambda self: self.path / "samples" / "timelapse")
 
-    def abandon_after(self, step: int, events: list[dict]) -> int:
+    def abandon_after(self, step: int, events: list[dict]) -> Path:
         """Training resumes at `step`: what was written after it (a branch that crashed or was abandoned)
         moves to abandoned/from-step-N-TIME/, so that metrics.csv keeps one row per step, quality.jsonl one
-        score per evaluation and events.jsonl exactly the checkpoint's events. Returns metrics rows moved."""
+        score per evaluation and events.jsonl exactly the checkpoint's events. Returns the folder."""
         where = self.path / "abandoned" / f"from-step-{step}-{time.strftime('%Y%m%d-%H%M%S')}"
         header = METRIC_COLUMNS[0] + ","
-        moved = _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
+        _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
                              or int(line.split(",", 1)[0]) <= step, where / "metrics.csv")
         for path in (self.quality_path, self.histograms_path):
             _split_lines(path, lambda line: _step_of(line) <= step, where / path.name)
         kept = {json.dumps(e, sort_keys=True) for e in events}
         _split_lines(self.events_path, lambda line: not line.strip()
                      or json.dumps(json.loads(line), sort_keys=True) in kept, where / "events.jsonl")
-        return moved
+        return where
+
+    def rewind(self, step: int, events: list[dict]) -> Path:
+        """A live session goes back to `step`: as abandon_after, with the open files reopened on the cut
+        ones. Returns the folder the abandoned branch moved to."""
+        self.close()
+        where = self.abandon_after(step, events)
+        self._metrics, self._events = self._open(self.metrics_path), self._open(self.events_path)
+        self._quality = self._histograms = None
+        return where
+
+    def step_checkpoints(self) -> dict[int, Path]:
+        """{step: path} of the step-N.pt checkpoints in this run directory."""
+        found = {}
+        for path in self.checkpoints.glob("step-*.pt"):
+            number = path.stem[len("step-"):]
+            if number.isdigit():
+                found[int(number)] = path
+        return dict(sorted(found.items()))
 
     def write_config(self, cfg: Config, parent: dict | None = None) -> None:
         """config.json: the settings, and for a fork its parent (kept when the fork itself is resumed)."""

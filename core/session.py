@@ -18,6 +18,7 @@ from core.engine import Trainer
 from core.evaluate import BackgroundEvaluator, Evaluator
 from core.config import check_threads
 from core.errors import UserError
+from core.health import HealthMonitor
 from core.inbox import CommandFile
 from core.live import LiveWriter
 from core.rundir import RunDir
@@ -28,6 +29,20 @@ from core.threads import ThreadGovernor
 from core.views import export_samples, picture, sample_view
 
 Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None when none came
+
+
+def settings_commands(now, wanted) -> list:
+    """The commands that take the settings `now` to `wanted` (both core.telemetry.Settings)."""
+    commands = []
+    if (now.margin_real, now.margin_fake) != (wanted.margin_real, wanted.margin_fake):
+        commands.append(C.SetMargins(wanted.margin_real, wanted.margin_fake))
+    if now.spectral_norm != wanted.spectral_norm:
+        commands.append(C.SetSpectralNorm(wanted.spectral_norm))
+    if (now.lr_g, now.lr_d) != (wanted.lr_g, wanted.lr_d):
+        commands.append(C.SetLearningRates(wanted.lr_g, wanted.lr_d))
+    if now.n_dis != wanted.n_dis:
+        commands.append(C.SetNDis(wanted.n_dis))
+    return commands
 
 
 class Session:
@@ -67,6 +82,10 @@ class Session:
         self._sigma_probe = SigmaProbe()
         self._hist_since_frame = np.zeros((2, len(trainer.hist_edges) - 1))
         self._governor = self._new_governor() if not trainer.cfg.train.threads else None
+        self.health = HealthMonitor(trainer.cfg)
+        self._auto_rewinds = 0
+        self._auto_rewind_due: dict | None = None  # the alert an automatic rewind answers, at the next boundary
+        self._discarded_evaluations: set[int] = set()  # steps of a branch a rewind abandoned
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -113,6 +132,8 @@ class Session:
             elif now >= self._next_autosave:
                 self._autosave(keep_step=False)
             self._publish_if_due()
+            if self._auto_rewind_due is not None:
+                self._rewind_automatically()
             if self._governor is not None and self._governor.due():
                 self._adapt_threads()
         return self.close()
@@ -187,9 +208,9 @@ class Session:
         while self._replay and self._replay[0]["step"] <= self.trainer.step:
             self.handle(C.from_event(self._replay.popleft()))
 
-    def handle(self, command, source: str | None = None) -> None:
+    def handle(self, command, source: str | None = None) -> bool:
         """Apply one command at this step boundary and record what happened (and, for a command from
-        the inbox file, which line asked for it)."""
+        the inbox file, which line asked for it). False when it was refused."""
         origin = {"source": source} if source else {}
         try:
             result = self._apply(command)
@@ -197,8 +218,12 @@ class Session:
             reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             self.record({"kind": EventKind.REJECTED, "command": getattr(command, "kind", type(command).__name__),
                          "reason": reason, **origin})
-            return
+            return False
+        kept = result.pop("_keep", []) if isinstance(result, dict) else []
         self.record({**C.to_event(command), **(result or {}), **origin})
+        for setting in kept:  # after a rewind, the settings in force before it stay: recorded as their commands
+            self.handle(setting, source="rewind: kept the settings in force before it")
+        return True
 
     def _new_governor(self) -> ThreadGovernor | None:
         return ThreadGovernor() if self.trainer.device.type == "cpu" else None
@@ -254,12 +279,88 @@ class Session:
             return {"path": str(self.checkpoint(command.path))}
         elif isinstance(command, C.ExportSamples):
             return {"path": str(export_samples(self.trainer, command))}
+        elif isinstance(command, C.Rewind):
+            return self._rewind(command)
         elif isinstance(command, C.Evaluate):
             if self.state == RunState.DIVERGED:
                 raise UserError("the run diverged; resume from a checkpoint, then evaluate")
             if not self.evaluate():
                 raise UserError("an evaluation of this step is already done or under way")
         return None
+
+    def _rewind(self, command: C.Rewind) -> dict:
+        """Back to a checkpoint of this run: its weights, optimizers and random state. What was written after
+        it moves to abandoned/ (metrics.csv keeps one row per step). The settings in force now stay in force,
+        recorded after the rewind as the commands that set them, so a replay of the record trains the same."""
+        target = self._rewind_target(command)
+        candidates = [(s, p) for s, p in self.run_dir.step_checkpoints().items() if s <= target]
+        if not candidates:
+            raise UserError(f"no checkpoint of this run at or before step {target} (checkpoints/step-N.pt)")
+        step, path = candidates[-1]
+        from core.checkpoint import load_checkpoint
+        from core.config import from_dict
+
+        state = load_checkpoint(path)
+        self.publish()  # the abandoned branch's last rows reach the window before the rewind does
+        before = self.trainer.settings
+        saved, cfg = from_dict(state["config"]), self.trainer.cfg
+        cfg.loss, cfg.optim = saved.loss, saved.optim
+        cfg.model.spectral_norm, cfg.train.n_dis = saved.model.spectral_norm, saved.train.n_dis
+        from_step = self.trainer.step
+        self.trainer.load_state_dict(state)
+        self.trainer.drain_statistics()
+        self.trainer.drain_histograms()
+        self._hist_since_frame[:] = 0
+        self.events = list(state["events"])
+        abandoned = self.run_dir.rewind(step, self.events)
+        self._discarded_evaluations |= {s for s in self._evaluated_at if s > step}
+        self._evaluated_step, self._saved = -1, (-1, False)
+        for cleared in self.health.reset():
+            self.record(cleared)
+        if self.state == RunState.DIVERGED:  # back before the NaN: paused, for the user to resume
+            self.state, self._message = RunState.PAUSED, ""
+        self._next_samples = 0.0
+        return {"from_step": from_step, "to_step": step, "checkpoint": str(path.relative_to(self.run_dir.path)),
+                "abandoned": str(abandoned.relative_to(self.run_dir.path)) if abandoned.exists() else None,
+                "_keep": settings_commands(self.trainer.settings, before)}
+
+    def _rewind_target(self, command: C.Rewind) -> int:
+        """The last step a rewind may go back to."""
+        if (command.to_step is None) == (command.to is None):
+            raise UserError('a rewind needs to_step (a step number) or to = "last_healthy", not both')
+        if command.to is not None:
+            if command.to != "last_healthy":
+                raise UserError(f'rewind to must be "last_healthy", got {command.to!r}')
+            alerts = list(self.health.active.values())
+            if alerts:
+                return min(a.since for a in alerts) - 1
+            raised = [e for e in self.events if e.get("kind") == EventKind.ALERT]
+            if not raised:
+                raise UserError("no health alert in this run to rewind before; give to_step instead")
+            return int(raised[-1]["since"]) - 1
+        if not (isinstance(command.to_step, int) and 0 <= command.to_step <= self.trainer.step):
+            raise UserError(f"to_step must be a step from 0 to {self.trainer.step}, got {command.to_step!r}")
+        return command.to_step
+
+    def _rewind_automatically(self) -> None:
+        """health.auto_rewind: answer a new alert by rewinding (and, with apply_suggestion, its suggested change)."""
+        alert, self._auto_rewind_due = self._auto_rewind_due, None
+        self._auto_rewinds += 1
+        rewound = self.handle(C.Rewind(to="last_healthy"),
+                              source=f"health.auto_rewind ({alert['name']} at step {alert['step']})")
+        if rewound and self.trainer.cfg.health.apply_suggestion and alert.get("action"):
+            self.handle(C.from_event(alert["action"]), source=f"health.apply_suggestion ({alert['name']})")
+
+    def _observe_health(self, steps, scalars, quality, view) -> None:
+        if view is not None:  # G's own samples of a few fixed z (not the average's, which moves on its own)
+            data_range = 2.0 if view.grid is not None else 2 * view.extent
+            fixed = self.trainer.generate(self.trainer.fixed_z[:16], average=False).float().cpu().numpy()
+            self.health.observe_view(view.step, fixed / data_range)
+        for event in self.health.update(self.trainer.step, steps, scalars, quality):
+            self.record(event)
+            auto = self.trainer.cfg.health.auto_rewind
+            if event["kind"] == EventKind.ALERT and self._auto_rewinds < auto and self._auto_rewind_due is None:
+                self._auto_rewind_due = event
 
     def record(self, event: dict) -> None:
         # as events.jsonl will hold it: plain JSON values (a StrEnum becomes its string), so checkpoints
@@ -329,6 +430,14 @@ class Session:
 
     # --- publishing ------------------------------------------------------------------------------
 
+    def _was_abandoned(self, step: int) -> bool:
+        """An evaluation submitted before a rewind, of a step on the branch it abandoned: dropped once."""
+        if step in self._discarded_evaluations:
+            self._discarded_evaluations.discard(step)
+            self._evaluated_at.pop(step, None)
+            return True
+        return False
+
     def _publish_if_due(self) -> None:
         now = time.monotonic()
         if now >= self._next_publish:
@@ -359,9 +468,11 @@ class Session:
         (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
         rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
         quality = [{**r, "train_seconds": self._evaluated_at.pop(r["step"], None)}
-                   for r in (self._evaluator.results() if self._evaluator else [])]
+                   for r in (self._evaluator.results() if self._evaluator else [])
+                   if not self._was_abandoned(r["step"])]
         for result in quality:
             self._write(self.run_dir.append_quality, result)
+        self._observe_health(steps, scalars, quality, view)
         telemetry = Telemetry(
             step=self.trainer.step, state=self.state, elapsed_s=self._active_s,
             steps_per_s=rate if math.isfinite(rate) else 0.0, settings=self.trainer.settings,
@@ -369,7 +480,7 @@ class Session:
             hist_real=hist_real, hist_fake=hist_fake, samples=view,
             sigmas=self._sigma_probe(self.trainer.D) if samples else {}, events=tuple(self._unpublished_events),
             quality=tuple(quality),
-            message=self._message, info=self.info,
+            message=self._message, health=self.health.states(), info=self.info,
         )
         self._unpublished_events = []
         for publisher in self.publishers:

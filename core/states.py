@@ -22,3 +22,5 @@ class EventKind(StrEnum):
     ERROR = "error"  # a write failed (a full disk); the run paused or stopped
     RESUMED = "resumed"  # continued from a checkpoint of this run directory
     FORKED = "forked"  # started from a checkpoint of another run (config.json names the parent)
+    ALERT = "alert"  # a health detector found a failure (core/health.py)
+    ALERT_CLEARED = "alert_cleared"

@@ -56,4 +56,5 @@ class Telemetry:
     events: tuple = ()  # events applied since the last publish, as written to events.jsonl
     quality: tuple = ()  # evaluations finished since the last publish, as written to quality.jsonl
     message: str = ""
+    health: dict = field(default_factory=dict)  # detector -> {state, signal, threshold, since} (core/health.py)
     info: dict = field(default_factory=dict)  # preset, dataset, device, run_dir, max_steps: constant over a run
