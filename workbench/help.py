@@ -23,6 +23,9 @@ TOUR = (
     ("Run", "Preset, data, device, speed-ups, run directory, speed and ETA, and the spectral sigma of each D layer."),
     ("Quality", "Scores of the generator measured in the background (and on request), their best values, each "
                 "distance beside its floor (real vs real), and one of them over steps or training seconds."),
+    ("Health", "Four detectors judge the run as it trains: D overpowering G, G collapsing, diverging, stalled. Each "
+               "one's signal against its threshold, the alerts with their evidence and a suggested change; Apply "
+               "suggestion, or Rewind to the last checkpoint before the alert. The status-bar badge opens it."),
     ("Runs", "The run directories under runs/ and any you opened: tick several to overlay their curves in Losses, "
              "Margins and Quality (forks marked where they left their parent), see two runs' samples side by side, "
              "and export the comparison."),

@@ -10,10 +10,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar
 
 from core import commands as C
+from core.describe import describe_event
 from core.rundir import default_run_dir
 from workbench import help as help_pages
 from workbench.attached import AttachedRunner
 from workbench.docks.controls import ControlsDock
+from workbench.docks.health import HealthDock
 from workbench.docks.losses import LossesDock
 from workbench.docks.margins import MarginsDock
 from workbench.docks.quality import QualityDock
@@ -21,10 +23,10 @@ from workbench.docks.run_info import RunDock
 from workbench.docks.runs import RunsDock
 from workbench.docks.samples import SamplesDock
 from workbench.file_menu import FileMenu
-from workbench.model import RunModel, describe_event
+from workbench.model import RunModel
 from workbench.runner import Failure, Finished, Runner, RunSpec
 
-LAYOUT_VERSION = 3  # 2: the Quality dock; 3: the Runs dock
+LAYOUT_VERSION = 4  # 2: the Quality dock; 3: the Runs dock; 4: the Health dock
 POLL_MS = 33  # telemetry is taken in every tick (30 Hz); at most one dock redraws per tick,
 DOCK_PERIOD_S = 0.5  # and each dock at most this often, so the engine keeps the cores
 
@@ -61,7 +63,9 @@ class MainWindow(QMainWindow):
         self.run_info = RunDock(self)
         self.quality = QualityDock(self.send, self)
         self.runs = RunsDock((self.losses, self.margins, self.quality), self)
-        self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality, self.runs)
+        self.health = HealthDock(self.send, self)
+        self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality,
+                      self.health, self.runs)
         self.setDockNestingEnabled(True)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.losses)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.margins)
@@ -69,7 +73,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.controls)
         self.tabifyDockWidget(self.controls, self.run_info)
         self.tabifyDockWidget(self.run_info, self.quality)
-        self.tabifyDockWidget(self.quality, self.runs)
+        self.tabifyDockWidget(self.quality, self.health)
+        self.tabifyDockWidget(self.health, self.runs)
         self.controls.raise_()
         self.resizeDocks([self.losses, self.samples], [820, 580], Qt.Horizontal)
         self.resizeDocks([self.losses, self.margins], [480, 400], Qt.Vertical)
@@ -104,6 +109,11 @@ class MainWindow(QMainWindow):
         self.banner.hide()
 
     def _build_status_bar(self) -> None:
+        self.health_badge = QPushButton()
+        self.health_badge.setFlat(True)
+        self.health_badge.setToolTip("Training health: click for the Health dock")
+        self.health_badge.clicked.connect(lambda: (self.health.show(), self.health.raise_()))
+        self.statusBar().addPermanentWidget(self.health_badge)
         self.status_labels = {name: QLabel() for name in ("state", "step", "rate", "device")}
         for label in self.status_labels.values():
             self.statusBar().addPermanentWidget(label)
@@ -155,6 +165,7 @@ class MainWindow(QMainWindow):
         self.model.reset()
         self.losses.clear()
         self.quality.clear()
+        self.health.clear()
         self.banner.hide()
 
     def start(self, spec: RunSpec) -> None:
@@ -240,6 +251,11 @@ class MainWindow(QMainWindow):
         self.status_labels["step"].setText(f"step {m.step:,}  ")
         self.status_labels["rate"].setText(f"{m.steps_per_s:.1f} steps/s  " if m.state == "running" else "")
         self.status_labels["device"].setText(m.info.get("device", "–"))
+        active = [name for name, r in m.health.items() if r["state"] == "alert"]
+        badge = f"⚠ {', '.join(active)}" if active else ("● healthy" if m.health else "")
+        if badge != self.health_badge.text():
+            self.health_badge.setText(badge)
+            self.health_badge.setStyleSheet(f"color: {'#c62828; font-weight: bold' if active else '#2e7d32'};")
 
     def show_problem(self, text: str) -> None:
         """The red banner: what happened, what a restart will lose, and the way on that exists."""

@@ -11,7 +11,8 @@ import numpy as np
 from core.rundir import read_jsonl, read_metrics
 from core.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 
-MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged"}
+MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged", "alert",
+                "rewind"}
 
 
 class History:
@@ -25,6 +26,13 @@ class History:
         self._skip = 0
         self.steps = np.zeros(0, np.int64)
         self.values = {n: np.zeros(0, np.float32) for n in self.names}
+
+    def cut_after(self, step: int) -> tuple[np.ndarray, dict]:
+        """Drop the points after `step` (a rewind); return them, the abandoned branch."""
+        keep = self.steps <= step
+        branch = self.steps[~keep], {n: v[~keep] for n, v in self.values.items()}
+        self.steps, self.values = self.steps[keep], {n: v[keep] for n, v in self.values.items()}
+        return branch
 
     def extend(self, steps: np.ndarray, scalars: dict) -> None:
         keep = (np.arange(len(steps)) + self._skip) % self.stride == 0
@@ -85,6 +93,9 @@ class RunModel:
         self.hist_fake = None
         self.markers: list[dict] = []
         self.quality: list[dict] = []  # every evaluation of the run, oldest first
+        self.branches: list[tuple[np.ndarray, dict]] = []  # what rewinds abandoned: (steps, {name: values})
+        self.health: dict = {}  # detector -> {state, signal, threshold, since}, as the engine last judged
+        self.health_trace: dict[str, list[tuple[int, float]]] = {}  # detector -> (step, signal) over the run
         self.log: list[dict] = []  # every event, for the status line and tooltips
         self.message = ""
         self.failure = None
@@ -94,6 +105,10 @@ class RunModel:
     def ingest(self, t: Telemetry) -> None:
         self.step, self.state, self.steps_per_s, self.elapsed_s = t.step, t.state, t.steps_per_s, t.elapsed_s
         self.settings, self.info, self.message = t.settings, t.info, t.message
+        for event in t.events:
+            if event["kind"] == "rewind":  # before this telemetry's rows, which continue from the rewound step
+                self._rewind(int(event["to_step"]))
+        self._trace_health(t.step, t.health)
         if len(t.steps):
             self.history.extend(t.steps, t.scalars)
         if t.hist_real.sum() > 0:
@@ -109,6 +124,37 @@ class RunModel:
             if event["kind"] in MARKER_KINDS:
                 self.markers.append(event)
         self.version += 1
+
+    def _rewind(self, step: int) -> None:
+        steps, values = self.history.cut_after(step)
+        if len(steps):
+            self.branches.append((steps, values))
+        self.quality = [q for q in self.quality if q.get("step", 0) <= step]
+        for trace in self.health_trace.values():
+            trace[:] = [(s, v) for s, v in trace if s <= step]
+
+    def _trace_health(self, step: int, health: dict) -> None:
+        if not health:
+            return
+        self.health = health
+        for name, reading in health.items():
+            trace = self.health_trace.setdefault(name, [])
+            signal = reading.get("signal")
+            if signal is not None and (not trace or trace[-1] != (step, signal)):
+                trace.append((step, signal))
+                del trace[:-4096]
+
+    @property
+    def alerts(self) -> list[dict]:
+        """The alert events of the run, each with 'cleared_at' (the step it cleared) or None while active."""
+        out, open_ = [], {}
+        for event in self.log:
+            if event["kind"] == "alert":
+                open_[event["name"]] = {**event, "cleared_at": None}
+                out.append(open_[event["name"]])
+            elif event["kind"] == "alert_cleared" and event["name"] in open_:
+                open_.pop(event["name"])["cleared_at"] = event["step"]
+        return out
 
     def margins_for_edit(self, real: float | None = None, fake: float | None = None) -> tuple[float, float]:
         """The margins to send when the user sets one: both the same if linked, else the other as echoed."""
@@ -145,31 +191,3 @@ class RunModel:
         if not max_steps or self.steps_per_s <= 0 or self.state != "running":
             return float("nan")
         return max(0.0, (max_steps - self.step) / self.steps_per_s)
-
-
-def describe_event(event: dict) -> str:
-    """A short human sentence for an event, for tooltips and the status bar."""
-    kind = event["kind"]
-    at = f"step {event['step']}: "
-    if kind == "set_margins":
-        return at + f"margins set to +{event['margin_real']:g} / -{event['margin_fake']:g}"
-    if kind == "set_spectral_norm":
-        return at + f"spectral norm {'on' if event['enabled'] else 'off'}"
-    if kind == "set_learning_rates":
-        return at + f"learning rates G {event['lr_g']:.2g}, D {event['lr_d']:.2g}"
-    if kind == "set_n_dis":
-        return at + f"n_dis set to {event['n_dis']}"
-    if kind == "step":
-        then = "; paused: it was running (Resume goes on)" if event.get("paused") else ""
-        return at + f"stepping {event['n']}{then}"
-    if kind == "rejected":
-        return at + f"refused {event['command']}: {event['reason']}"
-    if kind == "diverged":
-        return at + f"diverged (NaN/Inf) at step {event['at_step']}; paused"
-    if kind == "evaluate":
-        return at + "evaluation started"
-    if kind in ("save_checkpoint", "export_samples"):
-        return at + f"wrote {event.get('path')}"
-    if kind == "error":
-        return at + event.get("reason", "error")
-    return at + kind.replace("_", " ")

@@ -13,7 +13,8 @@ from tests.workbench.conftest import DIGITS, RING, make_spec, wait_for
 from workbench.main_window import MainWindow
 from workbench.runner import RunSpec
 
-DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock", "runs_dock"}
+DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock", "runs_dock",
+         "health_dock"}
 
 
 def events(run_dir):

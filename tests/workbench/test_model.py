@@ -34,3 +34,39 @@ def test_history_stays_bounded_and_keeps_the_ends():
     assert history.steps[0] == 1 and history.steps[-1] > 999_000
     assert np.all(np.diff(history.steps) > 0)
     assert np.array_equal(history.values["d_loss"], history.steps.astype(np.float32))
+
+
+def test_a_rewound_run_read_from_its_directory_shows_one_row_per_step_and_the_abandoned_branch(tmp_path):
+    """A session rewinds from step 250 to step-100.pt while a follower (the attached window's reader) polls
+    its files; the model built from the follower's telemetry keeps steps 1-300 once, and 101-250 as a branch."""
+    from core import commands as C
+    from core.config import resolve
+    from core.engine import Trainer
+    from core.follow import RunFollower
+    from core.rundir import RunDir
+    from core.session import Session
+    from workbench.model import RunModel
+
+    cfg = resolve("ring8", overrides=["train.threads=1", "train.checkpoint_every=100", "eval.every=0",
+                                      "train.batch_size=64"])
+    session = Session(Trainer(cfg, "cpu"), RunDir(tmp_path), max_steps=300)
+    follower, model, sent = None, RunModel(), []
+
+    def inbox(timeout):
+        nonlocal follower
+        step = session.trainer.step
+        if step in (120, 250) and step not in sent:
+            session.publish()  # what the session's timer would have written by now
+            follower = follower or RunFollower(tmp_path)
+            model.ingest(follower.poll())
+            sent.append(step)
+            if step == 250:
+                return C.Rewind(to_step=150)
+        return None
+
+    session.run(inbox)
+    assert model.history.steps.max() == 250
+    model.ingest(follower.poll())  # the cut files, read again from the rewound step
+    assert list(model.history.steps) == list(range(1, 301))
+    assert list(model.branches[0][0]) == list(range(101, 251))
+    assert [e["kind"] for e in model.log].count("rewind") == 1

@@ -1,14 +1,18 @@
-"""Losses over steps, smoothed like TensorBoard, with a marker wherever a command changed the run."""
+"""Losses over steps, smoothed like TensorBoard, with a marker wherever a command changed the run or a health
+alert was raised, and the branches rewinds abandoned drawn faint."""
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider
 
+from core.describe import describe_event
 from workbench.docks import stacked
-from workbench.model import RunModel, describe_event, smooth
+from workbench.model import RunModel, smooth
 from workbench.overlays import OverlayLayer
 
 SERIES = (("d_loss", "D loss", "#4e9af1"), ("g_loss", "G loss", "#f28e2b"),
           ("real_loss", "D real part", "#59a14f"), ("fake_loss", "D fake part", "#e15759"))
+MARKER_PENS = {"alert": pg.mkPen((214, 39, 40, 200), width=1), "rewind": pg.mkPen((148, 103, 189, 220), width=1)}
+DEFAULT_MARKER_PEN = pg.mkPen((200, 200, 200, 120), style=Qt.DashLine)
 
 
 class LossesDock(QDockWidget):
@@ -33,6 +37,7 @@ class LossesDock(QDockWidget):
         self.slider_label = QLabel()
         self.slider.valueChanged.connect(self._smoothing_changed)
         self._markers = []
+        self._branches = []
         self._drawn = (-1, -1)
         self.overlay = OverlayLayer(self.plot)
         self._overlaid = []
@@ -72,13 +77,21 @@ class LossesDock(QDockWidget):
             curve.setData(h.steps, smooth(h.values[name], self.smoothing))
         for marker in model.markers[len(self._markers):]:
             line = pg.InfiniteLine(pos=marker["step"], angle=90, movable=False,
-                                   pen=pg.mkPen((200, 200, 200, 120), style=Qt.DashLine))
+                                   pen=MARKER_PENS.get(marker["kind"], DEFAULT_MARKER_PEN))
             line.setToolTip(describe_event(marker))
             self.plot.addItem(line)
             self._markers.append(line)
+        for steps, values in model.branches[len(self._branches) // 2:]:
+            for name in ("d_loss", "g_loss"):
+                curve = pg.PlotDataItem(steps, smooth(values[name], self.smoothing),
+                                        pen=pg.mkPen((150, 150, 150, 160), width=1, style=Qt.DotLine))
+                curve.setToolTip(f"{name.replace('_', ' ')} of a branch a rewind abandoned")
+                self.plot.addItem(curve)
+                self._branches.append(curve)
 
     def clear(self) -> None:
-        for line in self._markers:
-            self.plot.removeItem(line)
+        for item in self._markers + self._branches:
+            self.plot.removeItem(item)
         self._markers.clear()
+        self._branches.clear()
         self._drawn = (-1, -1)

@@ -1,0 +1,44 @@
+"""The Health dock, the status-bar badge and the loss curves' alert markers, driven by a real engine whose D
+is made to run away mid-run (its learning rate raised to 0.5); the dock's buttons apply the suggestion
+and rewind."""
+import json
+
+from PySide6.QtCore import Qt
+
+from core import commands as C
+from tests.workbench.conftest import RING, make_spec, wait_for
+
+SETUP = [*RING, "train.checkpoint_every=100", "eval.every=0"]
+
+
+def events(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_an_alert_shows_everywhere_and_the_dock_applies_its_suggestion_and_rewinds(window, qtbot, tmp_path):
+    window.health.raise_()
+    window.start(make_spec(tmp_path, overrides=SETUP))
+    wait_for(qtbot, lambda: window.model.step > 300)
+    wait_for(qtbot, lambda: window.model.health.get("diverging", {}).get("state") == "ok")
+    window.send(C.SetLearningRates(lr_d=0.5))
+    wait_for(qtbot, lambda: window.model.health.get("diverging", {}).get("state") == "alert")
+    wait_for(qtbot, lambda: "diverging" in window.health_badge.text())
+    wait_for(qtbot, lambda: any(window.health.states.topLevelItem(i).text(1) == "alert" for i in range(4)))
+    assert window.health.history.topLevelItem(0).text(1) == "diverging"
+    wait_for(qtbot, lambda: any(line.toolTip().startswith(f"step {a['step']}: ALERT diverging")
+                                for line in window.losses._markers for a in window.model.alerts))
+
+    assert window.health.apply_button.isEnabled()
+    lr_g = window.model.settings.lr_g
+    qtbot.mouseClick(window.health.apply_button, Qt.LeftButton)  # halve both learning rates
+    wait_for(qtbot, lambda: (window.model.settings.lr_g, window.model.settings.lr_d) == (lr_g / 2, 0.25))
+
+    qtbot.mouseClick(window.health.rewind_button, Qt.LeftButton)
+    wait_for(qtbot, lambda: bool(window.model.branches))
+    run_dir = tmp_path / "run"
+    rewind = next(e for e in events(run_dir / "events.jsonl") if e["kind"] == "rewind")
+    alert = next(e for e in events(run_dir / rewind["abandoned"] / "events.jsonl") if e["kind"] == "alert")
+    assert rewind["to_step"] < alert["since"] and rewind["to_step"] % 100 == 0
+    assert (window.model.branches[0][0] > rewind["to_step"]).all()  # the abandoned branch, kept for the plot
+    wait_for(qtbot, lambda: len(window.losses._branches) == 2)  # its D and G losses, drawn faint
+    wait_for(qtbot, lambda: window.model.settings.lr_d == 0.25)  # the rewind kept the settings in force
