@@ -210,6 +210,7 @@ class HealthMonitor:
         h = self.cfg.health
         self.window = StepWindow(max(h.window, h.diverge_window, h.stall_window))
         self.readings = {name: Reading("warming up") for name in DETECTORS}
+        self._healthy_since: dict[str, int] = {}  # an active alert's detector: first step it saw no failure
         if not self.cfg.eval.every:
             self.readings["g_collapse"] = Reading("off")
 
@@ -279,8 +280,14 @@ class HealthMonitor:
         signal = None if signal is None else float(signal)
         was = self.active.get(name)
         if finding is None:
+            if was is not None:  # an alert clears after a whole window without the failure, so it does not flap
+                self._healthy_since.setdefault(name, step)
+                if step - self._healthy_since[name] < self.cfg.health.window:
+                    self.readings[name] = Reading("alert", signal, threshold, was.since)
+                    return []
             self.readings[name] = Reading("ok", signal, threshold)
             return [self._cleared(name, "recovered", step)] if was else []
+        self._healthy_since.pop(name, None)
         since = int(window["steps"][0])
         self.readings[name] = Reading("alert", signal, threshold, was.since if was else since)
         if was:
@@ -290,6 +297,7 @@ class HealthMonitor:
 
     def _cleared(self, name: str, why: str, step: int | None = None) -> dict:
         alert = self.active.pop(name)
+        self._healthy_since.pop(name, None)
         return {"kind": EventKind.ALERT_CLEARED, "name": name, "raised_at": alert.step, "why": why,
                 **({"step": step} if step is not None else {})}
 

@@ -68,7 +68,9 @@ def test_the_monitor_raises_once_and_clears_when_the_failure_ends():
     assert monitor.update(601, np.array([601]), {k: v[:1] for k, v in beaten.items()}) == []  # still on: no repeat
     healthy = window(500)
     steps = healthy.pop("steps") + 601
-    cleared = monitor.update(1101, steps, healthy)
+    assert monitor.update(1101, steps, healthy) == []  # healthy again, but not yet for a whole window
+    assert monitor.readings["d_overpowers"].state == "alert"
+    cleared = monitor.update(1601, steps + 500, healthy)
     assert [(e["kind"], e["name"], e["why"]) for e in cleared] == [("alert_cleared", "d_overpowers", "recovered")]
     assert monitor.readings["g_collapse"].state == "off"  # no evaluations to judge it on
 
