@@ -69,6 +69,7 @@ class HealthDock(QDockWidget):
         self.setWidget(stacked(self.summary, self.states, buttons, row, (self.plot, 1), (self.history, 1)))
         self._model: RunModel | None = None
         self._drawn = None
+        self._alerts_seen = 0
 
     @property
     def active_alerts(self) -> list[dict]:
@@ -92,6 +93,9 @@ class HealthDock(QDockWidget):
         self.apply_button.setToolTip(active[-1]["suggestion"].capitalize() if active else "No alert is active")
         self._fill_states(model.health)
         self._fill_history(model.alerts)
+        if len(model.alerts) > self._alerts_seen:  # a new alert: show its evidence
+            self._alerts_seen = len(model.alerts)
+            self.choice.setCurrentIndex(self.choice.findData(model.alerts[-1]["name"]))
         self._redraw()
 
     def _fill_states(self, health: dict) -> None:
@@ -106,6 +110,8 @@ class HealthDock(QDockWidget):
             self.states.addTopLevelItem(item)
         for column in range(4):
             self.states.resizeColumnToContents(column)
+        rows = self.states.sizeHintForRow(0) * len(DETECTORS)  # all four rows, never a scroll bar
+        self.states.setFixedHeight(rows + self.states.header().height() + 2 * self.states.frameWidth() + 2)
 
     def _fill_history(self, alerts: list[dict]) -> None:
         self.history.clear()
@@ -114,6 +120,8 @@ class HealthDock(QDockWidget):
             item = QTreeWidgetItem([f"{alert['step']:,}", alert["name"], alert["message"], alert["suggestion"], cleared])
             item.setToolTip(2, alert["message"])
             self.history.addTopLevelItem(item)
+        for column in (0, 1, 4):
+            self.history.resizeColumnToContents(column)
 
     def _redraw(self) -> None:
         if self._model is None:
@@ -139,7 +147,7 @@ class HealthDock(QDockWidget):
             self.send(C.from_event(active[-1]["action"]))
 
     def clear(self) -> None:
-        self._model, self._drawn = None, None
+        self._model, self._drawn, self._alerts_seen = None, None, 0
         self.states.clear()
         self.history.clear()
         self.curve.setData([], [])
