@@ -8,6 +8,7 @@ an alert is raised and when it clears. Thresholds and windows: config `health.*`
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -303,4 +304,4 @@ class HealthMonitor:
 
     def states(self) -> dict:
         """{detector: {state, signal, threshold, since}} for telemetry and the heartbeat."""
-        return {name: {k: v for k, v in vars(r).items()} for name, r in self.readings.items()}
+        return {name: dataclasses.asdict(r) for name, r in self.readings.items()}

@@ -13,10 +13,10 @@ from typing import Callable
 import numpy as np
 
 from core import commands as C
-from core.checkpoint import save_checkpoint
+from core.checkpoint import load_checkpoint, save_checkpoint
 from core.engine import Trainer
 from core.evaluate import BackgroundEvaluator, Evaluator
-from core.config import check_threads
+from core.config import check_threads, from_dict
 from core.errors import UserError
 from core.health import HealthMonitor
 from core.inbox import CommandFile
@@ -297,9 +297,6 @@ class Session:
         if not candidates:
             raise UserError(f"no checkpoint of this run at or before step {target} (checkpoints/step-N.pt)")
         step, path = candidates[-1]
-        from core.checkpoint import load_checkpoint
-        from core.config import from_dict
-
         state = load_checkpoint(path)
         self.publish()  # the abandoned branch's last rows reach the window before the rewind does
         before = self.trainer.settings
