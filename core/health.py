@@ -73,6 +73,20 @@ def _halves(values: np.ndarray) -> tuple[float, float]:
     return float(values[:half].mean()), float(values[half:].mean())
 
 
+def inside_share(w: dict) -> float:
+    """d_overpowers' signal: the larger of the real and fake shares inside their margins."""
+    return float(max(w["real_violation_rate"].mean(), w["fake_violation_rate"].mean()))
+
+
+def mean_abs_score(w: dict) -> float:
+    """diverging's signal: the mean over the window of the larger of |mean D(real)| and |mean D(fake)|."""
+    return float(np.maximum(np.abs(w["d_real_mean"]), np.abs(w["d_fake_mean"])).mean())
+
+
+def divergence_limit(h: HealthConfig, cfg: Config) -> float:
+    return h.diverge_ratio * max(cfg.loss.margin_real, cfg.loss.margin_fake, 1.0)
+
+
 def _span(w: dict) -> list[int]:
     return [int(w["steps"][0]), int(w["steps"][-1])]
 
@@ -81,11 +95,11 @@ def d_overpowers(w: dict, h: HealthConfig, cfg: Config, active: bool = False) ->
     """D puts real and fake beyond both margins for the whole window: D's loss is near 0, so D stops
     learning, and G's gradient comes only from how far beyond the margin its samples are. Once raised,
     the alert holds until the shares and the loss are twice the thresholds (no flapping at the edge)."""
-    inside_real, inside_fake = float(w["real_violation_rate"].mean()), float(w["fake_violation_rate"].mean())
     d_loss = float(w["d_loss"].mean())
     slack = 2.0 if active else 1.0
-    if max(inside_real, inside_fake) > slack * h.overpower_inside or d_loss > slack * h.overpower_d_loss:
+    if inside_share(w) > slack * h.overpower_inside or d_loss > slack * h.overpower_d_loss:
         return None
+    inside_real, inside_fake = float(w["real_violation_rate"].mean()), float(w["fake_violation_rate"].mean())
     g_before, g_after = _halves(w["g_loss"])
     o = cfg.optim
     if _spectral_norm_would_help(cfg):
@@ -104,20 +118,20 @@ def d_overpowers(w: dict, h: HealthConfig, cfg: Config, active: bool = False) ->
 def diverging(w: dict, h: HealthConfig, cfg: Config, active: bool = False) -> Finding | None:
     """D's scores run away from the margins (before they overflow into the NaN pause). Once raised, the
     alert holds until the scores are back under half the limit."""
-    scale = max(cfg.loss.margin_real, cfg.loss.margin_fake, 1.0)
-    score = float(np.maximum(np.abs(w["d_real_mean"]), np.abs(w["d_fake_mean"])).mean())
-    if score <= h.diverge_ratio * scale * (0.5 if active else 1.0):  # NaN is not <=: it counts as diverging
+    score, limit = mean_abs_score(w), divergence_limit(h, cfg)
+    if score <= limit * (0.5 if active else 1.0):  # NaN is not <=: it counts as diverging
         return None
     o = cfg.optim
+    if _spectral_norm_would_help(cfg):
+        suggestion, action = "switch spectral normalization on", {"kind": "set_spectral_norm", "enabled": True}
+    else:
+        suggestion, action = f"halve both learning rates ({o.lr_g:g}, {o.lr_d:g})", \
+            {"kind": "set_learning_rates", "lr_g": o.lr_g / 2, "lr_d": o.lr_d / 2}
     return Finding(
         f"D's scores are running away: mean |D| is {score:.3g}, over {h.diverge_ratio:g} times the margin "
-        f"({scale:g}); the losses will overflow next.",
-        {"steps": _span(w), "mean_abs_score": score, "limit": h.diverge_ratio * scale,
-         "d_loss": float(w["d_loss"][-1]), "g_loss": float(w["g_loss"][-1])},
-        "switch spectral normalization on" if _spectral_norm_would_help(cfg)
-        else f"halve both learning rates ({o.lr_g:g}, {o.lr_d:g})",
-        {"kind": "set_spectral_norm", "enabled": True} if _spectral_norm_would_help(cfg)
-        else {"kind": "set_learning_rates", "lr_g": o.lr_g / 2, "lr_d": o.lr_d / 2})
+        f"({limit / h.diverge_ratio:g}); the losses will overflow next.",
+        {"steps": _span(w), "mean_abs_score": score, "limit": limit,
+         "d_loss": float(w["d_loss"][-1]), "g_loss": float(w["g_loss"][-1])}, suggestion, action)
 
 
 def stalled(w: dict, sample_change: float, h: HealthConfig, cfg: Config) -> Finding | None:
@@ -144,8 +158,8 @@ def g_collapse(quality: dict, best: dict, h: HealthConfig, cfg: Config) -> Findi
     evidence, reasons = {"steps": [quality["step"], quality["step"]]}, []
     diversity, coverage = _diversity(quality), _coverage(quality)
     if diversity is not None:
-        evidence.update(diversity=diversity, best_diversity=best.get("diversity", diversity))
         had = best.get("diversity", diversity)
+        evidence.update(diversity=diversity, best_diversity=had)
         if diversity < h.collapse_diversity <= had and diversity < h.collapse_drop * had:
             reasons.append(f"their spread in the judge's feature space is {diversity:.0%} of the data's "
                            f"(this run reached {best['diversity']:.0%})")
@@ -239,14 +253,11 @@ class HealthMonitor:
         if len(steps):
             w = self.window.last(h.window)
             if self.cfg.loss.kind != "wasserstein":  # a critic's loss has no zero to sink to
-                found = w and d_overpowers(w, h, self.cfg, self._on("d_overpowers"))
-                inside = w and max(w["real_violation_rate"].mean(), w["fake_violation_rate"].mean())
-                events += self._judge("d_overpowers", step, found, w, inside, h.overpower_inside)
+                found = w and d_overpowers(w, h, self.cfg, "d_overpowers" in self.active)
+                events += self._judge("d_overpowers", step, found, w, w and inside_share(w), h.overpower_inside)
             w = self.window.last(h.diverge_window)
-            scale = max(self.cfg.loss.margin_real, self.cfg.loss.margin_fake, 1.0)
-            events += self._judge("diverging", step, w and diverging(w, h, self.cfg, self._on("diverging")), w,
-                                  w and float(np.maximum(np.abs(w["d_real_mean"]), np.abs(w["d_fake_mean"])).mean()),
-                                  h.diverge_ratio * scale)
+            found = w and diverging(w, h, self.cfg, "diverging" in self.active)
+            events += self._judge("diverging", step, found, w, w and mean_abs_score(w), divergence_limit(h, self.cfg))
             w, change = self.window.last(h.stall_window), self._sample_change(h.stall_window)
             ready = w if change is not None else None
             events += self._judge("stalled", step, ready and stalled(ready, change, h, self.cfg), ready, change,
@@ -257,9 +268,6 @@ class HealthMonitor:
                                       {"steps": [result["step"]]}, collapse_signal(result), h.collapse_diversity)
                 self._remember_best(result)
         return events
-
-    def _on(self, name: str) -> bool:
-        return name in self.active
 
     def _remember_best(self, quality: dict) -> None:
         diversity, coverage = _diversity(quality), _coverage(quality)
