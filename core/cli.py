@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help="training steps to run now (default: the config's train.steps)")
     train.add_argument("--seed", type=int, help="random seed (same as --set train.seed=S)")
     train.add_argument("--events", help="an events.jsonl whose commands are replayed at their steps")
+    train.add_argument("--nproc", type=int, default=1, metavar="N",
+                       help="train in N processes on this machine (torch.distributed: gloo on the CPU, NCCL on "
+                            "CUDA), as torchrun --nproc-per-node N -m core.cli train would; same results")
 
     sample = sub.add_parser("sample", help="draw samples from a checkpoint's generator into a .npy file")
     sample.add_argument("--checkpoint", required=True)
@@ -70,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SHOWN_EVENTS = (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR, EventKind.ALERT, EventKind.ALERT_CLEARED,
+                "rewind", EventKind.RANKS_COMPARED)
+
+
 class Progress:
     """A progress bar with steps/s and ETA on a terminal; a plain line every few seconds otherwise."""
 
@@ -96,9 +103,7 @@ class Progress:
             self.last_line = time.monotonic()
             print(text, file=self.stream, flush=True)
         for event in t.events:
-            if event["kind"] in (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR):
-                print(f"\n{event}" if self.tty else str(event), file=self.stream, flush=True)
-            elif event["kind"] in (EventKind.ALERT, EventKind.ALERT_CLEARED, "rewind"):
+            if event["kind"] in SHOWN_EVENTS:
                 line = describe_event(event)
                 print(f"\n{line}" if self.tty else line, file=self.stream, flush=True)
 
@@ -108,19 +113,47 @@ class Progress:
 
 
 def cmd_train(args) -> int:
+    from core import distributed
+
+    if args.nproc < 1:
+        raise UserError(f"--nproc must be at least 1, got {args.nproc}")
+    if args.nproc > 1 and not distributed.launched():
+        from core.launch import launch_training
+
+        return launch_training(args, args.argv)
+    if not distributed.launched():
+        return train(args, distributed.ONE_PROCESS, args.device)
+    from core.engine import resolve_device
+
+    world, device = distributed.join(resolve_device(args.device))
+    status = train(args, world, device)
+    distributed.leave(finished=status in (0, 3))
+    return status
+
+
+def train(args, world, device) -> int:
+    """Train in this process: the whole run, or one rank's part of it (rank 0 writes the run directory)."""
+    from core.distributed import broadcast
+    from core.replica import follow
     from core.rundir import read_events
+    from core.runs import make_trainer
 
     run_as_batch_work()
     cfg, state, run_dir = prepare(args)
+    if world.distributed:
+        run_dir = Path(broadcast(str(run_dir)))  # rank 0's (a default name holds the time it was made)
+        if not world.is_main:
+            return follow(make_trainer(cfg, state, device, world))
     replay = read_events(args.events) if args.events else []
     steps = args.steps if args.steps is not None else cfg.train.steps
     if steps < 0:
         raise UserError(f"--steps must be >= 0, got {steps}")
     start = int(state["step"]) if state else 0
     progress = Progress(start, steps)
-    session = make_session(cfg, state, run_dir, args.device, checkpoint=args.resume, max_steps=start + steps,
-                           publish=progress, replay=replay)
-    print(f"hinge-train: {cfg.preset} on {session.trainer.device}, {session.trainer.data.describe()}; "
+    session = make_session(cfg, state, run_dir, device, checkpoint=args.resume, world=world,
+                           max_steps=start + steps, publish=progress, replay=replay)
+    ranks = f" in {world.size} processes" if world.distributed else ""
+    print(f"hinge-train: {cfg.preset} on {session.trainer.device}{ranks}, {session.trainer.data.describe()}; "
           f"run directory {run_dir}", file=sys.stderr)
     try:
         final = session.run()
@@ -227,7 +260,9 @@ def cmd_presets(args) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "compare": cmd_compare, "bench": cmd_bench,
                "export-tb": cmd_export_tb, "presets": cmd_presets}[args.command]
     try:

@@ -50,10 +50,11 @@ class PointMixture:
     def to(self, device):
         return PointMixture(self.name, self.centers.to(device), self.std)
 
-    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
+        """A batch of points; with rows, only those rows of it (the same draws, whatever the rows)."""
         device = self.centers.device
-        idx = torch.randint(len(self.centers), (batch,), generator=generator, device=device)
-        noise = torch.randn(batch, 2, generator=generator, device=device)
+        idx = torch.randint(len(self.centers), (batch,), generator=generator, device=device)[rows]
+        noise = torch.randn(batch, 2, generator=generator, device=device)[rows]
         return self.centers[idx] + self.std * noise
 
     def bounds(self) -> float:
@@ -80,8 +81,9 @@ class ImageBank:
         labels = None if self.labels is None else self.labels.to(device)
         return ImageBank(self.name, self.images.to(device), labels, self.skipped)
 
-    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
-        idx = torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)
+    def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
+        """A batch of images; with rows, only those rows of it (the same draws, whatever the rows)."""
+        idx = torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)[rows]
         return self.images[idx].float().div_(127.5).sub_(1.0)
 
     def describe(self) -> str:

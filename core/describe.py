@@ -33,4 +33,7 @@ def describe_event(event: dict) -> str:
     if kind == "rewind":
         return at + f"rewound from step {event['from_step']} to {event['checkpoint']}" + (
             f"; the abandoned branch is in {event['abandoned']}" if event.get("abandoned") else "")
+    if kind == "ranks_compared":
+        agree = "identical weights" if event["identical"] else "DIFFERENT weights (a bug: please report it)"
+        return at + f"the {event['world_size']} processes ended with {agree}"
     return at + kind.replace("_", " ")

@@ -11,8 +11,9 @@ import torch
 
 from core import commands as C
 from core.augment import translate
-from core.config import COMPILE_MODES, Config, check_lr, check_margin, check_n_dis, check_threads
+from core.config import COMPILE_MODES, Config, check_lr, check_margin, check_n_dis, check_threads, from_dict
 from core.data import load_dataset
+from core.distributed import ONE_PROCESS, AllReduceBatchNorm2d, World, check_world, sum_over_ranks_
 from core.errors import ConfigError
 from core.losses import LOSSES, step_statistics
 from core.models import build_models, eval_mode, init_weights
@@ -55,17 +56,23 @@ def make_optimizer(params, lr: float, cfg: Config, device: torch.device):
 
 
 class Trainer:
-    def __init__(self, cfg: Config, device: str | torch.device = "auto"):
+    """One process's trainer. In a world of several processes (core.distributed) every rank draws the
+    global batch's z, data and shifts from the same generator and trains on its rows; DDP averages the
+    gradients and BatchNorm normalizes over the global batch, so the maths is the one process's."""
+
+    def __init__(self, cfg: Config, device: str | torch.device = "auto", world: World = ONE_PROCESS):
         self.cfg = cfg
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.world = world
+        check_world(cfg, world.size)
         self.threads = 0
-        self.set_threads(cfg.train.threads or usable_cores())
+        self.set_threads(cfg.train.threads or world.default_threads(usable_cores()))
         seed = cfg.train.seed
         torch.manual_seed(seed)
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.view_generator = torch.Generator(self.device).manual_seed(seed + 1)  # for views only, never training
         self.data = load_dataset(cfg.data, cfg.train.batch_size, self.device)
-        self.G, self.D = build_models(cfg)
+        self.G, self.D = build_models(cfg, AllReduceBatchNorm2d if world.distributed else torch.nn.BatchNorm2d)
         init_weights(self.G)
         init_weights(self.D)
         self.G.to(self.device)
@@ -84,6 +91,7 @@ class Trainer:
         self.hist_edges = np.linspace(*HIST_RANGE, HIST_BINS + 1)
         self._hist_real = torch.zeros(HIST_BINS, device=self.device)
         self._hist_fake = torch.zeros(HIST_BINS, device=self.device)
+        self._unsynced = 0  # steps recorded since the ranks last summed their statistics
 
     # --- device-specific speed-ups -------------------------------------------------------------
 
@@ -98,9 +106,20 @@ class Trainer:
             self.D.to(memory_format=self.memory_format)
         self.compile_state = "off"
         self._run_G, self._run_D = self.G, self.D
+        self._needs_wrapping = self.world.distributed
         if t.compile != "off":
             self._run_G, self._run_D = compile_module(self.G, t.compile), compile_module(self.D, t.compile)
             self.compile_state = "untried"  # torch.compile fails, if at all, at the first call
+
+    def _wrap_for_ranks(self) -> None:
+        """DDP wrappers, built at a step, where every rank builds them together (construction is a
+        collective); rebuilt after spectral norm changes D's parameters. Buffers are not broadcast at each
+        forward: every rank computes the same ones, and D runs twice before a backward."""
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self._run_G, self._run_D = (torch.nn.parallel.DistributedDataParallel(m, device_ids=ids,
+                                                                               forward_sync_buffers=False)
+                                    for m in (self.G, self.D))
+        self._needs_wrapping = False
 
     def _recompile_carefully(self) -> None:
         """After a change that makes torch.compile trace again, guard the next step as the first one was."""
@@ -128,11 +147,16 @@ class Trainer:
     # --- the training step -------------------------------------------------------------------
 
     def _z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.model.z_dim, generator=self.generator, device=self.device)
+        """This rank's rows of n latent vectors."""
+        return torch.randn(n, self.cfg.model.z_dim, generator=self.generator, device=self.device)[self.rows]
+
+    @property
+    def rows(self) -> slice:
+        return self.world.rows(self.cfg.train.batch_size)
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         if self.cfg.train.augment == "translation":
-            return translate(images, self.generator)
+            return translate(images, self.generator, batch=self.cfg.train.batch_size, rows=self.rows)
         return images
 
     def _scores(self, real, fake):
@@ -143,6 +167,8 @@ class Trainer:
         return self._run_D(torch.cat([real, fake])).split([len(real), len(fake)])
 
     def train_step(self) -> None:
+        if self._needs_wrapping:
+            self._wrap_for_ranks()
         if self.compile_state == "untried":
             self._first_compiled_step()
         else:
@@ -169,7 +195,7 @@ class Trainer:
         m_real, m_fake = cfg.loss.margin_real, cfg.loss.margin_fake
         self.D.requires_grad_(True)
         for i in range(cfg.train.n_dis):
-            real = self.data.sample(batch, self.generator).contiguous(memory_format=self.memory_format)
+            real = self.data.sample(batch, self.generator, self.rows).contiguous(memory_format=self.memory_format)
             with self._autocast():
                 with torch.set_grad_enabled(i == cfg.train.n_dis - 1):  # the last fake batch also serves G's step
                     fake = self._run_G(self._z(batch))
@@ -180,8 +206,9 @@ class Trainer:
             self.opt_d.step()
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        critic = self.D if self.world.distributed else self._run_D  # DDP would wait for D's gradients
         with self._autocast():
-            d_fake_for_g = self._run_D(self._augment(fake))
+            d_fake_for_g = critic(self._augment(fake))
         g_loss = self.g_loss_fn(d_fake_for_g.float())
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -214,11 +241,27 @@ class Trainer:
         lo, hi = HIST_RANGE
         self._hist_real += torch.histc(d_real.float().clamp(lo, hi), HIST_BINS, lo, hi)
         self._hist_fake += torch.histc(d_fake.float().clamp(lo, hi), HIST_BINS, lo, hi)
+        self._unsynced += 1
 
     # --- reading statistics (host syncs happen here, at the publishing interval) ----------------
 
+    def sync_statistics(self) -> None:
+        """In several processes: every rank's statistics since the last call become the global batch's
+        (each statistic is a mean over equal shares; histogram counts add). Called by all ranks together,
+        at the session's control points, never inside a step."""
+        if not self.world.distributed or not self._unsynced:
+            return
+        fresh = self._pending_stats[-self._unsynced:]
+        table = sum_over_ranks_(torch.stack(fresh)).div_(self.world.size)
+        self._pending_stats[-self._unsynced:] = list(table)
+        sum_over_ranks_(self._hist_real)
+        sum_over_ranks_(self._hist_fake)
+        self._unsynced = 0
+
     def drain_statistics(self):
         """Steps, wall times and scalar series recorded since the last drain, as numpy; then clear them."""
+        if self.world.distributed and self._unsynced:
+            raise RuntimeError("statistics read between control points would be this rank's alone")
         n = len(self._pending_stats)
         steps = np.arange(self.step - n + 1, self.step + 1)
         if n:
@@ -226,9 +269,18 @@ class Trainer:
         else:
             table = np.zeros((0, len(STAT_NAMES)), np.float32)
         times = np.asarray(self._pending_times)
+        self._unsynced = 0
         self._pending_stats.clear()
         self._pending_times.clear()
         return steps, times, {name: table[:, i] for i, name in enumerate(STAT_NAMES)}
+
+    def forget_unsynced(self) -> None:
+        """Drop what was recorded since the last control point (and the histogram counts not yet read)."""
+        if self._unsynced:
+            del self._pending_stats[-self._unsynced:], self._pending_times[-self._unsynced:]
+        self._unsynced = 0
+        self._hist_real.zero_()
+        self._hist_fake.zero_()
 
     def drain_histograms(self):
         real, fake = self._hist_real.cpu().numpy().copy(), self._hist_fake.cpu().numpy().copy()
@@ -302,6 +354,7 @@ class Trainer:
             self.opt_d.state.pop(weight, None)  # Adam starts this weight's moments afresh
         self.cfg.model.spectral_norm = enabled
         self._recompile_carefully()
+        self._needs_wrapping = self.world.distributed
         return switched
 
     def _adopt_settings(self) -> None:
@@ -353,3 +406,13 @@ class Trainer:
         if self.device.type == "cuda" and "cuda" in rng:
             torch.cuda.set_rng_state(rng["cuda"], self.device)
         self._adopt_settings()
+        self._needs_wrapping = self.world.distributed
+
+    def rewind(self, state: dict) -> None:
+        """Back to a checkpoint of this run, with the live settings it was saved with."""
+        saved, cfg = from_dict(state["config"]), self.cfg
+        cfg.loss, cfg.optim = saved.loss, saved.optim
+        cfg.model.spectral_norm, cfg.train.n_dis = saved.model.spectral_norm, saved.train.n_dis
+        self.load_state_dict(state)
+        self.drain_statistics()
+        self.drain_histograms()

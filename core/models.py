@@ -20,14 +20,15 @@ class DCGANGenerator(nn.Module):
     nearest-neighbour resize and a 3x3 convolution, which leaves no checkerboard in the strokes.
     """
 
-    def __init__(self, z_dim=64, channels=1, image_size=32, width=32, upsample="transposed"):
+    def __init__(self, z_dim=64, channels=1, image_size=32, width=32, upsample="transposed",
+                 norm: type[nn.BatchNorm2d] = nn.BatchNorm2d):
         super().__init__()
         self.z_dim = z_dim
         n = _levels(image_size)
         c = width * 2 ** (n - 1)
-        layers = [nn.ConvTranspose2d(z_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+        layers = [nn.ConvTranspose2d(z_dim, c, 4, 1, 0, bias=False), norm(c), nn.ReLU(inplace=True)]
         for _ in range(n - 1):
-            layers += [*_doubling(c, c // 2, upsample, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(inplace=True)]
+            layers += [*_doubling(c, c // 2, upsample, bias=False), norm(c // 2), nn.ReLU(inplace=True)]
             c //= 2
         layers += [*_doubling(c, channels, upsample, bias=True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -48,18 +49,17 @@ class ConvDiscriminator(nn.Module):
     depth=2 adds a 3x3 stride-1 convolution after each 4x4 stride-2 one, as in SN-GAN's "standard CNN".
     """
 
-    def __init__(self, channels=1, image_size=32, width=32, batch_norm=False, depth=1):
+    def __init__(self, channels=1, image_size=32, width=32, batch_norm=False, depth=1,
+                 norm: type[nn.BatchNorm2d] = nn.BatchNorm2d):
         super().__init__()
         self.has_batch_norm = batch_norm
+        norms = [norm] if batch_norm else []
         layers, c = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)], width
-        layers += _refinements(c, depth, batch_norm)
+        layers += _refinements(c, depth, norms)
         for _ in range(_levels(image_size) - 1):
-            layers.append(nn.Conv2d(c, c * 2, 4, 2, 1))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(c * 2))
-            layers.append(nn.LeakyReLU(0.2))
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1), *(n(c * 2) for n in norms), nn.LeakyReLU(0.2)]
             c *= 2
-            layers += _refinements(c, depth, batch_norm)
+            layers += _refinements(c, depth, norms)
         layers.append(nn.Conv2d(c, 1, 4, 1, 0))
         self.net = nn.Sequential(*layers)
 
@@ -67,10 +67,10 @@ class ConvDiscriminator(nn.Module):
         return self.net(x).view(-1)
 
 
-def _refinements(c: int, depth: int, batch_norm: bool) -> list[nn.Module]:
+def _refinements(c: int, depth: int, norms: list) -> list[nn.Module]:
     layers = []
     for _ in range(depth - 1):
-        layers += [nn.Conv2d(c, c, 3, 1, 1), *([nn.BatchNorm2d(c)] if batch_norm else []), nn.LeakyReLU(0.2)]
+        layers += [nn.Conv2d(c, c, 3, 1, 1), *(n(c) for n in norms), nn.LeakyReLU(0.2)]
     return layers
 
 
@@ -109,13 +109,14 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).view(-1)
 
 
-def build_models(cfg: Config) -> tuple[nn.Module, nn.Module]:
-    """The generator and (not yet spectrally normalized) discriminator that cfg describes."""
+def build_models(cfg: Config, norm: type[nn.BatchNorm2d] = nn.BatchNorm2d) -> tuple[nn.Module, nn.Module]:
+    """The generator and (not yet spectrally normalized) discriminator that cfg describes; `norm` is the
+    BatchNorm class (core.distributed's over the global batch, in several processes)."""
     m, d = cfg.model, cfg.data
     if cfg.is_2d:
         return MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth), MLPDiscriminator(m.mlp_hidden, m.mlp_depth)
-    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, m.g_upsample)
-    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, m.discriminator == "bn", m.d_depth)
+    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, m.g_upsample, norm)
+    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, m.discriminator == "bn", m.d_depth, norm)
 
 
 @contextlib.contextmanager

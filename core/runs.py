@@ -73,19 +73,27 @@ def prepare(args):
     return cfg, state, run_dir
 
 
-def make_session(cfg, state, run_dir, device, checkpoint: str | None = None, **session_args):
+def make_trainer(cfg, state, device, world=None):
+    """A Trainer for cfg (in this process's place in a world of several, if given), restored from state."""
+    from core.distributed import ONE_PROCESS
+    from core.engine import Trainer
+
+    trainer = Trainer(cfg, device, world or ONE_PROCESS)
+    if state:
+        trainer.load_state_dict(state)
+    return trainer
+
+
+def make_session(cfg, state, run_dir, device, checkpoint: str | None = None, world=None, **session_args):
     """A Trainer (restored from state if given, with cfg's settings in force) inside a Session writing run_dir.
 
     A resumed session's first event says where it came from and which settings it changed.
     """
-    from core.engine import Trainer
     from core.rundir import RunDir
     from core.session import Session
 
     changed = resume_changes(config_mod.from_dict(state["config"]), cfg) if state else {}
-    trainer = Trainer(cfg, device)
-    if state:
-        trainer.load_state_dict(state)
+    trainer = make_trainer(cfg, state, device, world)
     resume_from = (trainer.step, state["events"]) if state else None
     parent = fork_parent(checkpoint, trainer.step, run_dir) if state else None
     session = Session(trainer, RunDir(run_dir, resume_from), events=state["events"] if state else (), parent=parent,

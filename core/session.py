@@ -4,6 +4,7 @@ run directory and publishes telemetry. The same loop serves `hinge-train` and th
 from __future__ import annotations
 
 import collections
+import copy
 import json
 import math
 import time
@@ -16,11 +17,13 @@ from core import commands as C
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.engine import Trainer
 from core.evaluate import BackgroundEvaluator, Evaluator
-from core.config import check_threads, from_dict
+from core.config import check_threads
+from core.distributed import StopSignals, broadcast, peer_failure
 from core.errors import UserError
 from core.health import HealthMonitor
 from core.inbox import CommandFile
 from core.live import LiveWriter
+from core.replica import Plan, agree
 from core.rundir import RunDir
 from core.spectral import SigmaProbe
 from core.states import EventKind, RunState
@@ -46,6 +49,10 @@ def settings_commands(now, wanted) -> list:
 
 
 class Session:
+    """The loop around one Trainer. In a run of several processes it is rank 0's: each pass of the loop is
+    a control point where the statistics are summed over the ranks and the others receive a Plan (the
+    changes rank 0 applied, and how many steps to train before the next control point)."""
+
     def __init__(self, trainer: Trainer, run_dir: RunDir, max_steps: int | None = None,
                  publish: Callable[[Telemetry], None] | None = None, paused: bool = False,
                  wait_when_done: bool = False, replay: list[dict] = (), events: list[dict] = (),
@@ -86,6 +93,11 @@ class Session:
         self._auto_rewinds = 0
         self._auto_rewind_due: dict | None = None  # the alert an automatic rewind answers, at the next boundary
         self._discarded_evaluations: set[int] = set()  # steps of a branch a rewind abandoned
+        self.world = trainer.world
+        self._changes: list[tuple[str, object]] = []  # applied since the last plan, for the other ranks
+        self._signals = StopSignals() if self.world.distributed else None
+        self._fallback: dict | None = None  # the state at the last control point, while the ranks train on
+        self._steps_per_s = 0.0
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -102,41 +114,106 @@ class Session:
         if self._governor is not None:
             self.record({"kind": C.SetThreads.kind, "threads": self.trainer.threads, "auto": True})
         self.publish(samples=True)
-        last = time.monotonic()
-        while not self.stopping:
+        try:
+            self._loop(inbox)
+            if self.world.distributed:
+                self.record({"kind": EventKind.RANKS_COMPARED, "world_size": self.world.size,
+                             "identical": agree(self.trainer)})
+        except RuntimeError as exc:
+            if not self.world.distributed:
+                raise
+            self._lost_a_rank(exc)
+        return self.close()
+
+    def _loop(self, inbox: Inbox | None) -> None:
+        last, stepped = time.monotonic(), 0
+        while True:
+            self.trainer.sync_statistics()
+            if stepped:
+                self._after_steps()
             self._take_commands(inbox, timeout=0.0)
             self._replay_due()
+            if self._signals is not None and self._signals.received:
+                self.handle(C.Stop(), source=f"signal {self._signals.received}")
             reached = self.max_steps is not None and self.trainer.step >= self.max_steps
             if reached and self.state in (RunState.RUNNING, RunState.PAUSED):
                 self._finish()
-                if not self.wait_when_done:
-                    break
-            if not self._should_step():
+                self.stopping = self.stopping or not self.wait_when_done
+            stepped = 0 if self.stopping else self._steps_to_take()
+            if not stepped and not self.stopping:
                 self._publish_if_due()
                 self._take_commands(inbox, timeout=0.05)
                 last = time.monotonic()
-                continue
-            self.trainer.train_step()
+            self._send_plan(stepped)
+            if self.stopping:
+                self._fallback = None  # every rank finished every step: nothing to fall back to
+                return
+            for _ in range(stepped):
+                self.trainer.train_step()
             now = time.monotonic()
             self._active_s += now - last
             last = now
             if self.step_budget:
-                self.step_budget -= 1
+                self.step_budget -= stepped
                 if not self.step_budget:
                     self._next_publish = 0.0  # show the exact step reached
-            every = self.trainer.cfg.eval.every
-            if every and self.trainer.step % every == 0:
-                self.evaluate()
-            if self.trainer.step % self.trainer.cfg.train.checkpoint_every == 0:
-                self._autosave()
-            elif now >= self._next_autosave:
-                self._autosave(keep_step=False)
-            self._publish_if_due()
-            if self._auto_rewind_due is not None:
-                self._rewind_automatically()
-            if self._governor is not None and self._governor.due():
-                self._adapt_threads()
-        return self.close()
+
+    def _after_steps(self) -> None:
+        step, cfg = self.trainer.step, self.trainer.cfg
+        if cfg.eval.every and step % cfg.eval.every == 0:
+            self.evaluate()
+        if step % cfg.train.checkpoint_every == 0:
+            self._autosave()
+        elif time.monotonic() >= self._next_autosave:
+            self._autosave(keep_step=False)
+        self._publish_if_due()
+        if self._auto_rewind_due is not None:
+            self._rewind_automatically()
+        if self._governor is not None and self._governor.due():
+            self._adapt_threads()
+
+    def _steps_to_take(self) -> int:
+        """Steps until the next control point: one in one process; in several, about a publishing
+        interval's worth, ending where something is due (a checkpoint, an evaluation, a replayed command,
+        the end of a step budget)."""
+        if not self._should_step():
+            return 0
+        if not self.world.distributed:
+            return 1
+        step, cfg = self.trainer.step, self.trainer.cfg
+        limits = [max(1, int(self._steps_per_s * cfg.train.publish_every_s))]
+        if self.step_budget:
+            limits.append(self.step_budget)
+        if self.max_steps is not None and step < self.max_steps:
+            limits.append(self.max_steps - step)
+        limits += [every - step % every for every in (cfg.train.checkpoint_every, cfg.eval.every) if every]
+        if self._replay:
+            limits.append(self._replay[0]["step"] - step)
+        return min(limits)
+
+    def _send_plan(self, steps: int) -> None:
+        if self.world.distributed:
+            broadcast(Plan(steps, self.stopping, self._changes))
+            if steps:
+                self._fallback = self._snapshot()
+        self._changes = []
+
+    def _snapshot(self) -> dict:
+        return {**copy.deepcopy(self.trainer.state_dict()), "events": list(self.events), "train_seconds": self._active_s}
+
+    def _lost_a_rank(self, exc: RuntimeError) -> None:
+        """A collective failed: another process ended. Back to the last control point every rank finished,
+        which close() saves as last.pt; what the ranks did after it is dropped."""
+        reason = peer_failure(exc)
+        if self._fallback is not None:
+            state, self._fallback = self._fallback, None
+            self.trainer.load_state_dict(state)
+            self.trainer.forget_unsynced()
+            self.events, self._active_s = state["events"], state["train_seconds"]
+        self.stopping = True
+        self._message = (f"Another training process ended ({reason}); stopped at step {self.trainer.step}, the "
+                         "last step every process finished. Resume from checkpoints/last.pt.")
+        self.record({"kind": EventKind.ERROR, "reason": self._message})
 
     def _should_step(self) -> bool:
         stepping = self.step_budget > 0 and self.state in (RunState.PAUSED, RunState.DONE)
@@ -226,7 +303,9 @@ class Session:
         return True
 
     def _new_governor(self) -> ThreadGovernor | None:
-        return ThreadGovernor() if self.trainer.device.type == "cpu" else None
+        """On the CPU of one process; several processes keep their share of the cores."""
+        cpu = self.trainer.device.type == "cpu"
+        return ThreadGovernor() if cpu and not self.trainer.world.distributed else None
 
     def _adapt_threads(self) -> None:
         """Follow the cores other processes leave free; each change is an event, so a replay uses it too."""
@@ -245,14 +324,22 @@ class Session:
         self._governor = self._new_governor() if threads == 0 else None
         if threads:
             self.trainer.set_threads(threads)
+        self._change_every_rank("set_threads", self.trainer.threads)
         return {"threads": self.trainer.threads, "auto": self._governor is not None}
+
+    def _change_every_rank(self, method: str, argument) -> None:
+        """A change rank 0 made to its Trainer, for the other ranks to make at the same step."""
+        if self.world.distributed:
+            self._changes.append((method, argument))
 
     def _apply(self, command):
         if isinstance(command, C.SetThreads):
             return self._set_threads(command.threads)
         if isinstance(command, C.STATE_CHANGING):
             self._flush_metrics()  # rows so far keep the settings they were trained with
-            return self.trainer.apply(command)
+            result = self.trainer.apply(command)
+            self._change_every_rank("apply", command)
+            return result
         if isinstance(command, C.Stop):
             self.stopping = True
         elif isinstance(command, C.Pause):
@@ -300,13 +387,9 @@ class Session:
         state = load_checkpoint(path)
         self.publish()  # the abandoned branch's last rows reach the window before the rewind does
         before = self.trainer.settings
-        saved, cfg = from_dict(state["config"]), self.trainer.cfg
-        cfg.loss, cfg.optim = saved.loss, saved.optim
-        cfg.model.spectral_norm, cfg.train.n_dis = saved.model.spectral_norm, saved.train.n_dis
         from_step = self.trainer.step
-        self.trainer.load_state_dict(state)
-        self.trainer.drain_statistics()
-        self.trainer.drain_histograms()
+        self.trainer.rewind(state)
+        self._change_every_rank("rewind", state)
         self._hist_since_frame[:] = 0
         self.events = list(state["events"])
         abandoned = self.run_dir.rewind(step, self.events)
@@ -464,6 +547,7 @@ class Session:
         self._rate_window.append((self._active_s, self.trainer.step))
         (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
         rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+        self._steps_per_s = rate if math.isfinite(rate) else 0.0
         quality = [{**r, "train_seconds": self._evaluated_at.pop(r["step"], None)}
                    for r in (self._evaluator.results() if self._evaluator else [])
                    if not self._was_abandoned(r["step"])]
@@ -472,7 +556,7 @@ class Session:
         self._observe_health(steps, scalars, quality, view)
         telemetry = Telemetry(
             step=self.trainer.step, state=self.state, elapsed_s=self._active_s,
-            steps_per_s=rate if math.isfinite(rate) else 0.0, settings=self.trainer.settings,
+            steps_per_s=self._steps_per_s, settings=self.trainer.settings,
             steps=steps, scalars=scalars, hist_edges=self.trainer.hist_edges,
             hist_real=hist_real, hist_fake=hist_fake, samples=view,
             sigmas=self._sigma_probe(self.trainer.D) if samples else {}, events=tuple(self._unpublished_events),

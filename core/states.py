@@ -24,3 +24,4 @@ class EventKind(StrEnum):
     FORKED = "forked"  # started from a checkpoint of another run (config.json names the parent)
     ALERT = "alert"  # a health detector found a failure (core/health.py)
     ALERT_CLEARED = "alert_cleared"
+    RANKS_COMPARED = "ranks_compared"  # at the end of a run in several processes: do their weights agree?

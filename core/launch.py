@@ -1,0 +1,54 @@
+"""`hinge-train train --nproc N`: the same command in N processes on this machine, started by PyTorch's own
+launcher (torch.distributed.run, what `torchrun` runs), so that it trains exactly as torchrun would."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from core.distributed import check_world
+from core.runs import prepare
+from core.threads import usable_cores
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
+def launch_training(args, argv: list[str]) -> int:
+    """Check the config here (one clear error rather than N), fix the run directory for every rank, start
+    the ranks; the exit status of the run (rank 0's), or 1 with what ended it when a rank failed."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    cfg, _, run_dir = prepare(args)
+    check_world(cfg, args.nproc)
+    argv = without_nproc(argv) + ([] if args.run_dir else ["--run-dir", str(run_dir)])
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, usable_cores() // args.nproc)))
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # failures are reported below
+    try:
+        run(parse_args(["--standalone", f"--nproc-per-node={args.nproc}", "--monitor-interval=0.1",
+                        "--module", "core.cli", *argv]))
+    except SignalException as exc:
+        print(f"hinge-train: {exc.sigval.name}: every rank was asked to stop; rank 0 saved "
+              f"{run_dir}/checkpoints/last.pt", file=sys.stderr)
+        return 130
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if rank == 0 and failure.exitcode > 0 and len(exc.failures) == 1:
+            return failure.exitcode  # rank 0 ended the run and said why (stopped: 3, bad input: 2)
+        how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}"
+        print(f"hinge-train: error: rank {rank} of {args.nproc} (pid {failure.pid}) ended with {how}; the other "
+              f"ranks were stopped. {run_dir}/checkpoints/last.pt holds the last step every rank finished; "
+              f"continue with --resume {run_dir}/checkpoints/last.pt", file=sys.stderr)
+        return 1
+    return 0
