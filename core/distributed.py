@@ -58,8 +58,9 @@ def check_world(cfg, size: int) -> None:
 
 
 def launched() -> bool:
-    """True inside a process that torchrun (or hinge-train --nproc) started as one of several."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """True inside a process that torchrun (or hinge-train --nproc) started; it joins the process group
+    even alone (world size 1 then trains as one process, through the launcher's backend)."""
+    return dist.is_torchelastic_launched()
 
 
 def join(device: torch.device) -> tuple[World, torch.device]:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The GPU checks, engine only (no PySide6 needed): the CUDA tests, then `hinge-train bench` on the
-# 32 px digits preset at batch 64 and 256, with the defaults and with each fast-path option changed.
+# 32 px digits preset at batch 64 and 256, with the defaults and with each fast-path option changed;
+# then the launcher at world size 1 against a plain process.
 # Run from the repository root: sh tests/benchmarks/gpu.sh [OUT_DIR]
 set -u
 out=${1:-gpu-results}
@@ -17,3 +18,12 @@ for batch in 64 256; do
     echo "$name: $(tail -1 "$out/$name.txt")"
   done
 done | tee "$out/summary.txt"
+# The same preset through torch's launcher at world size 1 (joins an NCCL group), against one plain process.
+python -m core.cli train --preset digits --device cuda --steps 2000 --set eval.every=0 --run-dir "$out/plain" > /dev/null 2>&1
+torchrun --standalone --nproc-per-node 1 -m core.cli train --preset digits --device cuda --steps 2000 \
+  --set eval.every=0 --run-dir "$out/torchrun1" > "$out/torchrun1.txt" 2>&1
+python -c "
+import sys; sys.path.insert(0, 'tests/benchmarks'); from ddp import steps_per_s; from pathlib import Path
+plain, launched = (steps_per_s(Path('$out') / name) for name in ('plain', 'torchrun1'))
+print(f'digits on 1 GPU: plain {plain:.0f} steps/s, torchrun world size 1 (NCCL) {launched:.0f} steps/s, ratio {launched / plain:.2f}')
+" | tee -a "$out/summary.txt"
