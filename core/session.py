@@ -202,8 +202,9 @@ class Session:
         return {**copy.deepcopy(self.trainer.state_dict()), "events": list(self.events), "train_seconds": self._active_s}
 
     def _lost_a_rank(self, exc: RuntimeError) -> None:
-        """A collective failed: another process ended. Back to the last control point every rank finished,
-        which close() saves as last.pt; what the ranks did after it is dropped."""
+        """A collective failed (another process ended, mostly; gloo does not say which). Back to the last
+        control point every rank finished, which close() saves as last.pt; what the ranks did after it is
+        dropped."""
         reason = peer_failure(exc)
         if self._fallback is not None:
             state, self._fallback = self._fallback, None
@@ -211,8 +212,8 @@ class Session:
             self.trainer.forget_unsynced()
             self.events, self._active_s = state["events"], state["train_seconds"]
         self.stopping = True
-        self._message = (f"Another training process ended ({reason}); stopped at step {self.trainer.step}, the "
-                         "last step every process finished. Resume from checkpoints/last.pt.")
+        self._message = (f"Training in {self.world.size} processes failed ({reason}); stopped at step "
+                         f"{self.trainer.step}, the last step every process finished. Resume from checkpoints/last.pt.")
         self.record({"kind": EventKind.ERROR, "reason": self._message})
 
     def _should_step(self) -> bool:
