@@ -104,7 +104,8 @@ class Session:
     @property
     def info(self) -> dict:
         t = self.trainer
-        return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": str(t.device),
+        device = f"{t.device.type}, {self.world.size} processes" if self.world.distributed else str(t.device)
+        return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": device,
                 "run_dir": str(self.run_dir.path), "max_steps": self.max_steps, "is_2d": t.data.kind == "points",
                 "loss": t.cfg.loss.kind, "eval_every": t.cfg.eval.every, "speedups": t.speedups}
 

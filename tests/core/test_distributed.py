@@ -127,6 +127,7 @@ def test_inbox_commands_reach_both_ranks_at_the_same_step(tmp_path):
     switch = next(e for e in log if e["kind"] == "set_spectral_norm")
     assert switch["adam_moments_reset"] and switch["source"] == "commands.jsonl:2"
     assert ranks_agreed(run)  # rank 1 made both changes at rank 0's step: the same weights to the last bit
+    assert heartbeat(run)["info"]["device"] == "cpu, 2 processes"  # what an attached window's Run dock shows
 
     stopped_at = next(e for e in log if e["kind"] == "stop")["step"]
     hinge_train("--preset", "digits", "--seed", 5, "--steps", 0, "--run-dir", tmp_path / "start")
