@@ -117,6 +117,8 @@ def cmd_train(args) -> int:
 
     if args.nproc < 1:
         raise UserError(f"--nproc must be at least 1, got {args.nproc}")
+    if args.steps is not None and args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
     if args.nproc > 1 and not distributed.launched():
         from core.launch import launch_training
 
@@ -146,8 +148,6 @@ def train(args, world, device) -> int:
             return follow(make_trainer(cfg, state, device, world))
     replay = read_events(args.events) if args.events else []
     steps = args.steps if args.steps is not None else cfg.train.steps
-    if steps < 0:
-        raise UserError(f"--steps must be >= 0, got {steps}")
     start = int(state["step"]) if state else 0
     progress = Progress(start, steps)
     session = make_session(cfg, state, run_dir, device, checkpoint=args.resume, world=world,

@@ -19,7 +19,7 @@ class Plan:
 
 
 def agree(trainer) -> bool:
-    """Every rank compares its weights, optimizer-free, with the others'; called by all ranks together."""
+    """Whether every rank holds the same G and D, to the bit; called by all ranks together."""
     prints = gather(fingerprint([trainer.G, trainer.D]))
     return all(p == prints[0] for p in prints)
 
