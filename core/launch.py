@@ -24,12 +24,15 @@ def without_nproc(argv: list[str]) -> list[str]:
 
 
 def launch_training(args, argv: list[str]) -> int:
-    """Check the config here (one clear error rather than N), fix the run directory for every rank, start
+    """Check the device and config here (one clear error rather than N), fix the run directory for every rank, start
     the ranks; the exit status of the run (rank 0's), or 1 with what ended it when a rank failed."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
+    from core.engine import resolve_device
+
+    resolve_device(args.device)
     cfg, _, run_dir = prepare(args)
     check_world(cfg, args.nproc)
     argv = without_nproc(argv) + ([] if args.run_dir else ["--run-dir", str(run_dir)])
@@ -43,12 +46,13 @@ def launch_training(args, argv: list[str]) -> int:
               f"{run_dir}/checkpoints/last.pt", file=sys.stderr)
         return 130
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
-        if rank == 0 and failure.exitcode > 0 and len(exc.failures) == 1:
-            return failure.exitcode  # rank 0 ended the run and said why (stopped: 3, bad input: 2)
+        killed = sorted((f.timestamp, rank, f) for rank, f in exc.failures.items() if f.exitcode < 0)
+        if not killed and 0 in exc.failures:
+            return exc.failures[0].exitcode  # rank 0 ended the run and said why (stopped: 3, bad input: 2)
+        _, rank, failure = killed[0] if killed else (None, *exc.get_first_failure())
         how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}"
         print(f"hinge-train: error: rank {rank} of {args.nproc} (pid {failure.pid}) ended with {how}; the other "
-              f"ranks were stopped. {run_dir}/checkpoints/last.pt holds the last step every rank finished; "
+              f"ranks were stopped. {run_dir}/checkpoints/last.pt holds the last step rank 0 saved; "
               f"continue with --resume {run_dir}/checkpoints/last.pt", file=sys.stderr)
         return 1
     return 0

@@ -193,10 +193,13 @@ def test_a_checkpoint_resumes_at_another_world_size(tmp_path, first, then):
     assert_trained_alike(tmp_path / "straight", tmp_path / "then", tmp_path / "start")
 
 
-def test_a_batch_that_does_not_split_evenly_is_refused_before_any_process_starts(tmp_path):
-    done = hinge_train("--preset", "ring8", "--steps", 5, "--nproc", 3, "--run-dir", tmp_path / "run", check=False)
+@pytest.mark.parametrize("option, message", [(("--nproc", 3), "multiple of 3"),
+                                             (("--nproc", 2, "--set", "train.compile=default"), "one process only"),
+                                             (("--nproc", 2, "--steps", -1), "--steps must be >= 0")])
+def test_what_several_processes_cannot_train_is_refused_once_before_any_starts(tmp_path, option, message):
+    done = hinge_train("--preset", "ring8", "--run-dir", tmp_path / "run", *option, check=False)
     assert done.returncode == 2
-    assert "multiple of 3" in done.stderr and not (tmp_path / "run").exists()
+    assert done.stderr.count("error:") == 1 and message in done.stderr and not (tmp_path / "run").exists()
 
 
 def test_nproc_is_taken_out_of_the_command_the_ranks_run():
