@@ -65,6 +65,7 @@ class Trainer:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.world = world
         check_world(cfg, world.size)
+        self.rows = world.rows(cfg.train.batch_size)  # this rank's rows of every global batch
         self.threads = 0
         self.set_threads(cfg.train.threads or world.default_threads(usable_cores()))
         seed = cfg.train.seed
@@ -149,10 +150,6 @@ class Trainer:
     def _z(self, n: int) -> torch.Tensor:
         """This rank's rows of n latent vectors."""
         return torch.randn(n, self.cfg.model.z_dim, generator=self.generator, device=self.device)[self.rows]
-
-    @property
-    def rows(self) -> slice:
-        return self.world.rows(self.cfg.train.batch_size)
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         if self.cfg.train.augment == "translation":
