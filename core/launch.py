@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 from core.distributed import check_world
@@ -46,10 +47,13 @@ def launch_training(args, argv: list[str]) -> int:
               f"{run_dir}/checkpoints/last.pt", file=sys.stderr)
         return 130
     except ChildFailedError as exc:
-        killed = sorted((f.timestamp, rank, f) for rank, f in exc.failures.items() if f.exitcode < 0)
+        # the first rank a signal ended; once one rank fails, torchrun sends SIGTERM to the rest (a rank 0 that
+        # is already leaving Python can die of it), so within the same second SIGTERM comes last
+        killed = sorted((f.timestamp, f.exitcode == -signal.SIGTERM, rank, f)
+                        for rank, f in exc.failures.items() if f.exitcode < 0)
         if not killed and 0 in exc.failures:
             return exc.failures[0].exitcode  # rank 0 ended the run and said why (stopped: 3, bad input: 2)
-        _, rank, failure = killed[0] if killed else (None, *exc.get_first_failure())
+        *_, rank, failure = killed[0] if killed else exc.get_first_failure()
         how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}"
         print(f"hinge-train: error: rank {rank} of {args.nproc} (pid {failure.pid}) ended with {how}; the other "
               f"ranks were stopped. {run_dir}/checkpoints/last.pt holds the last step rank 0 saved; "

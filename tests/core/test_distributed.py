@@ -146,11 +146,11 @@ def test_a_killed_rank_ends_the_run_with_a_checkpoint_that_loads(tmp_path):
         ended_within = time.monotonic() - killed
         stderr = process.stderr.read()
     assert ended_within < 20, ended_within
-    assert "rank 1 of 2" in stderr and "SIGKILL" in stderr and "--resume" in stderr
+    assert "rank 1 of 2" in stderr and "SIGKILL" in stderr and "--resume" in stderr, stderr
     error = next(e for e in events(run) if e["kind"] == "error")
     state = load_checkpoint(run / "checkpoints" / "last.pt")
     assert state["step"] == error["step"] > 10
-    assert "Training in 2 processes failed" in error["reason"] and "Connection reset by peer" in error["reason"]
+    assert "Training in 2 processes failed" in error["reason"] and "by peer" in error["reason"]  # reset or closed
 
 
 def test_ctrl_c_stops_every_rank_and_saves(tmp_path):
