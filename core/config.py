@@ -42,6 +42,7 @@ class ModelConfig:
     z_dim: int = 64
     g_width: int = 32
     g_upsample: str = "transposed"  # "nearest": resize + 3x3 conv instead of 4x4 transposed convs
+    g_depth: int = 1  # convs per resolution in G: 2 adds a 3x3 conv + BatchNorm + ReLU after each doubling
     d_width: int = 32
     d_depth: int = 1  # convs per resolution in D: 2 adds a 3x3 stride-1 conv after each stride-2 one
     discriminator: str = "sn"  # "sn": no BatchNorm; "bn": the classic conv + BatchNorm hinge discriminator
@@ -173,7 +174,7 @@ def check_compile(value: str) -> None:
 
 def _choice(name: str, value: str, options) -> None:
     if value not in options:
-        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, options))}; got {value!r}")
 
 
 def _positive(name: str, value: int) -> None:
@@ -194,6 +195,7 @@ def validate(cfg: Config) -> Config:
     _positive("data.n_samples", d.n_samples)
     _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
     _choice("model.g_upsample", m.g_upsample, UPSAMPLINGS)
+    _choice("model.g_depth", m.g_depth, (1, 2, 3))
     _choice("model.d_depth", m.d_depth, (1, 2, 3))
     for name in ("z_dim", "g_width", "d_width", "mlp_hidden", "mlp_depth"):
         _positive(f"model.{name}", getattr(m, name))

@@ -18,9 +18,10 @@ class DCGANGenerator(nn.Module):
 
     upsample="transposed" doubles the size with 4x4 transposed convolutions (DCGAN); "nearest" with a
     nearest-neighbour resize and a 3x3 convolution, which leaves no checkerboard in the strokes.
+    depth=2 adds a 3x3 convolution (BatchNorm, ReLU) after each doubling but the last, to refine strokes.
     """
 
-    def __init__(self, z_dim=64, channels=1, image_size=32, width=32, upsample="transposed",
+    def __init__(self, z_dim=64, channels=1, image_size=32, width=32, upsample="transposed", depth=1,
                  norm: type[nn.BatchNorm2d] = nn.BatchNorm2d):
         super().__init__()
         self.z_dim = z_dim
@@ -30,6 +31,8 @@ class DCGANGenerator(nn.Module):
         for _ in range(n - 1):
             layers += [*_doubling(c, c // 2, upsample, bias=False), norm(c // 2), nn.ReLU(inplace=True)]
             c //= 2
+            for _ in range(depth - 1):
+                layers += [nn.Conv2d(c, c, 3, 1, 1, bias=False), norm(c), nn.ReLU(inplace=True)]
         layers += [*_doubling(c, channels, upsample, bias=True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
@@ -115,7 +118,7 @@ def build_models(cfg: Config, norm: type[nn.BatchNorm2d] = nn.BatchNorm2d) -> tu
     m, d = cfg.model, cfg.data
     if cfg.is_2d:
         return MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth), MLPDiscriminator(m.mlp_hidden, m.mlp_depth)
-    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, m.g_upsample, norm)
+    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, m.g_upsample, m.g_depth, norm)
     return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, m.discriminator == "bn", m.d_depth, norm)
 
 

@@ -41,6 +41,8 @@ def test_set_coerces_types():
     ("train.precision=fp16", "train.precision"),
     ("train.channels_last=yes", "train.channels_last"),
     ("train.compile=turbo", "train.compile .*inductor"),
+    ("model.g_depth=4", "model.g_depth"),
+    ("model.d_depth=0", "model.d_depth must be one of 1, 2, 3"),
 ])
 def test_nonsense_settings_are_refused_by_name(override, words):
     with pytest.raises(ConfigError, match=words):

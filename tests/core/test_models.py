@@ -29,3 +29,13 @@ def test_mlp_models():
     g, d = MLPGenerator(2, 16, 2), MLPDiscriminator(16, 2)
     assert g(torch.randn(5, 2)).shape == (5, 2)
     assert d(torch.randn(5, 2)).shape == (5,)
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_a_deeper_generator_refines_every_resolution_but_the_output(size):
+    shallow = DCGANGenerator(z_dim=8, image_size=size, width=4)
+    deep = DCGANGenerator(z_dim=8, image_size=size, width=4, depth=2)
+    refinements = [m for m in deep.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1)]
+    doublings = sum(isinstance(m, torch.nn.ConvTranspose2d) for m in shallow.modules()) - 1  # less the 4x4 start
+    assert len(refinements) == doublings - 1 and [m.kernel_size for m in refinements] == [(3, 3)] * len(refinements)
+    assert deep(torch.randn(3, 8)).shape == shallow(torch.randn(3, 8)).shape == (3, 1, size, size)
