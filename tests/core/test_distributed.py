@@ -21,8 +21,8 @@ from tests.core.test_inbox import append_command, events, heartbeat, wait_until
 
 # Two runs train alike when their losses agree step by step within LOSS_TOLERANCE and their weights end
 # within WEIGHT_TOLERANCE of each other, relative to how far training moved them. Float sums in another
-# order (DDP averages two half-batch gradients) keep 2 ranks within 1e-3 of one process's losses over 10
-# digits steps (20 before its G was deepened), as 1 thread against 2 in one process does; a rank normalizing its own half batch drifts
+# order (DDP averages two half-batch gradients) keep 2 ranks within 1e-3 of one process's losses over 20
+# digits steps, as 1 thread against 2 in one process does; a rank normalizing its own half batch drifts
 # 0.09 away. Adam turns float noise in near-zero gradients into whole steps, so weights end 0.3-1.3% apart
 # even when the losses agree: their tolerance only catches gross errors.
 LOSS_TOLERANCE = 0.01
@@ -65,19 +65,20 @@ def ranks_agreed(run: Path) -> bool:
     return len(compared) == 1 and compared[0]["identical"] and compared[0]["world_size"] == 2
 
 
-# The digits preset's deep G amplifies float-order differences about threefold a step once training
-# starts to move (measured: 1e-4 in the losses at step 7, 1e-3 at step 10, 1e-2 at step 12).
-@pytest.mark.parametrize("preset, steps", [("ring8", 20), ("digits", 10)])
-def test_two_processes_train_the_weights_of_one_process(tmp_path, preset, steps):
-    common = ("--preset", preset, "--seed", 5)
+# digits with the shallower G its tolerances were measured on: the preset's deeper G amplifies float-order
+# differences about threefold a step (1e-3 in the losses at step 10, 1e-2 at step 12), which hides a rank
+# normalizing its own half batch (within 2e-3 of one process over 10 steps).
+@pytest.mark.parametrize("preset", ["ring8", "digits"])
+def test_two_processes_train_the_weights_of_one_process(tmp_path, preset):
+    common = ("--preset", preset, "--seed", 5, *(("--set", "model.g_depth=1") if preset == "digits" else ()))
     hinge_train(*common, "--steps", 0, "--run-dir", tmp_path / "start")
-    hinge_train(*common, "--steps", steps, "--run-dir", tmp_path / "one")
-    hinge_train(*common, "--steps", steps, "--run-dir", tmp_path / "two", "--nproc", 2)
+    hinge_train(*common, "--steps", 20, "--run-dir", tmp_path / "one")
+    hinge_train(*common, "--steps", 20, "--run-dir", tmp_path / "two", "--nproc", 2)
 
     assert_trained_alike(tmp_path / "one", tmp_path / "two", tmp_path / "start")
     assert ranks_agreed(tmp_path / "two")
     one, two = metrics_rows(tmp_path / "one"), metrics_rows(tmp_path / "two")
-    assert [r["step"] for r in two] == [str(s) for s in range(1, steps + 1)]
+    assert [r["step"] for r in two] == [str(s) for s in range(1, 21)]
     for a, b in zip(one, two):  # statistics summed over the ranks: the global batch's
         for name in ("d_real_mean", "real_violation_rate", "fake_violation_rate"):
             assert float(b[name]) == pytest.approx(float(a[name]), abs=0.02), (a["step"], name)
