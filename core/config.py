@@ -20,6 +20,7 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 SWITCHES = ("auto", "on", "off")
 DISCRIMINATORS = ("sn", "bn")
 UPSAMPLINGS = ("transposed", "nearest")
+DEPTHS = (1, 2, 3)  # convs per resolution in G and D
 IMAGE_SIZES = (32, 64)
 MAX_MARGIN = 100.0
 MAX_LR = 1.0
@@ -195,8 +196,8 @@ def validate(cfg: Config) -> Config:
     _positive("data.n_samples", d.n_samples)
     _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
     _choice("model.g_upsample", m.g_upsample, UPSAMPLINGS)
-    _choice("model.g_depth", m.g_depth, (1, 2, 3))
-    _choice("model.d_depth", m.d_depth, (1, 2, 3))
+    _choice("model.g_depth", m.g_depth, DEPTHS)
+    _choice("model.d_depth", m.d_depth, DEPTHS)
     for name in ("z_dim", "g_width", "d_width", "mlp_hidden", "mlp_depth"):
         _positive(f"model.{name}", getattr(m, name))
     _choice("loss.kind", lo.kind, LOSS_KINDS)
