@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from core.engine import Trainer
 from core.losses import LOSSES
+from core.models import latent, latent_labels
 
 
 class ReferenceLoop:
@@ -35,25 +36,29 @@ class ReferenceLoop:
             real = data.images.float().cpu() / 127.5 - 1
         else:
             real = data.sample(16384, torch.Generator(trainer.device).manual_seed(0)).cpu()
-        self.loader = DataLoader(TensorDataset(real), batch_size=cfg.train.batch_size, shuffle=True, drop_last=True)
+        labelled = (real, data.labels.cpu()) if cfg.model.classes else (real,)  # a class-conditional D needs them
+        self.loader = DataLoader(TensorDataset(*labelled), batch_size=cfg.train.batch_size, shuffle=True,
+                                 drop_last=True)
         self.batches = iter(self.loader)
         self.info = {}
 
     def _next(self):
+        """The next real batch and its labels (None for an unconditional D)."""
         try:
-            return next(self.batches)[0]
+            batch = next(self.batches)
         except StopIteration:
             self.batches = iter(self.loader)
-            return next(self.batches)[0]
+            batch = next(self.batches)
+        return batch[0].to(self.device), batch[1].to(self.device) if len(batch) > 1 else None
 
     def train_step(self) -> None:
         cfg = self.cfg
         for _ in range(cfg.train.n_dis):
-            real = self._next().to(self.device)
+            real, labels = self._next()
             self.opt_d.zero_grad()
-            d_real = self.D(real)
-            z = torch.randn(len(real), cfg.model.z_dim, device=self.device)
-            d_fake = self.D(self.G(z).detach())
+            d_real = self.D(real, labels)
+            z = latent(cfg.model, len(real), device=self.device)
+            d_fake = self.D(self.G(z).detach(), latent_labels(cfg.model, z))
             real_loss, fake_loss = self.d_loss_fn(d_real, d_fake, cfg.loss.margin_real, cfg.loss.margin_fake)
             (real_loss + fake_loss).backward()
             self.opt_d.step()
@@ -64,8 +69,8 @@ class ReferenceLoop:
                 "fake_margin_violations": (d_fake > -cfg.loss.margin_fake).float().mean().item(),
             }
         self.opt_g.zero_grad()
-        z = torch.randn(cfg.train.batch_size, cfg.model.z_dim, device=self.device)
-        g_loss = self.g_loss_fn(self.D(self.G(z)))
+        z = latent(cfg.model, cfg.train.batch_size, device=self.device)
+        g_loss = self.g_loss_fn(self.D(self.G(z), latent_labels(cfg.model, z)))
         g_loss.backward()
         self.opt_g.step()
 

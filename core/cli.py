@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="draw samples from a checkpoint's generator into a .npy file")
     sample.add_argument("--checkpoint", required=True)
     sample.add_argument("--n", type=int, required=True)
-    sample.add_argument("--out", required=True, help="FILE.npy: float32 (N, 2) for 2D, uint8 (N, H, W, C) images")
+    sample.add_argument("--out", required=True, help="FILE.npy: float32 (N, 2) for 2D, uint8 (N, H, W, C) images "
+                                                     "(a class-conditional G's cycle through the classes 0, 1, ...)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
@@ -183,6 +184,7 @@ def cmd_sample(args) -> int:
     import torch
 
     from core.export import to_uint8_images
+    from core.models import latent
 
     if args.n < 1:
         raise UserError(f"--n must be at least 1, got {args.n}")
@@ -191,8 +193,7 @@ def cmd_sample(args) -> int:
     trainer, cfg = restore_trainer(args.checkpoint, args.device)
     g = torch.Generator(trainer.device).manual_seed(args.seed)
     chunks = []
-    for start in range(0, args.n, 4096):
-        z = torch.randn(min(4096, args.n - start), cfg.model.z_dim, generator=g, device=trainer.device)
+    for z in latent(cfg.model, args.n, g, trainer.device, balanced=True).split(4096):
         out = trainer.generate(z)
         chunks.append(out.float().cpu().numpy() if cfg.is_2d else to_uint8_images(out))
     array = np.concatenate(chunks).astype(np.float32 if cfg.is_2d else np.uint8)

@@ -25,6 +25,7 @@ IMAGE_SIZES = (32, 64)
 MAX_MARGIN = 100.0
 MAX_LR = 1.0
 MAX_THREADS = 1024
+MAX_CLASSES = 1000
 
 
 @dataclass
@@ -48,6 +49,7 @@ class ModelConfig:
     d_depth: int = 1  # convs per resolution in D: 2 adds a 3x3 stride-1 conv after each stride-2 one
     discriminator: str = "sn"  # "sn": no BatchNorm; "bn": the classic conv + BatchNorm hinge discriminator
     spectral_norm: bool = True
+    classes: int = 0  # K > 0: class-conditional on labelled images (G gets a one-hot class after z, D projects it)
     mlp_hidden: int = 128
     mlp_depth: int = 3
 
@@ -200,6 +202,11 @@ def validate(cfg: Config) -> Config:
     _choice("model.d_depth", m.d_depth, DEPTHS)
     for name in ("z_dim", "g_width", "d_width", "mlp_hidden", "mlp_depth"):
         _positive(f"model.{name}", getattr(m, name))
+    if not (isinstance(m.classes, int) and 0 <= m.classes <= MAX_CLASSES):
+        raise ConfigError(f"model.classes must be 0 (unconditional) or a number of classes up to {MAX_CLASSES}, "
+                          f"got {m.classes!r}")
+    if m.classes and cfg.is_2d:
+        raise ConfigError("model.classes conditions on image labels; the 2D presets have none (set it to 0)")
     _choice("loss.kind", lo.kind, LOSS_KINDS)
     check_margin("loss.margin_real", lo.margin_real)
     check_margin("loss.margin_fake", lo.margin_fake)

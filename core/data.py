@@ -83,8 +83,28 @@ class ImageBank:
 
     def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
         """A batch of images; with rows, only those rows of it (the same draws, whatever the rows)."""
-        idx = torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)[rows]
+        return self._scaled(self._draw(batch, generator, rows))
+
+    def sample_labelled(self, batch: int, generator: torch.Generator, rows: slice = slice(None)):
+        """A batch of images and their labels, drawn as `sample` draws them."""
+        idx = self._draw(batch, generator, rows)
+        return self._scaled(idx), self.labels[idx]
+
+    def _draw(self, batch: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
+        return torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)[rows]
+
+    def _scaled(self, idx: torch.Tensor) -> torch.Tensor:
         return self.images[idx].float().div_(127.5).sub_(1.0)
+
+    def check_labels(self, classes: int) -> None:
+        """Raise DataError unless every image has a label below `classes` (a class-conditional model's)."""
+        if self.labels is None:
+            raise DataError(f"model.classes = {classes} needs labelled images, but {self.name} has no labels "
+                            f"(set model.classes = 0 to train unconditionally)")
+        top = int(self.labels.max())
+        if self.labels.min() < 0 or top >= classes:
+            raise DataError(f"model.classes = {classes}, but {self.name} has labels up to {top} "
+                            f"(set model.classes = {top + 1})")
 
     def describe(self) -> str:
         n, c, h, w = self.images.shape

@@ -16,7 +16,7 @@ from core.data import load_dataset
 from core.distributed import ONE_PROCESS, AllReduceBatchNorm2d, World, check_world, sum_over_ranks_
 from core.errors import ConfigError
 from core.losses import LOSSES, step_statistics
-from core.models import build_models, eval_mode, init_weights
+from core.models import build_models, eval_mode, init_weights, latent, latent_labels
 from core.spectral import (canonical_parameters, is_normalized, normalizable_layers, normalized_layers,
                            set_spectral_norm)
 from core.telemetry import STAT_NAMES, Settings
@@ -73,6 +73,8 @@ class Trainer:
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.view_generator = torch.Generator(self.device).manual_seed(seed + 1)  # for views only, never training
         self.data = load_dataset(cfg.data, cfg.train.batch_size, self.device)
+        if cfg.model.classes:
+            self.data.check_labels(cfg.model.classes)
         self.G, self.D = build_models(cfg, AllReduceBatchNorm2d if world.distributed else torch.nn.BatchNorm2d)
         init_weights(self.G)
         init_weights(self.D)
@@ -84,8 +86,8 @@ class Trainer:
         self.opt_d = make_optimizer(canonical_parameters(self.D), cfg.optim.lr_d, cfg, self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.train.g_ema else None
         self.d_loss_fn, self.g_loss_fn = LOSSES[cfg.loss.kind]
-        self.fixed_z = torch.randn(cfg.train.n_fixed, cfg.model.z_dim,
-                                   generator=torch.Generator().manual_seed(seed + 2)).to(self.device)
+        self.fixed_z = latent(cfg.model, cfg.train.n_fixed, torch.Generator().manual_seed(seed + 2),
+                              balanced=True).to(self.device)
         self.step = 0
         self._pending_stats: list[torch.Tensor] = []
         self._pending_times: list[float] = []
@@ -149,19 +151,28 @@ class Trainer:
 
     def _z(self, n: int) -> torch.Tensor:
         """This rank's rows of n latent vectors."""
-        return torch.randn(n, self.cfg.model.z_dim, generator=self.generator, device=self.device)[self.rows]
+        return latent(self.cfg.model, n, self.generator, self.device)[self.rows]
+
+    def _real(self, n: int):
+        """This rank's rows of n real images, and their labels for a class-conditional D (else None)."""
+        if self.cfg.model.classes:
+            real, labels = self.data.sample_labelled(n, self.generator, self.rows)
+        else:
+            real, labels = self.data.sample(n, self.generator, self.rows), None
+        return real.contiguous(memory_format=self.memory_format), labels
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         if self.cfg.train.augment == "translation":
             return translate(images, self.generator, batch=self.cfg.train.batch_size, rows=self.rows)
         return images
 
-    def _scores(self, real, fake):
+    def _scores(self, real, fake, real_labels, fake_labels):
         """D on (augmented) real and fake: one forward on the concatenated batch unless D has BatchNorm."""
         real, fake = self._augment(real), self._augment(fake)
         if self.D.has_batch_norm:
-            return self._run_D(real), self._run_D(fake)
-        return self._run_D(torch.cat([real, fake])).split([len(real), len(fake)])
+            return self._run_D(real, real_labels), self._run_D(fake, fake_labels)
+        labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
+        return self._run_D(torch.cat([real, fake]), labels).split([len(real), len(fake)])
 
     def train_step(self) -> None:
         if self._needs_wrapping:
@@ -192,11 +203,13 @@ class Trainer:
         m_real, m_fake = cfg.loss.margin_real, cfg.loss.margin_fake
         self.D.requires_grad_(True)
         for i in range(cfg.train.n_dis):
-            real = self.data.sample(batch, self.generator, self.rows).contiguous(memory_format=self.memory_format)
+            real, real_labels = self._real(batch)
+            z = self._z(batch)
+            fake_labels = latent_labels(cfg.model, z)
             with self._autocast():
                 with torch.set_grad_enabled(i == cfg.train.n_dis - 1):  # the last fake batch also serves G's step
-                    fake = self._run_G(self._z(batch))
-                d_real, d_fake = self._scores(real, fake.detach())
+                    fake = self._run_G(z)
+                d_real, d_fake = self._scores(real, fake.detach(), real_labels, fake_labels)
             real_loss, fake_loss = self.d_loss_fn(d_real.float(), d_fake.float(), m_real, m_fake)
             self.opt_d.zero_grad(set_to_none=True)
             (real_loss + fake_loss).backward()
@@ -205,7 +218,7 @@ class Trainer:
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         critic = self.D if self.world.distributed else self._run_D  # DDP would wait for D's gradients
         with self._autocast():
-            d_fake_for_g = critic(self._augment(fake))
+            d_fake_for_g = critic(self._augment(fake), fake_labels)
         g_loss = self.g_loss_fn(d_fake_for_g.float())
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()

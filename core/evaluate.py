@@ -15,6 +15,7 @@ import torch
 from core import metrics
 from core.data import ImageBank, PointMixture
 from core.export import to_uint8_images
+from core.models import balanced_labels, latent
 from core.threads import run_in_background
 
 EVAL_SEED = 1234  # the z of every evaluation, so successive scores differ only by the generator
@@ -47,10 +48,9 @@ class Evaluator:
         try:
             z_gen = torch.Generator(self.device).manual_seed(self.seed)
             chunks = []
-            for i in range(0, self.n, 1000):
+            for z in latent(self.cfg.model, self.n, z_gen, self.device, balanced=True).split(1000):
                 self._check()
-                chunks.append(G(torch.randn(min(1000, self.n - i), self.cfg.model.z_dim, generator=z_gen,
-                                            device=self.device)))
+                chunks.append(G(z))
         finally:
             G.train(was_training)
         return torch.cat(chunks)
@@ -73,11 +73,13 @@ class Evaluator:
         if isinstance(self.data, PointMixture):
             result = metrics.mixture_metrics(fake.float().cpu().numpy(), self.data.centers.cpu().numpy(), self.data.std)
         else:
-            result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2))
+            asked = balanced_labels(len(fake), self.cfg.model.classes).numpy() if self.cfg.model.classes else None
+            result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2), asked)
         return strict_json({"step": step, **result, "eval_seconds": round(time.monotonic() - started, 3)})
 
-    def score_images(self, fake: torch.Tensor) -> dict:
-        """fake: uint8 (N, C, H, W) like the dataset's images."""
+    def score_images(self, fake: torch.Tensor, asked_classes: np.ndarray | None = None) -> dict:
+        """fake: uint8 (N, C, H, W) like the dataset's images; asked_classes: the classes a class-conditional
+        G was asked for, scored as the share the classifier reads as asked."""
         self._prepare()
         result = {"features": self._extractor.name if self._extractor else None}
         if self._extractor is not None:
@@ -88,8 +90,11 @@ class Evaluator:
                            metrics.image_metrics(self._real_features, fake_features).items()})
             result[f"fid{suffix}_floor"] = self._floor  # real vs real: the best a generator can score
         if self._classifier is not None:
-            result.update(metrics.class_coverage(self._classifier.probabilities(fake)))
+            probabilities = self._classifier.probabilities(fake)
+            result.update(metrics.class_coverage(probabilities))
             result["classifier_accuracy"] = self._classifier.accuracy
+            if asked_classes is not None:
+                result["asked_class_share"] = float((probabilities.argmax(1) == asked_classes).mean())
         if self._extractor is None:
             result["note"] = "no feature extractor: the dataset has no labels and eval.inception is not set"
         return result

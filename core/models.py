@@ -3,9 +3,10 @@ import contextlib
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from core.config import Config
+from core.config import Config, ModelConfig
 
 
 def _levels(image_size: int) -> int:
@@ -50,10 +51,13 @@ class ConvDiscriminator(nn.Module):
     """image -> unbounded score. batch_norm=True is the classic hinge D; False is the SN-GAN D (no BatchNorm).
 
     depth=2 adds a 3x3 stride-1 convolution after each 4x4 stride-2 one, as in SN-GAN's "standard CNN".
+    classes=K > 0 makes it a projection discriminator (Miyato & Koyama 2018): the score of an image x of
+    class y adds <embed(y), features(x)> to the unconditional score, the embedding a linear map of the
+    one-hot (so spectral norm covers it like every other layer).
     """
 
     def __init__(self, channels=1, image_size=32, width=32, batch_norm=False, depth=1,
-                 norm: type[nn.BatchNorm2d] = nn.BatchNorm2d):
+                 norm: type[nn.BatchNorm2d] = nn.BatchNorm2d, classes=0):
         super().__init__()
         self.has_batch_norm = batch_norm
         norms = [norm] if batch_norm else []
@@ -65,9 +69,15 @@ class ConvDiscriminator(nn.Module):
             layers += _refinements(c, depth, norms)
         layers.append(nn.Conv2d(c, 1, 4, 1, 0))
         self.net = nn.Sequential(*layers)
+        self.classes = classes
+        self.projection = nn.Linear(classes, c * 4 * 4, bias=False) if classes else None
 
-    def forward(self, x):
-        return self.net(x).view(-1)
+    def forward(self, x, labels=None):
+        if self.projection is None:
+            return self.net(x).view(-1)
+        features = self.net[:-1](x)
+        embedded = self.projection(F.one_hot(labels, self.classes).to(features.dtype))
+        return self.net[-1](features).view(-1) + (embedded * features.flatten(1)).sum(1)
 
 
 def _refinements(c: int, depth: int, norms: list) -> list[nn.Module]:
@@ -108,8 +118,31 @@ class MLPDiscriminator(nn.Module):
         layers.append(nn.Linear(d, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         return self.net(x).view(-1)
+
+
+def latent(model: ModelConfig, n: int, generator: torch.Generator | None = None, device=None,
+           balanced: bool = False) -> torch.Tensor:
+    """What G takes: z ~ N(0, I); for a class-conditional model (model.classes = K > 0) followed by the
+    one-hot of a class, drawn uniformly, or with balanced=True cycling 0, 1, ..., K-1 (grids and scores)."""
+    z = torch.randn(n, model.z_dim, generator=generator, device=device)
+    if not model.classes:
+        return z
+    if balanced:
+        labels = balanced_labels(n, model.classes, z.device)
+    else:
+        labels = torch.randint(model.classes, (n,), generator=generator, device=z.device)
+    return torch.cat([z, F.one_hot(labels, model.classes).to(z.dtype)], 1)
+
+
+def balanced_labels(n: int, classes: int, device=None) -> torch.Tensor:
+    return torch.arange(n, device=device) % classes
+
+
+def latent_labels(model: ModelConfig, latents: torch.Tensor) -> torch.Tensor | None:
+    """The classes a batch of latents asks G for (None for an unconditional model)."""
+    return latents[:, model.z_dim:].argmax(1) if model.classes else None
 
 
 def build_models(cfg: Config, norm: type[nn.BatchNorm2d] = nn.BatchNorm2d) -> tuple[nn.Module, nn.Module]:
@@ -118,8 +151,9 @@ def build_models(cfg: Config, norm: type[nn.BatchNorm2d] = nn.BatchNorm2d) -> tu
     m, d = cfg.model, cfg.data
     if cfg.is_2d:
         return MLPGenerator(m.z_dim, m.mlp_hidden, m.mlp_depth), MLPDiscriminator(m.mlp_hidden, m.mlp_depth)
-    g = DCGANGenerator(m.z_dim, d.channels, d.image_size, m.g_width, m.g_upsample, m.g_depth, norm)
-    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, m.discriminator == "bn", m.d_depth, norm)
+    g = DCGANGenerator(m.z_dim + m.classes, d.channels, d.image_size, m.g_width, m.g_upsample, m.g_depth, norm)
+    return g, ConvDiscriminator(d.channels, d.image_size, m.d_width, m.discriminator == "bn", m.d_depth, norm,
+                                m.classes)
 
 
 @contextlib.contextmanager

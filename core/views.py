@@ -13,7 +13,7 @@ import torch
 from core import commands as C
 from core.errors import UserError
 from core.export import image_grid, points_figure, to_uint8_images, write_samples
-from core.models import eval_mode
+from core.models import eval_mode, latent
 from core.telemetry import Samples
 
 FIELD_RESOLUTION = 64
@@ -33,7 +33,7 @@ def sample_view(trainer, fresh: bool = False) -> Samples:
     if trainer.data.kind == "images":
         z = trainer.fixed_z
         if fresh:
-            z = torch.randn(z.shape, generator=trainer.view_generator, device=trainer.device)
+            z = latent(trainer.cfg.model, len(z), trainer.view_generator, trainer.device, balanced=True)
         images = to_uint8_images(trainer.generate(z))
         return Samples(trainer.step, grid=image_grid(images), cell=images.shape[1], fresh=fresh)
     extent = trainer.data.bounds()
@@ -41,7 +41,7 @@ def sample_view(trainer, fresh: bool = False) -> Samples:
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
     field = score(trainer, torch.stack([xx.flatten(), yy.flatten()], 1)).view(FIELD_RESOLUTION, FIELD_RESOLUTION)
     real = trainer.data.sample(N_POINTS_SHOWN, trainer.view_generator)
-    z = torch.randn(N_POINTS_SHOWN, trainer.cfg.model.z_dim, device=trainer.device, generator=trainer.view_generator)
+    z = latent(trainer.cfg.model, N_POINTS_SHOWN, trainer.view_generator, trainer.device)
     return Samples(trainer.step, fake_points=trainer.generate(z).cpu().numpy(), real_points=real.cpu().numpy(),
                    score_field=field.cpu().numpy(), extent=extent, centers=trainer.data.centers.cpu().numpy())
 
@@ -65,8 +65,7 @@ def export_samples(trainer, command: C.ExportSamples) -> Path:
         raise UserError(f"number of samples must be 1..100000, got {command.n!r}")
     fixed = trainer.fixed_z[: command.n] if not command.fresh else trainer.fixed_z[:0]
     extra = command.n - len(fixed)
-    z = torch.cat([fixed, torch.randn(extra, trainer.cfg.model.z_dim, generator=trainer.view_generator,
-                                      device=trainer.device)])
+    z = torch.cat([fixed, latent(trainer.cfg.model, extra, trainer.view_generator, trainer.device, balanced=True)])
     out = trainer.generate(z)
     path = str(command.path).replace("{step}", str(trainer.step))  # named when written, not when asked
     if trainer.data.kind != "points":

@@ -43,10 +43,16 @@ def test_set_coerces_types():
     ("train.compile=turbo", "train.compile .*inductor"),
     ("model.g_depth=4", "model.g_depth"),
     ("model.d_depth=0", "model.d_depth must be one of 1, 2, 3"),
+    ("model.classes=-1", "model.classes must be 0"),
 ])
 def test_nonsense_settings_are_refused_by_name(override, words):
     with pytest.raises(ConfigError, match=words):
         resolve("digits", overrides=[override])
+
+
+def test_a_class_conditional_model_needs_images():
+    with pytest.raises(ConfigError, match="model.classes conditions on image labels"):
+        resolve("ring8", overrides=["model.classes=8"])
 
 
 def test_config_round_trips_through_json(tmp_path):

@@ -129,3 +129,21 @@ def test_torchvision_mnist_from_a_local_root(tmp_path):
         _write_idx(raw / f"{split}-labels-idx1-ubyte", np.arange(20) % 10)
     bank = load_dataset(DataConfig(source="torchvision", name="MNIST", root=str(tmp_path)), 4)
     assert bank.images.shape == (20, 1, 32, 32) and bank.labels.tolist()[:3] == [0, 1, 2]
+
+
+def test_labelled_batches_are_the_plain_draws_with_their_labels():
+    bank = load_dataset(DataConfig(source="digits", n_samples=200), 8)
+    images, labels = bank.sample_labelled(32, torch.Generator().manual_seed(3), slice(8, 24))
+    assert torch.equal(images, bank.sample(32, torch.Generator().manual_seed(3))[8:24])
+    for image, label in zip(images, labels):
+        same = (bank.images.float() / 127.5 - 1 == image).flatten(1).all(1)
+        assert label in bank.labels[same]
+
+
+def test_a_class_conditional_model_names_what_its_data_lacks(tmp_path):
+    Image.new("L", (8, 8)).save(tmp_path / "one.png")
+    with pytest.raises(DataError, match="needs labelled images, but folder .* has no labels"):
+        load_dataset(DataConfig(source="folder", root=str(tmp_path)), 1).check_labels(10)
+    with pytest.raises(DataError, match="labels up to 9 .*set model.classes = 10"):
+        load_dataset(DataConfig(source="digits", n_samples=100), 8).check_labels(5)
+    load_dataset(DataConfig(source="digits", n_samples=100), 8).check_labels(10)

@@ -22,10 +22,11 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_digits_config):
     assert not torch.equal(runs[0]["G.net.0.weight"], runs[2]["G.net.0.weight"])
 
 
-@pytest.mark.parametrize("variant", ["digits-sn", "digits-bn-ema", "ring"])
+@pytest.mark.parametrize("variant", ["digits-sn", "digits-bn-ema", "digits-conditional", "ring"])
 def test_resume_is_bit_exact(tmp_path, tiny_digits_config, tiny_ring_config, variant):
     cfg = tiny_ring_config if variant == "ring" else tiny_digits_config
-    make = (lambda: cfg()) if variant != "digits-bn-ema" else (lambda: _bn_ema(cfg()))
+    change = {"digits-bn-ema": _bn_ema, "digits-conditional": _conditional}.get(variant, lambda c: c)
+    make = lambda: change(cfg())  # noqa: E731
     toggles = [C.SetSpectralNorm(False)]  # applied at step 0: the resumed run must restore this state
     straight = run_session(make(), tmp_path / "straight", 200, commands=toggles)
     first = run_session(make(), tmp_path / "split", 100, commands=toggles)
@@ -43,6 +44,28 @@ def _bn_ema(cfg):
     cfg.model.discriminator = "bn"
     cfg.train.g_ema = 0.99
     return cfg
+
+
+def _conditional(cfg, discriminator="sn"):
+    cfg.model.classes, cfg.model.discriminator = 10, discriminator
+    return cfg
+
+
+@pytest.mark.parametrize("discriminator", ["sn", "bn"])
+def test_a_class_conditional_d_sees_each_image_with_its_class(tiny_digits_config, discriminator):
+    t = Trainer(_conditional(tiny_digits_config(), discriminator), "cpu")
+    d_calls, asked = [], []
+    t.D.register_forward_pre_hook(lambda module, args: d_calls.append(args))
+    t.G.register_forward_pre_hook(lambda module, args: asked.append(args[0][:, 8:].argmax(1)))
+    projection = t.D.projection.parametrizations.weight.original.clone()
+    t.train_step()
+    *for_d, for_g = d_calls  # sn: real and fake in one call; bn: one each. Then the fakes again for G's step
+    images, labels = torch.cat([c[0] for c in for_d]), torch.cat([c[1] for c in for_d])
+    bank = t.data.images.float() / 127.5 - 1
+    for image, label in zip(images[:8], labels[:8]):
+        assert label in t.data.labels[(bank == image).flatten(1).all(1)]
+    assert torch.equal(labels[8:], asked[0]) and torch.equal(for_g[1], asked[0])
+    assert not torch.equal(projection, t.D.projection.parametrizations.weight.original)  # trained, under SN
 
 
 def test_the_generator_average_is_a_moving_average_and_gives_the_samples(tiny_ring_config):

@@ -1,4 +1,5 @@
 """Scoring generators: the pipeline from a generator module to metrics, with the classifier it trains."""
+import copy
 import json
 
 import numpy as np
@@ -76,6 +77,31 @@ def test_a_corrupt_cached_classifier_is_not_trusted(digits):
     finally:
         classifier.path.write_bytes(good)
     assert any("training a classifier" in line for line in log)
+
+
+class ConditionalReplay(nn.Module):
+    """A class-conditional 'generator' returning a real image of the class its latent asks for, plus shift."""
+
+    def __init__(self, data, z_dim, shift=0):
+        super().__init__()
+        self.data, self.z_dim, self.shift = data, z_dim, shift
+
+    def forward(self, latents):
+        wanted = (latents[:, self.z_dim:].argmax(1) + self.shift) % 10
+        pools = [self.data.images[self.data.labels == k] for k in range(10)]
+        return torch.stack([pools[k][i % len(pools[k])] for i, k in enumerate(wanted.tolist())]).float() / 127.5 - 1
+
+
+def test_a_class_conditional_generator_is_scored_on_drawing_the_class_asked(digits):
+    cfg, data = digits
+    conditional = copy.deepcopy(cfg)
+    conditional.model.classes = 10
+    evaluator = Evaluator(conditional, data, "cpu")
+    obeys = evaluator(ConditionalReplay(data, cfg.model.z_dim), step=0)
+    swaps = evaluator(ConditionalReplay(data, cfg.model.z_dim, shift=1), step=0)
+    assert obeys["asked_class_share"] > 0.9 and swaps["asked_class_share"] < 0.1
+    assert obeys["class_kl"] < 0.05 and swaps["class_kl"] < 0.05  # balanced either way: only the new score tells
+    assert "asked_class_share" not in Evaluator(cfg, data, "cpu")(Replay(data), step=0)
 
 
 def test_unlabeled_images_say_why_there_are_no_feature_metrics(digits):

@@ -27,9 +27,11 @@ METRICS = (
     ("classes_present", "classes present", False),
     ("class_kl", "class KL", True),
     ("confident_share", "samples the classifier reads with p >= 0.9", False),
+    ("asked_class_share", "samples the classifier reads as the class asked for", False),
 )
 LABELS = {key: label for key, label, _ in METRICS}
-PERCENT = ("high_quality_rate", "classifier_accuracy", "confident_share", "diversity", "diversity_cnn")
+PERCENT = ("high_quality_rate", "classifier_accuracy", "confident_share", "asked_class_share", "diversity",
+           "diversity_cnn")
 FLOORS = {"fid": "fid_floor", "fid_cnn": "fid_cnn_floor"}  # real vs real: the best a generator can score
 X_AXES = (("step", "step"), ("train_seconds", "training seconds"))
 
