@@ -7,10 +7,12 @@ reports its held-out accuracy, and every Fréchet distance on its features comes
 disjoint real sets of the same size.
 
     python tests/benchmarks/judge.py --preset mnist   # trains it and prints its accuracy and floor
+    python tests/benchmarks/judge.py --preset mnist --samples S.npy   # and scores `hinge-train sample`'s S.npy
 """
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 import torch
@@ -76,12 +78,16 @@ class Judge:
     def probabilities(self, images: torch.Tensor) -> np.ndarray:
         return self._run(images, lambda x: self.net(x).softmax(1))
 
-    def score(self, images: torch.Tensor) -> dict:
-        """uint8 (N, C, H, W) generated images -> FD on the judge's features (with its floor), classes."""
-        coverage = metrics.class_coverage(self.probabilities(images))
+    def score(self, images: torch.Tensor, asked: np.ndarray | None = None) -> dict:
+        """uint8 (N, C, H, W) generated images -> FD on the judge's features (with its floor), classes; with
+        asked (the classes a class-conditional G was asked for), the share the judge reads as asked."""
+        probabilities = self.probabilities(images)
+        coverage = metrics.class_coverage(probabilities)
+        read_as_asked = None if asked is None else float((probabilities.argmax(1) == asked).mean())
         return {"judge_fd": metrics.frechet_distance(self.real, self.features(images)), "judge_fd_floor": self.floor,
                 "judge_accuracy": self.accuracy, "judge_classes": coverage["classes_present"],
-                "judge_class_kl": coverage["class_kl"], "judge_confident": coverage["confident_share"]}
+                "judge_class_kl": coverage["class_kl"], "judge_confident": coverage["confident_share"],
+                "judge_asked": read_as_asked}
 
 
 def main():
@@ -91,11 +97,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--preset", default="mnist")
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--samples", help="uint8 (N, H, W, C) images from `hinge-train sample` to score; a "
+                                          "class-conditional G's cycle through the classes, as `sample` writes them")
+    parser.add_argument("--classes", type=int, default=0, help="the samples' generator's model.classes")
     args = parser.parse_args()
     bank = load_dataset(resolve(args.preset, overrides=args.set).data, 64)
     judge = Judge(bank.images, bank.labels)
     print(f"{args.preset}: independent judge held-out accuracy {judge.accuracy:.2%} on {HELD_OUT} images, "
           f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}")
+    if args.samples:
+        images = torch.from_numpy(np.load(args.samples)).permute(0, 3, 1, 2)
+        asked = np.arange(len(images)) % args.classes if args.classes else None
+        print(json.dumps({"samples": len(images), **judge.score(images, asked)}))
 
 
 if __name__ == "__main__":

@@ -36,11 +36,12 @@ from core.config import resolve  # noqa: E402
 from core.engine import Trainer  # noqa: E402
 from core.evaluate import Evaluator  # noqa: E402
 from core.export import to_uint8_images, write_samples  # noqa: E402
+from core.models import balanced_labels  # noqa: E402
 from tests.benchmarks.judge import Judge  # noqa: E402
 
 TEXTBOOK = ["model.discriminator=bn", "model.spectral_norm=false", "model.d_width=64", "model.g_width=64",
             "optim.lr_g=2e-4", "optim.lr_d=2e-4", "optim.beta1=0", "optim.beta2=0.9", "train.batch_size=64",
-            "train.g_ema=0", "train.n_dis=1"]
+            "train.g_ema=0", "train.n_dis=1", "model.classes=0"]
 
 
 def parse_arm(text: str) -> tuple[str, list[str]]:
@@ -76,14 +77,16 @@ def train_arm(name, cfg, seconds, every):
 
 
 class Tempered(torch.nn.Module):
-    """G fed z scaled by a temperature below 1 (the truncation trick): fidelity bought with diversity."""
+    """G fed z scaled by a temperature below 1 (the truncation trick): fidelity bought with diversity.
+    A class-conditional G's one-hot class (after the first z_dim columns) is left as it is."""
 
-    def __init__(self, G, temperature):
+    def __init__(self, G, temperature, z_dim):
         super().__init__()
-        self.G, self.temperature = G, temperature
+        self.G, self.temperature, self.z_dim = G, temperature, z_dim
 
-    def forward(self, z):
-        return self.G(z * self.temperature)
+    def forward(self, latents):
+        z, rest = latents[:, :self.z_dim], latents[:, self.z_dim:]
+        return self.G(torch.cat([z * self.temperature, rest], 1))
 
 
 def plot(rows, floor, path):
@@ -139,13 +142,15 @@ def main():
     rows = []
 
     def score(arm, cfg, seconds, steps, G):
-        if cfg.model.z_dim not in evaluators:
-            evaluators[cfg.model.z_dim] = Evaluator(cfg, data, "cpu")
-        evaluator = evaluators[cfg.model.z_dim]
+        shape = (cfg.model.z_dim, cfg.model.classes)
+        if shape not in evaluators:
+            evaluators[shape] = Evaluator(cfg, data, "cpu")
+        evaluator = evaluators[shape]
         samples = to_uint8_images(evaluator.generate(G))
         images = torch.from_numpy(samples).permute(0, 3, 1, 2)
+        asked = balanced_labels(len(images), cfg.model.classes).numpy() if cfg.model.classes else None
         project = evaluator.score_images(images)
-        rows.append({"arm": arm, "seconds": seconds, "steps": steps, **judge.score(images),
+        rows.append({"arm": arm, "seconds": seconds, "steps": steps, **judge.score(images, asked),
                      **{k: project.get(k) for k in ("fid_cnn", "fid_cnn_floor", "classifier_accuracy",
                                                     "classes_present", "class_kl", "confident_share")}})
         return samples
@@ -157,7 +162,8 @@ def main():
     for name, cfg, snapshots in trained:
         seconds, steps, G = snapshots[-1]
         for temperature in args.temperature:
-            samples = score(f"{name} T={temperature:g}", cfg, seconds, steps, Tempered(G, temperature))
+            samples = score(f"{name} T={temperature:g}", cfg, seconds, steps,
+                            Tempered(G, temperature, cfg.model.z_dim))
             write_samples(samples[:64], out / f"{name}-T{temperature:g}.png")
     with open(out / "scores.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -166,14 +172,15 @@ def main():
     plot(rows, judge.floor, out / "time_to_quality.png")
 
     print(f"| arm | steps | judge FD (floor {judge.floor:.1f}) | classes | class KL | confident >= 0.9 | "
-          f"project FD (floor {rows[0]['fid_cnn_floor']:.3f}) | vs textbook |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"reads as asked | project FD (floor {rows[0]['fid_cnn_floor']:.3f}) | vs textbook |")
+    print("|---|---|---|---|---|---|---|---|---|")
     final = {r["arm"]: r for r in rows}  # the last snapshot of each arm
     reference = final.get("textbook")
     for arm, r in final.items():
         ratio = f"{r['judge_fd'] / reference['judge_fd']:.2f}x" if reference else "–"
+        asked = f"{r['judge_asked']:.0%}" if r["judge_asked"] is not None else "–"
         print(f"| {arm} | {r['steps']} | {r['judge_fd']:.1f} | {r['judge_classes']} | {r['judge_class_kl']:.3f} | "
-              f"{r['judge_confident']:.0%} | {r['fid_cnn']:.3f} | {ratio} |")
+              f"{r['judge_confident']:.0%} | {asked} | {r['fid_cnn']:.3f} | {ratio} |")
     print(json.dumps({"seconds": args.seconds, "judge_accuracy": judge.accuracy, "judge_floor": judge.floor,
                       "final": {arm: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
                                 for arm, r in final.items()}}))
