@@ -91,6 +91,7 @@ class RunModel:
         self.hist_edges = None
         self.hist_real = None
         self.hist_fake = None
+        self.inside_shares = None  # (real, fake): the share inside each margin over the histograms' steps
         self.markers: list[dict] = []
         self.quality: list[dict] = []  # every evaluation of the run, oldest first
         self.branches: list[tuple[np.ndarray, dict]] = []  # what rewinds abandoned: (steps, {name: values})
@@ -113,6 +114,9 @@ class RunModel:
             self.history.extend(t.steps, t.scalars)
         if t.hist_real.sum() > 0:
             self.hist_edges, self.hist_real, self.hist_fake = t.hist_edges, t.hist_real, t.hist_fake
+            if len(t.steps):  # the same steps as the histograms: each step's share is over an equal batch
+                self.inside_shares = (float(np.mean(t.scalars["real_violation_rate"])),
+                                      float(np.mean(t.scalars["fake_violation_rate"])))
         if t.samples is not None:
             self.samples = t.samples
             self.samples_version += 1

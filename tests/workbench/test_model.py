@@ -1,3 +1,5 @@
+import queue
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,37 @@ def test_a_rewound_run_read_from_its_directory_shows_one_row_per_step_and_the_ab
     assert list(model.history.steps) == list(range(1, 301))
     assert list(model.branches[0][0]) == list(range(101, 251))
     assert [e["kind"] for e in model.log].count("rewind") == 1
+
+
+def test_the_inside_margin_label_reads_the_samples_of_the_histograms_beside_it(qtbot, tmp_path):
+    """A real session's telemetry, several steps to a frame: the label's shares are those of the samples the
+    histograms show (margins on bin edges, so the histograms can be counted), not of the last step alone."""
+    from core.commands import queue_inbox
+    from core.config import resolve
+    from core.engine import Trainer
+    from core.rundir import RunDir
+    from core.session import Session
+    from workbench.docks.margins import MarginsDock
+    from workbench.model import RunModel
+
+    cfg = resolve("ring8", overrides=["train.threads=1", "eval.every=0", "train.batch_size=64",
+                                      "train.publish_every_s=0.02"])
+    model = RunModel()
+    dock = MarginsDock(model, send=lambda command: None)
+    qtbot.addWidget(dock)
+    frames = []
+
+    def publish(t):
+        model.ingest(t)
+        dock.refresh(model)
+        if t.hist_real.sum() > 0 and len(t.steps) > 1:
+            left, right = t.hist_edges[:-1], t.hist_edges[1:]
+            shown = (t.hist_real[right <= 1.0].sum() / t.hist_real.sum(),  # D(real) < +1
+                     t.hist_fake[left >= -1.0].sum() / t.hist_fake.sum())  # D(fake) > -1
+            frames.append((shown, t.scalars["fake_violation_rate"][-1], dock.rates.text()))
+
+    Session(Trainer(cfg, "cpu"), RunDir(tmp_path), max_steps=400, publish=publish).run(queue_inbox(queue.Queue()))
+    assert len(frames) > 5
+    for (real, fake), _, label in frames:
+        assert f"real {real:.0%}" in label and f"fake {fake:.0%}" in label
+    assert any(f"{fake:.0%}" != f"{last_step:.0%}" for (_, fake), last_step, _ in frames)  # the old label's error

@@ -44,6 +44,7 @@ class MarginsDock(QDockWidget):
             self.plot.addItem(line)
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
+        self.rates.setToolTip("Share of the samples in the histograms above that are inside their margin")
         self.rate_plot = pg.PlotWidget()
         self.rate_plot.setFixedHeight(130)  # a strip: the histograms above take the spare height
         self.rate_plot.setYRange(0, 100)
@@ -104,8 +105,9 @@ class MarginsDock(QDockWidget):
                 self.hinge_fake.setData(x, np.maximum(0, s.margin_fake + x) * scale)
         h = model.history
         if len(h):
-            real_rate, fake_rate = h.values["real_violation_rate"], h.values["fake_violation_rate"]
-            self.rate_real.setData(h.steps, 100 * smooth(real_rate, 0.9))
-            self.rate_fake.setData(h.steps, 100 * smooth(fake_rate, 0.9))
-            self.rates.setText(f"<b>inside margin</b><br><span style='color:{REAL}'>real {real_rate[-1]:.0%}</span>"
-                               f"<br><span style='color:{FAKE}'>fake {fake_rate[-1]:.0%}</span>")
+            self.rate_real.setData(h.steps, 100 * smooth(h.values["real_violation_rate"], 0.9))
+            self.rate_fake.setData(h.steps, 100 * smooth(h.values["fake_violation_rate"], 0.9))
+        if model.inside_shares is not None:
+            real, fake = model.inside_shares
+            self.rates.setText(f"<b>inside margin</b><br><span style='color:{REAL}'>real {real:.0%}</span>"
+                               f"<br><span style='color:{FAKE}'>fake {fake:.0%}</span>")
