@@ -15,7 +15,7 @@ import torch
 from core import metrics
 from core.data import ImageBank, PointMixture
 from core.export import to_uint8_images
-from core.models import balanced_labels, latent
+from core.models import asked_classes, latent
 from core.threads import run_in_background
 
 EVAL_SEED = 1234  # the z of every evaluation, so successive scores differ only by the generator
@@ -73,8 +73,8 @@ class Evaluator:
         if isinstance(self.data, PointMixture):
             result = metrics.mixture_metrics(fake.float().cpu().numpy(), self.data.centers.cpu().numpy(), self.data.std)
         else:
-            asked = balanced_labels(len(fake), self.cfg.model.classes).numpy() if self.cfg.model.classes else None
-            result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2), asked)
+            result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2),
+                                       asked_classes(self.cfg.model, len(fake)))
         return strict_json({"step": step, **result, "eval_seconds": round(time.monotonic() - started, 3)})
 
     def score_images(self, fake: torch.Tensor, asked_classes: np.ndarray | None = None) -> dict:

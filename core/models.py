@@ -140,6 +140,11 @@ def balanced_labels(n: int, classes: int, device=None) -> torch.Tensor:
     return torch.arange(n, device=device) % classes
 
 
+def asked_classes(model: ModelConfig, n: int):
+    """The classes n balanced latents ask a class-conditional G for, as numpy (None for an unconditional G)."""
+    return balanced_labels(n, model.classes).numpy() if model.classes else None
+
+
 def latent_labels(model: ModelConfig, latents: torch.Tensor) -> torch.Tensor | None:
     """The classes a batch of latents asks G for (None for an unconditional model)."""
     return latents[:, model.z_dim:].argmax(1) if model.classes else None

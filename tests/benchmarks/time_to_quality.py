@@ -36,7 +36,7 @@ from core.config import resolve  # noqa: E402
 from core.engine import Trainer  # noqa: E402
 from core.evaluate import Evaluator  # noqa: E402
 from core.export import to_uint8_images, write_samples  # noqa: E402
-from core.models import balanced_labels  # noqa: E402
+from core.models import asked_classes  # noqa: E402
 from tests.benchmarks.judge import Judge  # noqa: E402
 
 TEXTBOOK = ["model.discriminator=bn", "model.spectral_norm=false", "model.d_width=64", "model.g_width=64",
@@ -148,9 +148,9 @@ def main():
         evaluator = evaluators[shape]
         samples = to_uint8_images(evaluator.generate(G))
         images = torch.from_numpy(samples).permute(0, 3, 1, 2)
-        asked = balanced_labels(len(images), cfg.model.classes).numpy() if cfg.model.classes else None
         project = evaluator.score_images(images)
-        rows.append({"arm": arm, "seconds": seconds, "steps": steps, **judge.score(images, asked),
+        rows.append({"arm": arm, "seconds": seconds, "steps": steps,
+                     **judge.score(images, asked_classes(cfg.model, len(images))),
                      **{k: project.get(k) for k in ("fid_cnn", "fid_cnn_floor", "classifier_accuracy",
                                                     "classes_present", "class_kl", "confident_share")}})
         return samples
