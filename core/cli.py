@@ -85,16 +85,16 @@ class Progress:
         self.start, self.total, self.stream = start, total, stream
         self.tty = stream.isatty()
         self.last_line = 0.0
-        self.d_loss = float("nan")
+        self.d_loss_text = "--"  # until the first step is published
 
     def __call__(self, t) -> None:
         done = t.step - self.start
         eta = (self.total - done) / t.steps_per_s if t.steps_per_s > 0 else float("nan")
         eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if np.isfinite(eta) else "--:--:--"
         if len(t.steps):
-            self.d_loss = t.scalars["d_loss"][-1]
+            self.d_loss_text = f"{t.scalars['d_loss'][-1]:.3f}"
         text = (f"step {t.step} ({done}/{self.total}) {t.steps_per_s:7.1f} steps/s  ETA {eta_text}  "
-                f"d_loss {self.d_loss:.3f}  {t.state}")
+                f"d_loss {self.d_loss_text}  {t.state}")
         if self.tty:
             width = 24
             filled = int(width * done / max(self.total, 1))

@@ -26,6 +26,27 @@ def test_presets_lists_them():
     assert "ring8" in out and "digits" in out and "grid25" in out
 
 
+def test_the_progress_line_shows_no_loss_before_the_first_step_and_the_last_one_after():
+    import io
+
+    from core.cli import Progress
+    from core.telemetry import Settings, Telemetry
+
+    def published(losses):
+        return Telemetry(step=len(losses), state="running", elapsed_s=0.0, steps_per_s=0.0,
+                         settings=Settings(1.0, 1.0, True, 2e-4, 2e-4, 1, 1), steps=np.arange(len(losses)),
+                         scalars={"d_loss": np.array(losses)}, hist_edges=np.zeros(0), hist_real=np.zeros(0),
+                         hist_fake=np.zeros(0))
+
+    stream = io.StringIO()
+    progress = Progress(0, 10, stream)
+    progress(published([]))
+    progress.last_line = 0.0
+    progress(published([1.5, 1.25]))
+    first, second = stream.getvalue().splitlines()
+    assert "d_loss --" in first and "d_loss 1.250" in second
+
+
 def test_train_writes_a_complete_run_and_sample_reads_it(tmp_path):
     run = tmp_path / "run"
     hinge_train("train", "--preset", "digits", *TINY, "--steps", 12, "--seed", 3, "--run-dir", run)
