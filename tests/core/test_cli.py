@@ -1,4 +1,5 @@
 """hinge-train as a user runs it: real processes, real files."""
+import io
 import json
 import subprocess
 import sys
@@ -27,8 +28,6 @@ def test_presets_lists_them():
 
 
 def test_the_progress_line_shows_no_loss_before_the_first_step_and_the_last_one_after():
-    import io
-
     from core.cli import Progress
     from core.telemetry import Settings, Telemetry
 
@@ -41,7 +40,7 @@ def test_the_progress_line_shows_no_loss_before_the_first_step_and_the_last_one_
     stream = io.StringIO()
     progress = Progress(0, 10, stream)
     progress(published([]))
-    progress.last_line = 0.0
+    progress.last_line = 0.0  # off a terminal it writes a line every 5 s: let the next one through now
     progress(published([1.5, 1.25]))
     first, second = stream.getvalue().splitlines()
     assert "d_loss --" in first and "d_loss 1.250" in second
