@@ -74,7 +74,7 @@ class Evaluator:
             result = metrics.mixture_metrics(fake.float().cpu().numpy(), self.data.centers.cpu().numpy(), self.data.std)
         else:
             result = self.score_images(torch.from_numpy(to_uint8_images(fake)).permute(0, 3, 1, 2),
-                                       asked_classes(self.cfg.model, len(fake)))
+                                       asked_classes(self.cfg.model.classes, len(fake)))
         return strict_json({"step": step, **result, "eval_seconds": round(time.monotonic() - started, 3)})
 
     def score_images(self, fake: torch.Tensor, asked_classes: np.ndarray | None = None) -> dict:

@@ -140,9 +140,9 @@ def balanced_labels(n: int, classes: int, device=None) -> torch.Tensor:
     return torch.arange(n, device=device) % classes
 
 
-def asked_classes(model: ModelConfig, n: int):
-    """The classes n balanced latents ask a class-conditional G for, as numpy (None for an unconditional G)."""
-    return balanced_labels(n, model.classes).numpy() if model.classes else None
+def asked_classes(classes: int, n: int):
+    """The classes n balanced latents ask a G of K = classes for, as numpy (None for an unconditional G: 0)."""
+    return balanced_labels(n, classes).numpy() if classes else None
 
 
 def latent_labels(model: ModelConfig, latents: torch.Tensor) -> torch.Tensor | None:

@@ -91,7 +91,7 @@ class Judge:
 
 
 def main():
-    from core.config import ModelConfig, resolve
+    from core.config import resolve
     from core.data import load_dataset
     from core.models import asked_classes
 
@@ -108,7 +108,7 @@ def main():
           f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}")
     if args.samples:
         images = torch.from_numpy(np.load(args.samples)).permute(0, 3, 1, 2)
-        asked = asked_classes(ModelConfig(classes=args.classes), len(images))
+        asked = asked_classes(args.classes, len(images))
         print(json.dumps({"samples": len(images), **judge.score(images, asked)}))
 
 

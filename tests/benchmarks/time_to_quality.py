@@ -101,8 +101,9 @@ def plot(rows, floor, path):
     widget.setLabel("bottom", "wall-clock seconds (2 CPU cores)")
     widget.setLabel("left", "FD (LeNet judge)")
     widget.setLogMode(y=True)
+    fds = [floor, *(r["judge_fd"] for r in rows)]
     values = [v for v in (5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 1000, 2000)
-              if min(floor, *(r["judge_fd"] for r in rows)) / 1.5 <= v <= 1.5 * max(r["judge_fd"] for r in rows)]
+              if min(fds) / 1.5 <= v <= 1.5 * max(fds)]
     widget.getAxis("left").setTicks([[(np.log10(v), str(v)) for v in values], []])  # a log axis labels decades only
     arms = list(dict.fromkeys(r["arm"] for r in rows))
     for i, arm in enumerate(arms):
@@ -151,7 +152,7 @@ def main():
         images = torch.from_numpy(samples).permute(0, 3, 1, 2)
         project = evaluator.score_images(images)
         rows.append({"arm": arm, "seconds": seconds, "steps": steps,
-                     **judge.score(images, asked_classes(cfg.model, len(images))),
+                     **judge.score(images, asked_classes(cfg.model.classes, len(images))),
                      **{k: project.get(k) for k in ("fid_cnn", "fid_cnn_floor", "classifier_accuracy",
                                                     "classes_present", "class_kl", "confident_share")}})
         return samples
