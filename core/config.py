@@ -14,7 +14,7 @@ from core.errors import ConfigError
 DATA_SOURCES = ("ring8", "grid25", "digits", "idx", "torchvision", "folder")
 TORCHVISION_NAMES = ("MNIST", "FashionMNIST", "CIFAR10")
 LOSS_KINDS = ("hinge", "bce", "wasserstein")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 AUGMENTATIONS = ("off", "translation")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 SWITCHES = ("auto", "on", "off")
@@ -83,7 +83,9 @@ class TrainConfig:
     threads: int = 0  # CPU threads of the step; 0: as many as other processes leave free (core/threads.py)
     augment: str = "off"  # "translation": DiffAugment's random shifts of real and fake images before D
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
-    precision: str = "fp32"  # "bf16": forwards under bf16 autocast; spectral norm's power iteration stays fp32
+    precision: str = "fp32"  # "bf16": forwards under bf16 autocast (spectral norm's power iteration stays fp32);
+    # "auto": bf16 for image models on a CPU with bf16 instructions (core.engine.bf16_is_native), else fp32
+    # (GPUs included: unmeasured there); the run's config.json records the choice
     compile: str = "off"  # torch.compile the models: a mode (default, reduce-overhead, max-autotune) or a backend
     channels_last: str = "auto"  # image models in channels_last memory format: auto (on CUDA), on, off
     cudnn_benchmark: bool = True  # CUDA: let cuDNN time its convolution algorithms and keep the fastest

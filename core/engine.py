@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import time
 import warnings
 
@@ -34,6 +35,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {name!r}")
     return torch.device(name)
+
+
+def bf16_is_native() -> bool:
+    """Whether this CPU has bf16 dot-product instructions (AVX512-BF16 or AMX). With them bf16 autocast
+    trains the image presets 1.7x as fast as fp32; without them bf16 is emulated, ten times slower."""
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 def compile_module(module: torch.nn.Module, how: str):
@@ -102,6 +109,10 @@ class Trainer:
         t, cuda = self.cfg.train, self.device.type == "cuda"
         if cuda:
             torch.backends.cudnn.benchmark = t.cudnn_benchmark
+        if t.precision == "auto":  # becomes its choice, so config.json records what is trained
+            chosen = "bf16" if self.data.kind == "images" and not cuda and bf16_is_native() else "fp32"
+            t = dataclasses.replace(t, precision=chosen)
+            self.cfg = dataclasses.replace(self.cfg, train=t)
         self.memory_format = torch.contiguous_format
         if self.data.kind == "images" and (t.channels_last == "on" or (t.channels_last == "auto" and cuda)):
             self.memory_format = torch.channels_last

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from core import commands as C
+from core import engine
 from core.checkpoint import load_checkpoint
 from core.engine import Trainer
 from core.losses import STAT_NAMES
@@ -162,6 +163,18 @@ def test_bf16_autocast_trains_close_to_fp32(tiny_digits_config):
     assert np.isfinite(losses[1]).all()
     np.testing.assert_allclose(losses[1], losses[0], rtol=0.05)
     assert all(p.dtype == torch.float32 for p in bf16.G.parameters())  # autocast keeps fp32 master weights
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_for_image_models_on_a_cpu_with_bf16_instructions(monkeypatch, tiny_digits_config,
+                                                                                  tiny_ring_config, native):
+    monkeypatch.setattr(engine, "bf16_is_native", lambda: native)  # this machine's CPU, either way
+    auto = _train(tiny_digits_config(precision="auto"))
+    named = _train(tiny_digits_config(precision="bf16" if native else "fp32"))
+    assert auto.speedups.startswith("bf16" if native else "fp32")
+    assert auto.cfg.train.precision == ("bf16" if native else "fp32")  # what config.json will record
+    np.testing.assert_array_equal(auto.drain_statistics()[2]["d_loss"], named.drain_statistics()[2]["d_loss"])
+    assert _train(tiny_ring_config(precision="auto")).speedups.startswith("fp32")  # 2D points keep fp32
 
 
 def test_channels_last_changes_the_layout_not_the_result(tiny_digits_config):
