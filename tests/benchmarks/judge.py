@@ -4,7 +4,9 @@ project cannot be graded by its own teacher.
 A LeNet-style net (two 5x5 conv + max-pool stages, a 256-unit dense layer whose activations are the
 features, dropout, ten classes), trained on its own split (seed 7) with shift-only augmentation. It
 reports its held-out accuracy, and every Fréchet distance on its features comes with its floor: two
-disjoint real sets of the same size.
+disjoint real sets of the same size. FD's floor is the bias of estimating 256-d covariances from 2,000
+images, and it adds to every distance; KID on the same features is unbiased (its floor is about 0), so
+its ratios between two generators are not pulled toward 1 the way FD's are.
 
     python tests/benchmarks/judge.py --preset mnist   # trains it and prints its accuracy and floor
     python tests/benchmarks/judge.py --preset mnist --samples S.npy   # and scores `hinge-train sample`'s S.npy
@@ -65,8 +67,9 @@ class Judge:
         self.net.eval()
         self.accuracy = float((self.probabilities(images[test]).argmax(1) == labels[test].numpy()).mean())
         reference, other = test.chunk(2)
-        self.real = self.features(images[reference])
-        self.floor = metrics.frechet_distance(self.real, self.features(images[other]))
+        self.real, other = self.features(images[reference]), self.features(images[other])
+        self.floor = metrics.frechet_distance(self.real, other)
+        self.kid_floor = metrics.kernel_inception_distance(self.real, other)[0]
 
     @torch.no_grad()
     def _run(self, images: torch.Tensor, part) -> np.ndarray:
@@ -84,7 +87,10 @@ class Judge:
         probabilities = self.probabilities(images)
         coverage = metrics.class_coverage(probabilities)
         read_as_asked = None if asked is None else float((probabilities.argmax(1) == asked).mean())
-        return {"judge_fd": metrics.frechet_distance(self.real, self.features(images)), "judge_fd_floor": self.floor,
+        features = self.features(images)
+        return {"judge_fd": metrics.frechet_distance(self.real, features), "judge_fd_floor": self.floor,
+                "judge_kid": metrics.kernel_inception_distance(self.real, features)[0],
+                "judge_kid_floor": self.kid_floor,
                 "judge_accuracy": self.accuracy, "judge_classes": coverage["classes_present"],
                 "judge_class_kl": coverage["class_kl"], "judge_confident": coverage["confident_share"],
                 "judge_asked": read_as_asked}
@@ -105,7 +111,7 @@ def main():
     bank = load_dataset(resolve(args.preset, overrides=args.set).data, 64)
     judge = Judge(bank.images, bank.labels)
     print(f"{args.preset}: independent judge held-out accuracy {judge.accuracy:.2%} on {HELD_OUT} images, "
-          f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}")
+          f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}, KID floor {judge.kid_floor:.2f}")
     if args.samples:
         images = torch.from_numpy(np.load(args.samples)).permute(0, 3, 1, 2)
         asked = asked_classes(args.classes, len(images))

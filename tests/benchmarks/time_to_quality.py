@@ -173,17 +173,20 @@ def main():
         writer.writerows(rows)
     plot(rows, judge.floor, out / "time_to_quality.png")
 
-    print(f"| arm | steps | judge FD (floor {judge.floor:.1f}) | classes | class KL | confident >= 0.9 | "
-          f"reads as asked | project FD (floor {rows[0]['fid_cnn_floor']:.3f}) | vs textbook |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| arm | steps | judge FD (floor {judge.floor:.1f}) | judge KID (floor {judge.kid_floor:.2f}) | classes | "
+          f"class KL | confident >= 0.9 | reads as asked | project FD (floor {rows[0]['fid_cnn_floor']:.3f}) | "
+          f"vs textbook: FD, KID |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     final = {r["arm"]: r for r in rows}  # the last snapshot of each arm
     reference = final.get("textbook")
     for arm, r in final.items():
-        ratio = f"{r['judge_fd'] / reference['judge_fd']:.2f}x" if reference else "–"
+        ratio = "–" if reference is None else \
+            f"{r['judge_fd'] / reference['judge_fd']:.2f}x, {r['judge_kid'] / reference['judge_kid']:.2f}x"
         asked = f"{r['judge_asked']:.0%}" if r["judge_asked"] is not None else "–"
-        print(f"| {arm} | {r['steps']} | {r['judge_fd']:.1f} | {r['judge_classes']} | {r['judge_class_kl']:.3f} | "
-              f"{r['judge_confident']:.0%} | {asked} | {r['fid_cnn']:.3f} | {ratio} |")
+        print(f"| {arm} | {r['steps']} | {r['judge_fd']:.1f} | {r['judge_kid']:.2f} | {r['judge_classes']} | "
+              f"{r['judge_class_kl']:.3f} | {r['judge_confident']:.0%} | {asked} | {r['fid_cnn']:.3f} | {ratio} |")
     print(json.dumps({"seconds": args.seconds, "judge_accuracy": judge.accuracy, "judge_floor": judge.floor,
+                      "judge_kid_floor": judge.kid_floor,
                       "final": {arm: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
                                 for arm, r in final.items()}}))
 
