@@ -141,8 +141,9 @@ class AllReduceBatchNorm2d(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return super().forward(x)
+        dtype, x = x.dtype, x.float()  # statistics in fp32 under bf16 autocast, as BatchNorm2d's own kernel
         dims = (0, 2, 3)
-        count = torch.tensor(float(x.numel() // x.shape[1]), device=x.device, dtype=x.dtype)
+        count = torch.tensor(float(x.numel() // x.shape[1]), device=x.device)
         totals = _SumOverRanks.apply(torch.cat([x.sum(dims), count.view(1)]))
         n = totals[-1]
         mean = totals[:-1] / n
@@ -153,7 +154,7 @@ class AllReduceBatchNorm2d(nn.BatchNorm2d):
         out = centred * torch.rsqrt(var + self.eps).view(1, -1, 1, 1)
         if self.affine:
             out = out * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-        return out
+        return out.to(dtype)
 
     @torch.no_grad()
     def _update_running_stats(self, mean, var, n) -> None:

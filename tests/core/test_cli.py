@@ -50,7 +50,8 @@ def test_train_writes_a_complete_run_and_sample_reads_it(tmp_path):
     run = tmp_path / "run"
     hinge_train("train", "--preset", "digits", *TINY, "--steps", 12, "--seed", 3, "--run-dir", run)
     assert {p.name for p in run.iterdir()} >= {"config.json", "metrics.csv", "events.jsonl", "checkpoints", "samples"}
-    assert json.loads((run / "config.json").read_text())["train"]["seed"] == 3
+    recorded = json.loads((run / "config.json").read_text())["train"]
+    assert recorded["seed"] == 3 and recorded["precision"] in ("fp32", "bf16")  # the preset's "auto" as chosen
     assert len((run / "metrics.csv").read_text().splitlines()) == 13
     out = tmp_path / "s.npy"
     hinge_train("sample", "--checkpoint", run / "checkpoints" / "last.pt", "--n", 10, "--out", out)

@@ -69,10 +69,14 @@ def ranks_agreed(run: Path) -> bool:
 # differences about threefold a step (1e-3 in the losses at step 10, 1e-2 at step 12), which hides a rank
 # normalizing its own half batch (within 2e-3 of one process over 10 steps). The class-conditional models
 # drift apart later but faster (under 1e-3 through step 18, 2e-2 at step 19): compared over 12 steps.
+# All in fp32, as measured: the preset's precision "auto" is bf16 on some CPUs, whose rounding would drown them.
+FP32 = ("--set", "train.precision=fp32")
+
+
 @pytest.mark.parametrize("preset, settings, steps", [
     ("ring8", (), 20),
-    ("digits", ("--set", "model.g_depth=1"), 20),
-    ("digits", ("--set", "model.g_depth=1", "--set", "model.classes=10"), 12),  # each rank's rows keep their labels
+    ("digits", (*FP32, "--set", "model.g_depth=1"), 20),
+    ("digits", (*FP32, "--set", "model.g_depth=1", "--set", "model.classes=10"), 12),  # rows keep their labels
 ], ids=["ring8", "digits", "digits-conditional"])
 def test_two_processes_train_the_weights_of_one_process(tmp_path, preset, settings, steps):
     common = ("--preset", preset, "--seed", 5, *settings)
@@ -87,6 +91,12 @@ def test_two_processes_train_the_weights_of_one_process(tmp_path, preset, settin
     for a, b in zip(one, two):  # statistics summed over the ranks: the global batch's
         for name in ("d_real_mean", "real_violation_rate", "fake_violation_rate"):
             assert float(b[name]) == pytest.approx(float(a[name]), abs=0.02), (a["step"], name)
+
+
+def test_two_processes_train_in_bf16(tmp_path):
+    hinge_train("--preset", "digits", "--set", "train.precision=bf16", "--steps", 3, "--run-dir", tmp_path / "run",
+                "--nproc", 2)
+    assert ranks_agreed(tmp_path / "run") and len(metrics_rows(tmp_path / "run")) == 3
 
 
 def children(pid: int) -> dict[int, int]:
@@ -124,7 +134,7 @@ def training_in_two_processes(run: Path, *args, until=lambda beat: beat.get("ste
 
 def test_inbox_commands_reach_both_ranks_at_the_same_step(tmp_path):
     run = tmp_path / "two"
-    with training_in_two_processes(run, "--preset", "digits", "--seed", 5) as (process, _):
+    with training_in_two_processes(run, "--preset", "digits", "--seed", 5, *FP32) as (process, _):
         append_command(run, {"kind": "set_margins", "margin_real": 0.5, "margin_fake": 0.7})
         append_command(run, {"kind": "set_spectral_norm", "enabled": False})
         append_command(run, {"kind": "step", "n": 8})  # then paused: a short run, compared below
@@ -138,8 +148,8 @@ def test_inbox_commands_reach_both_ranks_at_the_same_step(tmp_path):
     assert heartbeat(run)["info"]["device"] == "cpu, 2 processes"  # what an attached window's Run dock shows
 
     stopped_at = next(e for e in log if e["kind"] == "stop")["step"]
-    hinge_train("--preset", "digits", "--seed", 5, "--steps", 0, "--run-dir", tmp_path / "start")
-    hinge_train("--preset", "digits", "--seed", 5, "--steps", stopped_at, "--events", run / "events.jsonl",
+    hinge_train("--preset", "digits", "--seed", 5, *FP32, "--steps", 0, "--run-dir", tmp_path / "start")
+    hinge_train("--preset", "digits", "--seed", 5, *FP32, "--steps", stopped_at, "--events", run / "events.jsonl",
                 "--run-dir", tmp_path / "replayed")
     assert_trained_alike(run, tmp_path / "replayed", tmp_path / "start")
 
@@ -219,6 +229,17 @@ def one_rank_group():
     dist.init_process_group("gloo", rank=0, world_size=1, store=dist.HashStore())
     yield
     dist.destroy_process_group()
+
+
+def test_all_reduce_batch_norm_takes_bf16_as_batch_norm_does(one_rank_group):
+    """Under bf16 autocast a conv hands BatchNorm bf16: statistics in fp32, output in bf16, as torch's own."""
+    torch.manual_seed(0)
+    plain, summed = nn.BatchNorm2d(6), AllReduceBatchNorm2d(6)
+    x = (torch.randn(8, 6, 5, 5) * 3 + 1).bfloat16()
+    out_a, out_b = plain(x), summed(x)
+    assert out_b.dtype == out_a.dtype == torch.bfloat16
+    torch.testing.assert_close(out_b, out_a)
+    torch.testing.assert_close(summed.running_var, plain.running_var)
 
 
 def test_all_reduce_batch_norm_is_batch_norm_in_a_world_of_one(one_rank_group):
