@@ -67,9 +67,9 @@ class Judge:
         self.net.eval()
         self.accuracy = float((self.probabilities(images[test]).argmax(1) == labels[test].numpy()).mean())
         reference, other = test.chunk(2)
-        self.real, other = self.features(images[reference]), self.features(images[other])
-        self.floor = metrics.frechet_distance(self.real, other)
-        self.kid_floor = metrics.kernel_inception_distance(self.real, other)[0]
+        self.real, other_real = self.features(images[reference]), self.features(images[other])
+        self.floor = metrics.frechet_distance(self.real, other_real)
+        self.kid_floor = metrics.kernel_inception_distance(self.real, other_real)[0]
 
     @torch.no_grad()
     def _run(self, images: torch.Tensor, part) -> np.ndarray:
