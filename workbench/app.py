@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-from core import config as config_mod
-from core.runs import add_run_arguments
-from core.errors import UserError
+from core.base.errors import UserError
+from core.protocol.engine import RunSpec
+from core.storage.checkpoint_probe import describe_checkpoint
+from core.storage.follow import RunFollower
+from core.storage.run_plan import add_run_arguments, plan_run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,22 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def spec_from_args(args):
-    """The RunSpec the command line asks for; config errors surface here, before any window opens."""
-    from core.rundir import default_run_dir
-    from workbench.runner import RunSpec
-
+def spec_from_args(args) -> RunSpec:
+    """The RunSpec the command line asks for; config errors surface here, before any window opens. A
+    checkpoint to resume is read by a short-lived process: torch stays out of this one."""
     if args.max_steps is not None and args.max_steps < 0:
         raise UserError(f"--max-steps must be >= 0, got {args.max_steps}")
-    if args.resume:
-        from core.runs import prepare
-
-        cfg, _, run_dir = prepare(args)
-        return RunSpec(cfg.to_dict(), str(run_dir), args.device, resume=args.resume, max_steps=args.max_steps,
-                       paused=args.paused)
-    cfg = config_mod.resolve(args.preset, args.config, args.set)
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(cfg.preset)
-    return RunSpec(cfg.to_dict(), str(run_dir), args.device, max_steps=args.max_steps, paused=args.paused)
+    saved = describe_checkpoint(args.resume)["config"] if args.resume else None
+    cfg, run_dir = plan_run(args, saved)
+    return RunSpec(cfg.to_dict(), str(run_dir), args.device, resume=args.resume, max_steps=args.max_steps,
+                   paused=args.paused)
 
 
 def no_display() -> bool:
@@ -52,8 +46,6 @@ def main(argv=None) -> int:
     try:
         spec = None if args.attach else spec_from_args(args)
         if args.attach:
-            from core.follow import RunFollower
-
             RunFollower(args.attach)  # a wrong folder is said here, before any window opens
     except UserError as exc:
         print(f"hinge-workbench: error: {exc}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from core.follow import RunFollower
+from core.storage.follow import RunFollower
 
 READ_EVERY_S = 0.25  # the writer refreshes live/ at most twice a second
 

@@ -9,12 +9,15 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from core import commands as C
+from core.protocol import commands as C
 from core import config as config_mod
-from core.errors import UserError
-from core.export import copy_metrics, write_timelapse
-from core.rundir import default_run_dir
-from workbench.runner import RunSpec
+from core.base.errors import UserError
+from core.storage.pictures import copy_metrics, write_timelapse
+from core.storage.checkpoint_probe import describe_checkpoint
+from core.storage.run_plan import run_dir_of
+from core.storage.rundir import default_run_dir
+from core.protocol.engine import RunSpec
+from workbench.actions import add_action
 
 
 def needs_data_folder(cfg) -> bool:
@@ -28,8 +31,6 @@ def needs_data_folder(cfg) -> bool:
 def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path, subprocess.Popen]:
     """`hinge-train train --resume CKPT --run-dir NEW --set ...` in its own session (it outlives the window).
     The settings are checked first, so a typo is said here rather than in a log."""
-    from core.runs import run_dir_of
-
     parent = run_dir_of(checkpoint)
     saved = json.loads((parent / "config.json").read_text()) if parent else {"preset": "fork"}
     config_mod.apply_overrides(config_mod.from_dict(saved), overrides)  # ConfigError (a UserError) for a bad one
@@ -49,15 +50,17 @@ def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path
 def checkpoint_problem(path: str) -> str | None:
     """Why `path` cannot be resumed from, or None. Asked of a short-lived process: torch stays out of the
     window, and nothing running is stopped before the answer."""
-    result = subprocess.run([sys.executable, "-m", "core.checkpoint", path], capture_output=True, text=True,
-                            timeout=120)
-    return (result.stderr.strip().splitlines() or ["not a checkpoint"])[-1] if result.returncode else None
+    try:
+        describe_checkpoint(path)
+    except UserError as exc:
+        return str(exc)
+    return None
 
 
 class FileMenu:
     def __init__(self, window, menu):
         self.window = window
-        action = window._action
+        action = lambda *args, **kwargs: add_action(window, *args, **kwargs)  # noqa: E731
         action(menu, "New run from preset…", self.new_run_dialog, "Ctrl+N")
         action(menu, "Open config…", self.open_config_dialog, "Ctrl+O")
         action(menu, "Resume from checkpoint…", self.resume_dialog)

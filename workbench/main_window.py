@@ -1,19 +1,18 @@
 """The main window: docks around a live run, menus, status bar, and the timer that feeds them."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QPushButton, QToolBar
+from PySide6.QtWidgets import QApplication, QMainWindow
 
-from core import commands as C
-from core.describe import describe_event
-from core.rundir import default_run_dir
-from workbench import help as help_pages
+from core.protocol import commands as C
+from core.protocol.describe import describe_event
+from core.protocol.engine import Failure, Finished, RunSpec
+from core.storage.rundir import default_run_dir
 from workbench.attached import AttachedRunner
+from workbench.banner import ProblemBanner
 from workbench.docks.controls import ControlsDock
 from workbench.docks.health import HealthDock
 from workbench.docks.losses import LossesDock
@@ -22,17 +21,14 @@ from workbench.docks.quality import QualityDock
 from workbench.docks.run_info import RunDock
 from workbench.docks.runs import RunsDock
 from workbench.docks.samples import SamplesDock
-from workbench.file_menu import FileMenu
+from workbench.menus import build_menus
 from workbench.model import RunModel
-from workbench.runner import Failure, Finished, Runner, RunSpec
+from workbench.redraw import RedrawTurns
+from workbench.runner import Runner
+from workbench.status_line import StatusLine
 
 LAYOUT_VERSION = 4  # 2: the Quality dock; 3: the Runs dock; 4: the Health dock
-POLL_MS = 33  # telemetry is taken in every tick (30 Hz); at most one dock redraws per tick,
-DOCK_PERIOD_S = 0.5  # and each dock at most this often, so the engine keeps the cores
-
-
-def format_age(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+POLL_MS = 33  # telemetry is taken at every tick (30 Hz); the docks redraw in turns (workbench.redraw)
 
 
 class MainWindow(QMainWindow):
@@ -47,10 +43,6 @@ class MainWindow(QMainWindow):
         self.model = RunModel()
         self.spec: RunSpec | None = None
         self.exit_when_done = exit_when_done
-        self._next_dock = 0
-        self._next_redraw = 0.0
-        self._drawn_at: dict[QDockWidget, float] = {}
-        self._drawn_state = ""
         self._stopping = self._force_stop = False
         self._history_due = False
         self.fork_pending = False  # File > Fork from here asked for a checkpoint; its echo opens the fork dialog
@@ -66,6 +58,7 @@ class MainWindow(QMainWindow):
         self.health = HealthDock(self.send, self)
         self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality,
                       self.health, self.runs)
+        self.redraw = RedrawTurns(self.docks)
         self.setDockNestingEnabled(True)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.losses)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.margins)
@@ -82,81 +75,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(None)
         self._default_layout = self.saveState(LAYOUT_VERSION)
 
-        self._build_banner()
-        self._build_status_bar()
-        self._build_menus()
+        self.banner = ProblemBanner(self.restart_from_last, self)
+        self.addToolBar(Qt.TopToolBarArea, self.banner)
+        self.status_line = StatusLine(self.statusBar(), lambda: (self.health.show(), self.health.raise_()))
+        build_menus(self)
         self.restore_layout()
 
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
         self.timer.start()
-
-    # --- building ------------------------------------------------------------------------------
-
-    def _build_banner(self) -> None:
-        self.banner = QToolBar("Problem", self)
-        self.banner.setObjectName("problem_banner")
-        self.banner.setMovable(False)
-        self.banner_label = QLabel()
-        self.banner_label.setStyleSheet("color: #b00020; font-weight: bold; padding: 4px;")
-        self.banner_label.setWordWrap(True)
-        self.restart_button = QPushButton("Restart from last checkpoint")
-        self.restart_button.clicked.connect(self.restart_from_last)
-        self.banner.addWidget(self.banner_label)
-        self.restart_action = self.banner.addWidget(self.restart_button)  # a toolbar shows widgets via actions
-        self.addToolBar(Qt.TopToolBarArea, self.banner)
-        self.banner.hide()
-
-    def _build_status_bar(self) -> None:
-        self.health_badge = QPushButton()
-        self.health_badge.setFlat(True)
-        self.health_badge.setToolTip("Training health: click for the Health dock")
-        self.health_badge.clicked.connect(lambda: (self.health.show(), self.health.raise_()))
-        self.statusBar().addPermanentWidget(self.health_badge)
-        self.status_labels = {name: QLabel() for name in ("state", "step", "rate", "device")}
-        for label in self.status_labels.values():
-            self.statusBar().addPermanentWidget(label)
-
-    def _action(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        self.file_menu = FileMenu(self, bar.addMenu("&File"))
-        self.export_action = self.file_menu.export_action
-
-        run = bar.addMenu("&Run")
-        self.pause_action = self._action(run, "Pause / resume", self.controls.toggle_pause, "Space")
-        self._action(run, "Step once", lambda: self.send(C.Step(1)), "Ctrl+Right")
-        self._action(run, "Step N", lambda: self.send(C.Step(self.controls.step_n.value())))
-        self._action(run, "Spectral norm on/off", self.toggle_spectral_norm)
-        self._action(run, "Evaluate now", lambda: self.send(C.Evaluate()), "Ctrl+Shift+E",
-                     "Score the generator now (FID, coverage; mode metrics for 2D), in the background")
-
-        view = bar.addMenu("&View")
-        for dock in self.docks:
-            view.addAction(dock.toggleViewAction())
-        view.addSeparator()
-        self._action(view, "Reset layout", self.reset_layout)
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "Keyboard shortcuts", lambda: help_pages.show(
-            self, "Keyboard shortcuts", help_pages.shortcuts_html(self.findChildren(QAction))), "F1")
-        self._action(help_menu, "Tour of the window", lambda: help_pages.show(
-            self, "Tour of the window", help_pages.tour_html()))
-        self._action(help_menu, "Where are my files?", lambda: help_pages.show(
-            self, "Where are my files?", help_pages.files_html(self.spec.run_dir if self.spec else None)))
-        help_menu.addSeparator()
-        self._action(help_menu, "About", lambda: QMessageBox.about(
-            self, "About Hinge-GAN Workbench", help_pages.about_html(self.model.info.get("device", "not started"))))
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -227,56 +155,16 @@ class MainWindow(QMainWindow):
                 if item.state == "diverged":
                     self.show_problem(item.message)
                 elif self.attached:
-                    self._show_writer(item.message if not self.runner.alive else "")
-        if self.model.state != self._drawn_state:  # a change of state shows everywhere at once
-            self._drawn_state = self.model.state
-            for dock in self.docks:
-                dock.refresh(self.model)
-        elif (now := time.monotonic()) >= self._next_redraw:  # otherwise one dock at a time, in turn
-            dock = self.docks[self._next_dock]
-            self._next_dock = (self._next_dock + 1) % len(self.docks)
-            self._next_redraw = now + DOCK_PERIOD_S / len(self.docks)
-            due = now - self._drawn_at.get(dock, 0.0) >= getattr(dock, "REDRAW_PERIOD_S", DOCK_PERIOD_S)
-            if due and not dock.visibleRegion().isEmpty():  # a closed dock, or one behind a tab, waits
-                dock.refresh(self.model)
-                self._drawn_at[dock] = now
-        self._refresh_status()
+                    self.banner.show_writer(item.message if not self.runner.alive else "")
+        self.redraw.tick(self.model)
+        self.status_line.refresh(self.model)
         if self.exit_when_done and self.model.state in ("done", "failed"):
             self.exit_when_done = False
             QTimer.singleShot(0, self.close)
 
-    def _refresh_status(self) -> None:
-        m = self.model
-        self.status_labels["state"].setText(f"  {m.state}  ")
-        self.status_labels["step"].setText(f"step {m.step:,}  ")
-        self.status_labels["rate"].setText(f"{m.steps_per_s:.1f} steps/s  " if m.state == "running" else "")
-        self.status_labels["device"].setText(m.info.get("device", "–"))
-        active = [name for name, r in m.health.items() if r["state"] == "alert"]
-        badge = f"⚠ {', '.join(active)}" if active else ("● healthy" if m.health else "")
-        if badge != self.health_badge.text():
-            self.health_badge.setText(badge)
-            self.health_badge.setStyleSheet(f"color: {'#c62828; font-weight: bold' if active else '#2e7d32'};")
-
     def show_problem(self, text: str) -> None:
         """The red banner: what happened, what a restart will lose, and the way on that exists."""
-        last = self.last_checkpoint()
-        if last is not None:
-            age = format_age(time.time() - last.stat().st_mtime)
-            text += f" The last checkpoint was saved {age} ago; what was trained since is lost."
-            self.restart_button.setText("Restart from last checkpoint")
-        elif self.can_start_again:
-            text += " No checkpoint was written yet: the run can only start again from step 0."
-            self.restart_button.setText("Start again")
-        self.restart_action.setVisible(last is not None or self.can_start_again)
-        self.banner_label.setText(text)
-        self.banner.show()
-
-    def _show_writer(self, text: str) -> None:
-        """Attached: the banner says when the writer was last seen, or that the run is finished."""
-        if text != self.banner_label.text() or self.banner.isVisible() != bool(text):
-            self.banner_label.setText(text)
-            self.restart_action.setVisible(False)
-            self.banner.setVisible(bool(text))
+        self.banner.show_problem(text, self.last_checkpoint(), self.can_start_again)
 
     @property
     def can_start_again(self) -> bool:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.rundir import read_jsonl, read_metrics
-from core.telemetry import STAT_NAMES, Samples, Settings, Telemetry
+from core.base.files import read_jsonl
+from core.storage.metrics_csv import read_metrics
+from core.protocol.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 
 MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged", "alert",
                 "rewind"}

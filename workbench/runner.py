@@ -1,95 +1,16 @@
-"""The runner: a training session in a child process (or, for debugging, a thread), behind two plain
-channels: commands in, telemetry out. No Qt here; the window polls `poll()` on its timer.
-
-Measured on a 2-core machine: a session in a thread of the GUI process trains at 0.69x headless
-speed (GIL contention with plotting); in a spawned child process at 1.0x. So: a child by default.
-"""
+"""The runner: a training session in a child process (or, for debugging, a thread of this one), behind two
+plain channels: commands in, telemetry out. No Qt here; the window polls `poll()` on its timer. A child by
+default: in a thread of the window's process the session trains at about 0.7x headless speed (GIL
+contention with plotting; docs/performance.md), and the window's process never imports torch."""
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import queue
 import threading
-import time
-import traceback
-from dataclasses import dataclass
 
-from core import commands as C
-from core.threads import run_as_batch_work
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything a worker needs to start a session; plain data, so it crosses a process boundary."""
-
-    config: dict | None  # None with resume: the checkpoint's own config
-    run_dir: str
-    device: str = "auto"
-    resume: str | None = None  # checkpoint path
-    max_steps: int | None = None  # steps to train in this session; None: until stopped
-    paused: bool = False
-
-
-@dataclass(frozen=True)
-class Failure:
-    """The worker ended without finishing: an exception, a kill, out of memory."""
-
-    message: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Finished:
-    state: str
-
-
-def run_session(spec: RunSpec, receive, send) -> None:
-    """Build the session a spec describes and run it; report its end or its failure through `send`."""
-    try:
-        from core.checkpoint import load_checkpoint
-        from core.config import from_dict, validate
-        from core.runs import make_session
-
-        state = load_checkpoint(spec.resume) if spec.resume else None
-        cfg = validate(from_dict(spec.config if spec.config is not None else state["config"]))
-        start = int(state["step"]) if state else 0
-        session = make_session(cfg, state, spec.run_dir, spec.device, checkpoint=spec.resume, publish=send, paused=spec.paused,
-                               wait_when_done=True,
-                               max_steps=None if spec.max_steps is None else start + spec.max_steps)
-        send(Finished(session.run(receive)))
-    except BaseException as exc:  # the window shows whatever ended the worker
-        from core.errors import UserError
-
-        text = str(exc).lower()
-        out_of_memory = isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text
-        summary = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        if out_of_memory:
-            summary = f"out of memory: {exc}"
-        send(Failure(summary, traceback.format_exc()))
-
-
-def _child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
-    """Entry point of the engine process. Exits by itself when the parent dies."""
-    def watchdog():
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(3)
-            time.sleep(0.5)
-
-    threading.Thread(target=watchdog, daemon=True).start()
-    run_as_batch_work()  # the window's ticks preempt the engine; other processes do not get its share
-
-    def send(item):
-        while True:  # never block forever on a full queue: the watchdog ends us if the parent is gone
-            try:
-                telemetry.put(item, timeout=1.0)
-                return
-            except queue.Full:
-                continue
-
-    run_session(spec, C.queue_inbox(commands), send)
-    telemetry.close()
-    telemetry.join_thread()
+from core.protocol import commands as C
+from core.protocol.engine import ENGINE_ENTRY, IN_THREAD_ENTRY, Failure, Finished, RunSpec, call_entry
 
 
 class Runner:
@@ -126,7 +47,7 @@ class Runner:
         ctx = mp.get_context("spawn")
         self._commands = ctx.Queue()
         telemetry = ctx.Queue(maxsize=64)
-        self._process = ctx.Process(target=_child_main, args=(spec, self._commands, telemetry, os.getpid()),
+        self._process = ctx.Process(target=call_entry, args=(ENGINE_ENTRY, spec, self._commands, telemetry, os.getpid()),
                                     daemon=True, name="hinge-engine")
         self._process.start()
         self._forwarder = threading.Thread(target=self._forward, args=(telemetry,), daemon=True,
@@ -134,7 +55,7 @@ class Runner:
         self._forwarder.start()
 
     def _run_in_thread(self, spec: RunSpec) -> None:
-        run_session(spec, C.queue_inbox(self._commands), self._deliver)
+        call_entry(IN_THREAD_ENTRY, spec, C.queue_inbox(self._commands), self._deliver)
         self._done.set()
 
     def _forward(self, telemetry) -> None:

@@ -8,7 +8,7 @@ out=${1:-gpu-results}
 mkdir -p "$out"
 export PYTHONPATH=.
 python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" | tee "$out/device.txt"
-python -m pytest -q -p no:cacheprovider tests/core/test_bench.py tests/core/test_engine.py 2>&1 | tail -3 | tee "$out/tests.txt"
+python -m pytest -q -p no:cacheprovider tests/core/tools/test_bench.py tests/core/training/test_trainer.py 2>&1 | tail -3 | tee "$out/tests.txt"
 for batch in 64 256; do
   for option in "" train.precision=bf16 train.compile=default train.compile=reduce-overhead \
                 train.channels_last=off train.cudnn_benchmark=false; do

@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from core.config import resolve  # noqa: E402
-from core.engine import Trainer  # noqa: E402
-from core.rundir import RunDir, read_jsonl  # noqa: E402
+from core.training.trainer import Trainer  # noqa: E402
+from core.base.files import read_jsonl
+from core.storage.rundir import RunDir  # noqa: E402
 from core.session import Session  # noqa: E402
 
 # (detector, preset, settings from the start, step AT, commands applied at AT, steps to train)

@@ -1,4 +1,4 @@
-"""An independent judge of generated digits: not the project's classifier (core/features.py), so the
+"""An independent judge of generated digits: not the project's classifier (core/quality/features.py), so the
 project cannot be graded by its own teacher.
 
 A LeNet-style net (two 5x5 conv + max-pool stages, a 256-unit dense layer whose activations are the
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import metrics
+from core.quality import metrics
 
 SEED = 7
 HELD_OUT = 4000  # judged on the first half; FD's real set and its floor set are the two halves
@@ -98,8 +98,8 @@ class Judge:
 
 def main():
     from core.config import resolve
-    from core.data import load_dataset
-    from core.models import asked_classes
+    from core.training.data import load_dataset
+    from core.training.models import asked_classes
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--preset", default="mnist")

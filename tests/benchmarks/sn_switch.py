@@ -13,10 +13,10 @@ import statistics
 
 import torch
 
-from core import commands as C
+from core.protocol import commands as C
 from core.config import resolve
-from core.engine import Trainer
-from core.spectral import normalizable_layers
+from core.training.trainer import Trainer
+from core.training.spectral import normalizable_layers
 
 
 def weights(trainer):
@@ -43,7 +43,7 @@ def main():
     for keep in (True, False):
         trainer = Trainer(resolve(args.preset, overrides=["train.threads=1"]), "cpu")
         relative_updates(trainer, args.steps)
-        for enabled in (not trainer.cfg.model.spectral_norm, trainer.cfg.model.spectral_norm):
+        for enabled in (not trainer.settings.spectral_norm, trainer.settings.spectral_norm):
             typical = statistics.median(relative_updates(trainer, 20))
             saved = {p: dict(s) for p, s in trainer.opt_d.state.items()}
             trainer.apply(C.SetSpectralNorm(enabled))

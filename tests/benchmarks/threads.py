@@ -6,7 +6,7 @@ Not a test (pytest does not collect it). Run from the repository root:
 
 Each cell trains the preset in a fresh process for the given seconds, with `--load` processes of
 `while True: pass` beside it, and prints steps/s. The last cell of each row is the default policy
-(`train.threads=0`: the governor of core/threads.py). The last line is JSON.
+(`train.threads=0`: the governor of core/base/cpu.py). The last line is JSON.
 """
 import argparse
 import json
@@ -18,11 +18,11 @@ import time
 CHILD = """
 import os, sys, time
 from core.config import resolve
-from core.engine import Trainer
+from core.training.trainer import Trainer
 from core.session import Session
-from core.rundir import RunDir
-from core.threads import run_as_batch_work
-from core.commands import Stop
+from core.storage.rundir import RunDir
+from core.base.cpu import run_as_batch_work
+from core.protocol.commands import Stop
 import tempfile
 preset, threads, niceness, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 if niceness:

@@ -8,7 +8,7 @@ Not a test (pytest does not collect it). Run from the repository root on an idle
         --arm preset: --arm textbook --out ttq
 
 An arm is `textbook`, or `NAME:key=value,key=value` (the preset with those overrides; `preset:` is the
-preset as shipped). The textbook recipe is the seed's loop (core/bench.py's ReferenceLoop: a
+preset as shipped). The textbook recipe is the plain hinge-GAN loop (core/tools/bench.py's ReferenceLoop: a
 DataLoader, separate D(real)/D(fake) forwards, `.item()` statistics) with the seed's models: a
 BatchNorm discriminator with 64 feature maps, a DCGAN generator with 64, no spectral norm, Adam
 lr 2e-4 and betas (0, 0.9) for both, batch 64. Snapshots of the sampling generator are taken during
@@ -31,12 +31,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from core.bench import ReferenceLoop  # noqa: E402
+from core.tools.bench import ReferenceLoop  # noqa: E402
 from core.config import resolve  # noqa: E402
-from core.engine import Trainer  # noqa: E402
-from core.evaluate import Evaluator  # noqa: E402
-from core.export import to_uint8_images, write_samples  # noqa: E402
-from core.models import asked_classes  # noqa: E402
+from core.training.trainer import Trainer  # noqa: E402
+from core.quality.evaluator import Evaluator  # noqa: E402
+from core.storage.pictures import write_samples  # noqa: E402
+from core.training.views import to_uint8_images  # noqa: E402
+from core.training.models import asked_classes  # noqa: E402
 from tests.benchmarks.judge import Judge  # noqa: E402
 
 TEXTBOOK = ["model.discriminator=bn", "model.spectral_norm=false", "model.d_width=64", "model.g_width=64",
@@ -74,7 +75,7 @@ def train_arm(name, cfg, seconds, every):
         steps += 1
         if sampler is None and steps % 100 == 0:  # what a session's publisher does, so the record stays small
             trainer.drain_statistics()
-            trainer.drain_histograms()
+            trainer.stats.drain_histograms()
 
 
 class Tempered(torch.nn.Module):

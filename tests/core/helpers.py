@@ -1,13 +1,15 @@
 """Small helpers shared by the engine tests."""
 import csv
 import queue
+import time
 
 import torch
 
-from core.commands import queue_inbox
-from core.engine import Trainer
-from core.rundir import RunDir
+from core.base.files import read_json, read_jsonl
+from core.protocol.commands import queue_inbox
 from core.session import Session
+from core.storage.rundir import RunDir
+from core.training.trainer import Trainer
 
 
 def run_session(cfg, run_dir, steps, commands=(), state=None, **kwargs):
@@ -40,3 +42,19 @@ def assert_same_weights(a, b):
 def metrics_rows(run_dir):
     with open(run_dir / "metrics.csv") as f:
         return list(csv.DictReader(f))
+
+
+def wait_until(condition, timeout=60.0):
+    """Poll `condition` until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def heartbeat(run) -> dict:
+    return read_json(run / "live" / "heartbeat.json") or {}
+
+
+def events(run) -> list[dict]:
+    return read_jsonl(run / "events.jsonl")

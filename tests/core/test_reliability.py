@@ -7,20 +7,22 @@ import sys
 import time
 import zlib
 
+import pytest
+
 from PIL import Image
 
-from core import commands as C
-from core.checkpoint import load_checkpoint
+from core.protocol import commands as C
+from core.training.checkpoint import load_checkpoint
 from core.config import DataConfig
-from core.data import load_dataset
-from core.engine import Trainer
-from core.rundir import RunDir
+from core.training.data import load_dataset
+from core.training.trainer import Trainer
+from core.storage.rundir import RunDir
 from core.session import Session
 from tests.core.helpers import run_session
 
 WRITER = """
 import sys, torch
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.training.checkpoint import load_checkpoint, save_checkpoint
 state = load_checkpoint(sys.argv[1])
 state["padding"] = torch.zeros(20_000_000)  # 80 MB: a save takes long enough to be caught in the middle
 print("ready", flush=True)
@@ -29,6 +31,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_killing_a_writer_mid_save_leaves_the_previous_checkpoint_loadable(tmp_path, tiny_digits_config):
     run_session(tiny_digits_config(), tmp_path / "run", 2)
     source = tmp_path / "run" / "checkpoints" / "last.pt"
@@ -93,6 +96,7 @@ def _rss_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_headless_training_with_a_message_and_a_loadable_checkpoint(tmp_path):
     import resource
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSettings
 
 from core.config import resolve
 from workbench.main_window import MainWindow
-from workbench.runner import RunSpec
+from core.protocol.engine import RunSpec
 
 RING = ["train.batch_size=32", "model.mlp_hidden=32", "train.publish_every_s=0.05", "train.samples_every_s=0.3"]
 DIGITS = ["data.n_samples=200", "train.batch_size=8", "model.g_width=4", "model.d_width=4", "model.z_dim=8",

@@ -3,7 +3,11 @@ import os
 import subprocess
 import sys
 
-from core.checkpoint import load_checkpoint
+import pytest
+
+from core.training.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.slow  # every test here starts a process (an engine, the app, a checker)
 
 
 def workbench(tmp_path, *args, timeout=240):

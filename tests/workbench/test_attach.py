@@ -3,13 +3,12 @@ left training on close; finished runs read-only; forks trained beside their pare
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
-from core import commands as C
-from core.inbox import append_command
-from tests.core.helpers import metrics_rows
+from core.protocol import commands as C
+from core.storage.inbox import append_command
+from tests.core.helpers import heartbeat, metrics_rows, wait_until
 from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, choose_file, enter, menu_action
 
@@ -42,6 +41,7 @@ def headless(tmp_path):
                 process.wait()
 
 
+@pytest.mark.slow
 def test_attached_window_watches_steers_and_leaves_the_run_training(window, qtbot, tmp_path, headless):
     run = tmp_path / "headless"
     process = headless(run)
@@ -57,9 +57,10 @@ def test_attached_window_watches_steers_and_leaves_the_run_training(window, qtbo
     wait_for(qtbot, lambda: window.model.settings.margin_real == 0.4)
     assert any(e["kind"] == "set_margins" and e["source"].startswith("commands.jsonl") for e in window.model.log)
     window.grab().save(str(tmp_path / "attached.png"))
+    closed_at = heartbeat(run)["step"]
     window.close()
-    time.sleep(1.0)
-    assert process.poll() is None  # closing the window left the run training
+    wait_until(lambda: heartbeat(run)["step"] > closed_at + 20)  # closing the window left the run training
+    assert process.poll() is None
     rows = metrics_rows(run)
     assert rows[-1]["margin_real"] == "0.4"
 
@@ -73,7 +74,7 @@ def test_a_finished_run_opens_read_only(window, qtbot, tmp_path):
     window.attach(str(run))
     wait_for(qtbot, lambda: window.model.step == 120 and len(window.model.history) == 120)
     assert window.model.state == "done" and window.model.samples is not None
-    assert window.banner.isVisible() and "Read-only" in window.banner_label.text()
+    assert window.banner.isVisible() and "Read-only" in window.banner.label.text()
     before = (run / "commands.jsonl").exists()
     window.controls.pause_button.click()
     assert "read-only" in window.statusBar().currentMessage() and (run / "commands.jsonl").exists() == before
@@ -88,6 +89,7 @@ def test_attaching_a_folder_that_is_no_run_says_so(window, qtbot, tmp_path):
     assert pending == [] and "not a run directory" in said[0] and not window.attached
 
 
+@pytest.mark.slow
 def test_fork_from_here_trains_a_copy_with_other_settings_beside_the_parent(window, qtbot, tmp_path, headless):
     run = tmp_path / "parent"
     headless(run, "--set", "train.checkpoint_every=100000")

@@ -3,10 +3,14 @@ import json
 
 import numpy as np
 
+import pytest
+
 from PIL import Image
 
 from tests.workbench.conftest import RING, make_spec, wait_for
 from tests.workbench.dialogs import answer, choose_file, enter, menu_action, read_message
+
+pytestmark = pytest.mark.slow  # every test here starts a process (an engine, the app, a checker)
 
 
 def test_new_run_of_the_folder_preset_asks_for_its_folder(window, qtbot, tmp_path, monkeypatch):
@@ -71,9 +75,9 @@ def test_a_run_killed_before_its_first_checkpoint_can_start_again(window, qtbot,
     assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()
     os.kill(window.runner.pid, signal.SIGKILL)
     wait_for(qtbot, lambda: window.model.state == "failed", timeout=10_000)
-    assert "No checkpoint was written yet" in window.banner_label.text()
-    assert window.restart_button.text() == "Start again" and window.restart_button.isVisible()
-    window.restart_button.click()
+    assert "No checkpoint was written yet" in window.banner.label.text()
+    assert window.banner.restart_button.text() == "Start again" and window.banner.restart_button.isVisible()
+    window.banner.restart_button.click()
     wait_for(qtbot, lambda: window.model.state == "running" and window.model.step > 5)
     assert (tmp_path / "runs").is_dir() and not window.banner.isVisible()
 
@@ -101,7 +105,7 @@ def test_idle_controls_show_no_made_up_values_and_space_works_in_a_number_box(wi
     c.lr_g.setFocus()
     qtbot.keyClick(c.lr_g, " ")
     wait_for(qtbot, lambda: window.model.state == "paused")
-    assert window.status_labels["rate"].text() == ""  # no speed is shown for a paused run
+    assert window.status_line.labels["rate"].text() == ""  # no speed is shown for a paused run
     qtbot.keyClick(c.lr_g, " ")
     wait_for(qtbot, lambda: window.model.state == "running")
     window.controls.step_n_button.click()  # Step N while running: it pauses after N, and says so

@@ -4,20 +4,24 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.workbench.conftest import RING, make_spec, wait_for
+
+pytestmark = pytest.mark.slow  # every test here starts a process (an engine, the app, a checker)
 
 
 def test_engine_error_at_start_is_shown(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, "folder", ["data.root=" + str(tmp_path / "missing")]))
     wait_for(qtbot, lambda: window.model.state == "failed", timeout=30_000)
-    assert "data folder not found" in window.banner_label.text()
-    assert window.banner.isVisible() and not window.restart_button.isVisible()  # nothing to restart from
+    assert "data folder not found" in window.banner.label.text()
+    assert window.banner.isVisible() and not window.banner.restart_button.isVisible()  # nothing to restart from
 
 
 def test_out_of_memory_on_the_cpu_is_shown(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, "ring8", RING + ["train.batch_size=20000000000"]))
     wait_for(qtbot, lambda: window.model.state == "failed", timeout=30_000)
-    assert "out of memory" in window.banner_label.text()
+    assert "out of memory" in window.banner.label.text()
     window.start(make_spec(tmp_path, "ring8", RING))  # the window is still usable
     wait_for(qtbot, lambda: window.model.step > 5)
     assert not window.banner.isVisible()
@@ -26,7 +30,9 @@ def test_out_of_memory_on_the_cpu_is_shown(window, qtbot, tmp_path):
 ORPHAN = """
 import sys, time
 from core.config import resolve
-from workbench.runner import Runner, RunSpec, Failure
+from core.protocol.engine import Failure, RunSpec
+from workbench.runner import Runner
+
 if __name__ == "__main__":
     runner = Runner()
     cfg = resolve("ring8", overrides=["train.batch_size=16"])

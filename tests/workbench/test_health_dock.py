@@ -3,10 +3,14 @@ is made to run away mid-run (its learning rate raised to 0.5); the dock's button
 and rewind."""
 import json
 
+import pytest
+
 from PySide6.QtCore import Qt
 
-from core import commands as C
+from core.protocol import commands as C
 from tests.workbench.conftest import RING, make_spec, wait_for
+
+pytestmark = pytest.mark.slow  # every test here starts a process (an engine, the app, a checker)
 
 SETUP = [*RING, "train.checkpoint_every=100", "eval.every=0"]
 
@@ -22,7 +26,7 @@ def test_an_alert_shows_everywhere_and_the_dock_applies_its_suggestion_and_rewin
     wait_for(qtbot, lambda: window.model.health.get("diverging", {}).get("state") == "ok")
     window.send(C.SetLearningRates(lr_d=0.5))
     wait_for(qtbot, lambda: window.model.health.get("diverging", {}).get("state") == "alert")
-    wait_for(qtbot, lambda: "diverging" in window.health_badge.text())
+    wait_for(qtbot, lambda: "diverging" in window.status_line.health_badge.text())
     wait_for(qtbot, lambda: any(window.health.states.topLevelItem(i).text(1) == "alert" for i in range(4)))
     assert window.health.history.topLevelItem(0).text(1) == "diverging"
     wait_for(qtbot, lambda: any(line.toolTip().startswith(f"step {a['step']}: ALERT diverging")

@@ -4,14 +4,15 @@ import os
 import signal
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 
-from core import commands as C
-from core.checkpoint import load_checkpoint
+from core.protocol import commands as C
+from core.training.checkpoint import load_checkpoint
 from tests.workbench.conftest import DIGITS, RING, make_spec, wait_for
 from workbench.main_window import MainWindow
-from workbench.runner import RunSpec
+from core.protocol.engine import RunSpec
 
 DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock", "runs_dock",
          "health_dock"}
@@ -31,6 +32,7 @@ def test_window_opens_with_every_dock_and_menu(window):
     assert {"Space", "Ctrl+S", "Ctrl+E", "Ctrl+N", "Ctrl+Q"} <= shortcuts
 
 
+@pytest.mark.slow
 def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path))
     wait_for(qtbot, lambda: window.model.step > 50 and window.model.samples is not None)
@@ -40,9 +42,10 @@ def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: window.margins.hist_real.getData()[1].sum() > 0)
     wait_for(qtbot, lambda: window.samples.fake_points.data.size > 0)
     assert window.run_info.labels["device"].text() == "cpu"
-    assert "steps/s" in window.status_labels["rate"].text()
+    assert "steps/s" in window.status_line.labels["rate"].text()
 
 
+@pytest.mark.slow
 def test_a_dock_behind_a_tab_is_redrawn_once_in_front(window, qtbot, tmp_path):
     window.run_info.raise_()
     window.start(make_spec(tmp_path))
@@ -57,6 +60,7 @@ def test_a_dock_behind_a_tab_is_redrawn_once_in_front(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: window.run_info.labels["step"].text() != hidden)
 
 
+@pytest.mark.slow
 def test_quality_is_scored_on_schedule_and_on_request(window, qtbot, tmp_path):
     window.quality.raise_()  # its tab in front: a dock behind another tab is not redrawn
     window.start(make_spec(tmp_path, overrides=RING + ["eval.every=40", "eval.n=200"], max_steps=100))
@@ -80,6 +84,7 @@ def test_quality_is_scored_on_schedule_and_on_request(window, qtbot, tmp_path):
     assert list(window.quality.curve.getData()[0]) == seconds
 
 
+@pytest.mark.slow
 def test_image_scores_show_their_floor_and_their_judge(window, qtbot, tmp_path):
     window.quality.raise_()
     window.start(make_spec(tmp_path, "digits", DIGITS + ["eval.every=20", "eval.n=100"], max_steps=20))
@@ -94,6 +99,7 @@ def test_image_scores_show_their_floor_and_their_judge(window, qtbot, tmp_path):
     assert "samples the classifier reads with p >= 0.9" in rows
 
 
+@pytest.mark.slow
 def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, "digits", DIGITS))
     wait_for(qtbot, lambda: window.model.samples is not None and window.samples.image.image is not None)
@@ -104,6 +110,7 @@ def test_image_samples_show_and_enlarge(window, qtbot, tmp_path):
     dialog.close()
 
 
+@pytest.mark.slow
 def test_margins_from_the_ui_reach_the_engine(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path))
     wait_for(qtbot, lambda: window.model.settings is not None and window.controls.isEnabled())
@@ -123,6 +130,7 @@ def test_margins_from_the_ui_reach_the_engine(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: len(window.losses._markers) >= 2)
 
 
+@pytest.mark.slow
 def test_spectral_norm_switch_reaches_the_engine(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, "digits", DIGITS))
     wait_for(qtbot, lambda: window.model.settings is not None and window.controls.isEnabled())
@@ -133,6 +141,7 @@ def test_spectral_norm_switch_reaches_the_engine(window, qtbot, tmp_path):
     assert toggles[-1]["enabled"] is False and toggles[-1]["layers"] == []
 
 
+@pytest.mark.slow
 def test_pause_stops_and_step_once_advances_exactly_one(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path))
     wait_for(qtbot, lambda: window.model.state == "running" and window.model.step > 5)
@@ -150,6 +159,7 @@ def test_pause_stops_and_step_once_advances_exactly_one(window, qtbot, tmp_path)
     wait_for(qtbot, lambda: window.model.state == "running")
 
 
+@pytest.mark.slow
 def test_exports_write_valid_files(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, "digits", DIGITS))
     wait_for(qtbot, lambda: window.model.step > 3 and window.model.samples is not None)
@@ -163,12 +173,13 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     assert array.dtype == np.uint8 and array.shape == (10, 32, 32, 1)
     assert len(list((out / "files").glob("*.png"))) == 5
     wait_for(qtbot, lambda: len(list((tmp_path / "run" / "samples" / "timelapse").glob("*.png"))) >= 2)
-    window.file_menu.run_file_action(lambda: __import__("core.export").export.write_timelapse(
+    window.file_menu.run_file_action(lambda: __import__("core.storage.pictures").storage.pictures.write_timelapse(
         tmp_path / "run" / "samples" / "timelapse", out / "timelapse.gif"))
     gif = Image.open(out / "timelapse.gif")
     assert gif.format == "GIF" and gif.n_frames >= 2
 
 
+@pytest.mark.slow
 def test_save_and_resume_from_the_ui(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path))
     wait_for(qtbot, lambda: window.model.step > 20)
@@ -181,6 +192,7 @@ def test_save_and_resume_from_the_ui(window, qtbot, tmp_path):
     assert window.model.step == saved["step"]
 
 
+@pytest.mark.slow
 def test_engine_killed_mid_run_is_reported_and_restartable(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path))
     wait_for(qtbot, lambda: window.model.step > 10)
@@ -188,13 +200,14 @@ def test_engine_killed_mid_run_is_reported_and_restartable(window, qtbot, tmp_pa
     wait_for(qtbot, lambda: (tmp_path / "run" / "checkpoints" / "last.pt").exists())
     os.kill(window.runner.pid, signal.SIGKILL)
     wait_for(qtbot, lambda: window.model.state == "failed", timeout=10_000)
-    assert "signal 9" in window.banner_label.text()
-    assert window.banner.isVisible() and window.restart_button.isVisible()
-    window.restart_button.click()
+    assert "signal 9" in window.banner.label.text()
+    assert window.banner.isVisible() and window.banner.restart_button.isVisible()
+    window.banner.restart_button.click()
     wait_for(qtbot, lambda: window.model.state == "paused")
     assert not window.banner.isVisible()
 
 
+@pytest.mark.slow
 def test_a_restart_keeps_one_row_per_step_and_shows_the_whole_history(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path, overrides=RING + ["eval.every=20", "eval.n=200"]))
     wait_for(qtbot, lambda: window.model.step > 45 and len(window.model.quality) >= 2)
@@ -205,7 +218,7 @@ def test_a_restart_keeps_one_row_per_step_and_shows_the_whole_history(window, qt
     qtbot.wait(300)  # the rows of the doomed branch reach metrics.csv
     os.kill(window.runner.pid, signal.SIGKILL)
     wait_for(qtbot, lambda: window.model.state == "failed", timeout=10_000)
-    window.restart_button.click()
+    window.banner.restart_button.click()
     wait_for(qtbot, lambda: window.model.state == "paused")
     assert window.model.history.steps[0] == 1 and window.model.history.steps[-1] == saved
     scored = [json.loads(line)["step"] for line in (tmp_path / "run" / "quality.jsonl").read_text().splitlines()]
@@ -226,6 +239,7 @@ def test_a_restart_keeps_one_row_per_step_and_shows_the_whole_history(window, qt
     assert events_steps == sorted(events_steps)
 
 
+@pytest.mark.slow
 def test_closing_mid_run_saves_last_checkpoint(qtbot, settings, tmp_path):
     import multiprocessing
     w = MainWindow(settings=settings)
@@ -245,6 +259,7 @@ SLOW_STEP = ["data.n_samples=300", "data.image_size=64", "train.batch_size=256",
              "model.d_width=64", "train.threads=1"]  # about 5 s a step on one core
 
 
+@pytest.mark.slow
 def test_closing_waits_for_a_slow_step_and_its_save(qtbot, settings, tmp_path):
     import multiprocessing
     w = MainWindow(settings=settings)
@@ -275,6 +290,7 @@ def test_layout_is_saved_restored_and_reset(qtbot, tmp_path):
     second.close()
 
 
+@pytest.mark.slow
 def test_many_frames_of_every_dock_paint_without_crashing(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path))
     wait_for(qtbot, lambda: window.model.samples is not None)
@@ -294,6 +310,7 @@ def type_into(qtbot, box, text):
     qtbot.keyClick(box, Qt.Key_Return)
 
 
+@pytest.mark.slow
 def test_controls_edits_reach_the_engine_and_refusals_are_said(window, qtbot, tmp_path):
     window.controls.raise_()
     window.start(make_spec(tmp_path))
@@ -318,6 +335,7 @@ def test_controls_edits_reach_the_engine_and_refusals_are_said(window, qtbot, tm
     assert window.model.settings.lr_g == 5e-4  # the refused rate never took effect
 
 
+@pytest.mark.slow
 def test_run_menu_switches_spectral_norm_from_the_engines_state(window, qtbot, tmp_path):
     window.run_info.raise_()  # the Controls dock, behind a tab, is not redrawn
     window.start(make_spec(tmp_path, "digits", DIGITS))
@@ -331,6 +349,7 @@ def test_run_menu_switches_spectral_norm_from_the_engines_state(window, qtbot, t
     assert toggles == [False, True]
 
 
+@pytest.mark.slow
 def test_a_new_run_shows_its_own_sample_view(window, qtbot, tmp_path):
     window.samples.raise_()
     window.start(make_spec(tmp_path, "digits", DIGITS))

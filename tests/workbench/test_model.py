@@ -3,7 +3,7 @@ import queue
 import numpy as np
 import pytest
 
-from core.telemetry import STAT_NAMES
+from core.protocol.telemetry import STAT_NAMES
 from workbench.model import History, smooth
 
 
@@ -41,11 +41,11 @@ def test_history_stays_bounded_and_keeps_the_ends():
 def test_a_rewound_run_read_from_its_directory_shows_one_row_per_step_and_the_abandoned_branch(tmp_path):
     """A session rewinds from step 250 to step-100.pt while a follower (the attached window's reader) polls
     its files; the model built from the follower's telemetry keeps steps 1-300 once, and 101-250 as a branch."""
-    from core import commands as C
+    from core.protocol import commands as C
     from core.config import resolve
-    from core.engine import Trainer
-    from core.follow import RunFollower
-    from core.rundir import RunDir
+    from core.training.trainer import Trainer
+    from core.storage.follow import RunFollower
+    from core.storage.rundir import RunDir
     from core.session import Session
     from workbench.model import RunModel
 
@@ -58,7 +58,7 @@ def test_a_rewound_run_read_from_its_directory_shows_one_row_per_step_and_the_ab
         nonlocal follower
         step = session.trainer.step
         if step in (120, 250) and step not in sent:
-            session.publish()  # what the session's timer would have written by now
+            session.publisher.publish()  # what the session's timer would have written by now
             follower = follower or RunFollower(tmp_path)
             model.ingest(follower.poll())
             sent.append(step)
@@ -77,10 +77,10 @@ def test_a_rewound_run_read_from_its_directory_shows_one_row_per_step_and_the_ab
 def test_the_inside_margin_label_reads_the_samples_of_the_histograms_beside_it(qtbot, tmp_path):
     """A real session's telemetry, several steps to a frame: the label's shares are those of the samples the
     histograms show (margins on bin edges, so the histograms can be counted), not of the last step alone."""
-    from core.commands import queue_inbox
+    from core.protocol.commands import queue_inbox
     from core.config import resolve
-    from core.engine import Trainer
-    from core.rundir import RunDir
+    from core.training.trainer import Trainer
+    from core.storage.rundir import RunDir
     from core.session import Session
     from workbench.docks.margins import MarginsDock
     from workbench.model import RunModel

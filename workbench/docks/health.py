@@ -1,11 +1,11 @@
-"""Training health as the engine judges it (core/health.py): each detector's state, its evidence over steps
+"""Training health as the engine judges it (core/health): each detector's state, its evidence over steps
 against its threshold, the alerts of the run, and the two ways on: rewind, or apply the suggested change."""
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
-from core import commands as C
+from core.protocol import commands as C
 from core.health import DETECTORS
 from workbench.docks import stacked
 from workbench.model import RunModel

@@ -4,7 +4,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider
 
-from core.describe import describe_event
+from core.protocol.describe import describe_event
 from workbench.docks import stacked
 from workbench.model import RunModel, smooth
 from workbench.overlays import OverlayLayer

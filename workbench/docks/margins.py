@@ -4,7 +4,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel
 
-from core import commands as C
+from core.protocol import commands as C
 from workbench.docks import stacked
 from workbench.overlays import OverlayLayer
 from workbench.model import RunModel, smooth

@@ -4,7 +4,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
-from core import commands as C
+from core.protocol import commands as C
 from workbench.docks import stacked
 from workbench.model import RunModel
 from workbench.overlays import OverlayLayer

@@ -7,8 +7,8 @@ from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTreeWidget,
                                QTreeWidgetItem)
 
-from core.live import read_heartbeat
-from core.run_index import find_runs, nearest_frame, overlay_csv, read_run
+from core.storage.live import read_heartbeat
+from core.storage.run_index import find_runs, nearest_frame, overlay_csv, read_run
 from workbench.docks import stacked
 from workbench.overlays import run_color
 

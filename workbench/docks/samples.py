@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout
 
-from core import commands as C
+from core.protocol import commands as C
 from workbench.docks import stacked
 from workbench.model import RunModel
 

@@ -1,0 +1,122 @@
+"""Whether a run's settings make sense: each check names the setting it refuses and why."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from core.base.errors import ConfigError
+from core.config.schema import (AUGMENTATIONS, COMPILE_MODES, DATA_SOURCES, DEPTHS, DISCRIMINATORS, IMAGE_SIZES,
+                                LOSS_KINDS, MAX_CLASSES, MAX_LR, MAX_MARGIN, MAX_THREADS, PRECISIONS, SWITCHES,
+                                TORCHVISION_NAMES, UPSAMPLINGS, Config, HealthConfig)
+
+
+def check_margin(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= MAX_MARGIN):
+        raise ConfigError(f"{name} must be a finite number between 0 and {MAX_MARGIN:g}, got {value!r}")
+
+
+def check_lr(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 < value <= MAX_LR):
+        raise ConfigError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
+
+
+def check_n_dis(value: int) -> None:
+    if not (isinstance(value, int) and 1 <= value <= 100):
+        raise ConfigError(f"train.n_dis must be an integer from 1 to 100, got {value!r}")
+
+
+def check_threads(value: int, allow_auto: bool = False) -> None:
+    low = 0 if allow_auto else 1
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_THREADS):
+        auto = "0 (follow the free cores) or " if allow_auto else ""
+        raise ConfigError(f"threads must be {auto}an integer from 1 to {MAX_THREADS}, got {value!r}")
+
+
+def check_compile(value: str) -> None:
+    """off, a mode, or a name for a torch.compile backend (which backends exist, only torch knows: the
+    trainer asks it, core.training.speedups)."""
+    if not (isinstance(value, str) and value.replace("_", "").replace("-", "").isalnum()):
+        raise ConfigError(f"train.compile must be off, one of {', '.join(COMPILE_MODES)}, or a torch.compile "
+                          f"backend's name; got {value!r}")
+
+
+def _choice(name: str, value: str, options) -> None:
+    if value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, options))}; got {value!r}")
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value!r}")
+
+
+def validate(cfg: Config) -> Config:
+    """Raise ConfigError naming the first setting that makes no sense."""
+    d, m, lo, o, t = cfg.data, cfg.model, cfg.loss, cfg.optim, cfg.train
+    _choice("data.source", d.source, DATA_SOURCES)
+    _choice("data.image_size", d.image_size, IMAGE_SIZES)
+    _choice("data.channels", d.channels, (1, 3))
+    if d.source in ("idx", "folder", "torchvision") and not d.root:
+        raise ConfigError(f"data.root is required for data.source = {d.source!r}")
+    if d.source == "torchvision":
+        _choice("data.name", d.name, TORCHVISION_NAMES)
+    _positive("data.n_samples", d.n_samples)
+    _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
+    _choice("model.g_upsample", m.g_upsample, UPSAMPLINGS)
+    _choice("model.g_depth", m.g_depth, DEPTHS)
+    _choice("model.d_depth", m.d_depth, DEPTHS)
+    for name in ("z_dim", "g_width", "d_width", "mlp_hidden", "mlp_depth"):
+        _positive(f"model.{name}", getattr(m, name))
+    if not (isinstance(m.classes, int) and 0 <= m.classes <= MAX_CLASSES):
+        raise ConfigError(f"model.classes must be 0 (unconditional) or a number of classes up to {MAX_CLASSES}, "
+                          f"got {m.classes!r}")
+    if m.classes and cfg.is_2d:
+        raise ConfigError("model.classes conditions on image labels; the 2D presets have none (set it to 0)")
+    _choice("loss.kind", lo.kind, LOSS_KINDS)
+    check_margin("loss.margin_real", lo.margin_real)
+    check_margin("loss.margin_fake", lo.margin_fake)
+    check_lr("optim.lr_g", o.lr_g)
+    check_lr("optim.lr_d", o.lr_d)
+    for name in ("beta1", "beta2"):
+        value = getattr(o, name)
+        if not (math.isfinite(value) and 0.0 <= value < 1.0):
+            raise ConfigError(f"optim.{name} must be in [0, 1), got {value!r}")
+    check_n_dis(t.n_dis)
+    check_threads(t.threads, allow_auto=True)
+    for name in ("steps", "batch_size", "checkpoint_every", "n_fixed"):
+        _positive(f"train.{name}", getattr(t, name))
+    for name in ("publish_every_s", "samples_every_s", "autosave_minutes"):
+        value = getattr(t, name)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"train.{name} must be a positive number of seconds, got {value!r}")
+    if not (math.isfinite(t.g_ema) and 0.0 <= t.g_ema < 1.0):
+        raise ConfigError(f"train.g_ema must be 0 (off) or a decay in (0, 1), got {t.g_ema!r}")
+    _choice("train.precision", t.precision, PRECISIONS)
+    _choice("train.augment", t.augment, AUGMENTATIONS)
+    if t.augment != "off" and cfg.is_2d:
+        raise ConfigError("train.augment shifts images; the 2D presets have none (set it to off)")
+    _choice("train.channels_last", t.channels_last, SWITCHES)
+    check_compile(t.compile)
+    if cfg.eval.every < 0:
+        raise ConfigError(f"eval.every must be 0 (off) or a number of steps, got {cfg.eval.every}")
+    if not 10 <= cfg.eval.n <= 50_000:
+        raise ConfigError(f"eval.n must be from 10 to 50000 samples, got {cfg.eval.n}")
+    if cfg.eval.inception and not Path(cfg.eval.inception).expanduser().is_file():
+        raise ConfigError(f"eval.inception names no file: {cfg.eval.inception}")
+    _validate_health(cfg.health)
+    return cfg
+
+
+def _validate_health(h: HealthConfig) -> None:
+    for name in ("window", "diverge_window", "stall_window"):
+        _positive(f"health.{name}", getattr(h, name))
+    for name in ("overpower_inside", "collapse_diversity", "collapse_classes", "collapse_drop"):
+        value = getattr(h, name)
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ConfigError(f"health.{name} must be a share from 0 to 1, got {value!r}")
+    for name in ("overpower_d_loss", "diverge_ratio", "stall_loss_change", "stall_sample_change"):
+        value = getattr(h, name)
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ConfigError(f"health.{name} must be a finite number >= 0, got {value!r}")
+    if h.auto_rewind < 0:
+        raise ConfigError(f"health.auto_rewind must be 0 (off) or a number of rewinds, got {h.auto_rewind!r}")

@@ -1,0 +1,226 @@
+"""Feature extractors for image metrics: a small CNN classifier the project trains on a labeled
+dataset and caches, or Inception-v3 from a local weights file. Nothing is downloaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.base.errors import CheckpointError, DataError
+from core.training.checkpoint import save_checkpoint
+
+CLASSIFIER_VERSION = 2
+HELD_OUT = 0.1
+
+
+def cache_dir() -> Path:
+    """Where trained classifiers are kept: $HINGE_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, /hinge-workbench."""
+    if os.environ.get("HINGE_CACHE_DIR"):
+        return Path(os.environ["HINGE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hinge-workbench"
+
+
+def _to_unit(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div(127.5).sub(1.0)
+
+
+class SmallCNN(nn.Module):
+    """Three blocks of two 3x3 conv + BatchNorm + ReLU (max-pooled between blocks), global average
+    pooling (the features: 128 numbers), one linear layer (the classes)."""
+
+    def __init__(self, channels: int, n_classes: int, widths=(32, 64, 128)):
+        super().__init__()
+        layers, previous = [], channels
+        for i, width in enumerate(widths):
+            for _ in range(2):
+                layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+                previous = width
+            if i < len(widths) - 1:
+                layers.append(nn.MaxPool2d(2))
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(previous, n_classes)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def build_without_global_rng(make: Callable[[], nn.Module]) -> nn.Module:
+    """A module built on the meta device (so building draws nothing from torch's global RNG, which the
+    training thread owns), then given real, uninitialized CPU storage."""
+    with torch.device("meta"):
+        module = make()
+    return module.to_empty(device="cpu")
+
+
+def init_classifier(net: SmallCNN, generator: torch.Generator) -> SmallCNN:
+    """torch's default initialisation of conv and linear layers, drawn from `generator`."""
+    for layer in net.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(layer.weight[0].numel())
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        elif isinstance(layer, nn.BatchNorm2d):
+            layer.reset_running_stats()
+            layer.reset_parameters()
+    return net
+
+
+class Classifier:
+    """A SmallCNN trained on a labeled image set; features are its pooled activations."""
+
+    name = "classifier"
+    metric_suffix = "_cnn"  # metrics on these features are named so: fid_cnn is not Inception's FID
+
+    def __init__(self, net: SmallCNN, accuracy: float, path: Path | None = None):
+        self.net = net.eval()
+        self.accuracy = accuracy
+        self.path = path
+        self.n_classes = net.head.out_features
+
+    @property
+    def device(self):
+        return next(self.net.parameters()).device
+
+    @torch.no_grad()
+    def _run(self, images: torch.Tensor, part: Callable) -> np.ndarray:
+        out = [part(_to_unit(chunk.to(self.device))).float().cpu() for chunk in images.split(500)]
+        return torch.cat(out).numpy()
+
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        """uint8 (N, C, H, W) -> (N, d) float features."""
+        return self._run(images, self.net.body)
+
+    def probabilities(self, images: torch.Tensor) -> np.ndarray:
+        """uint8 (N, C, H, W) -> (N, classes) softmax."""
+        return self._run(images, lambda x: self.net(x).softmax(1))
+
+    def predict(self, images: torch.Tensor) -> np.ndarray:
+        return self.probabilities(images).argmax(1)
+
+
+def _fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
+    digest = hashlib.sha1()
+    digest.update(np.ascontiguousarray(images.cpu().numpy()).tobytes())
+    digest.update(np.ascontiguousarray(labels.cpu().numpy()).tobytes())
+    digest.update(f"v{CLASSIFIER_VERSION}".encode())
+    return digest.hexdigest()[:16]
+
+
+def random_affine(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image shifted by up to 1/16 of its size, rotated by up to 10 degrees and scaled by up to 10%."""
+    n = len(x)
+    angle, scale = (torch.rand(2, n, generator=generator) - 0.5) * torch.tensor([[0.35], [0.2]])
+    scale = scale + 1
+    shift = (torch.rand(n, 2, generator=generator) - 0.5) * 0.25
+    cos, sin = scale * angle.cos(), scale * angle.sin()
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="border")
+
+
+def train_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 5, min_steps: int = 250, seed: int = 0,
+                     should_stop: Callable[[], bool] = lambda: False) -> Classifier:
+    """Train on all but a held-out tenth (each batch randomly shifted, rotated and scaled) for `epochs`
+    epochs or min_steps batches, whichever is more, and measure accuracy on that tenth.
+
+    Measured on 2 CPU cores: MNIST's 10,000 test images 99.2% held-out (about 50 s), the embedded
+    digits 99.9% (about 40 s). tests/benchmarks/judge.py is an independent judge to check it against."""
+    device = images.device
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(images), generator=generator).to(device)
+    n_test = max(1, int(len(images) * HELD_OUT))
+    test, train = order[:n_test], order[n_test:]
+    n_classes = int(labels.max()) + 1
+    net = init_classifier(build_without_global_rng(lambda: SmallCNN(images.shape[1], n_classes)), generator)
+    net = net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    batches_per_epoch = -(-len(train) // 128)
+    epochs = max(epochs, -(-min_steps // batches_per_epoch))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * batches_per_epoch)
+    for _ in range(epochs):
+        for batch in train[torch.randperm(len(train), generator=generator).to(device)].split(128):
+            if should_stop():
+                raise InterruptedError("classifier training stopped")
+            x = random_affine(_to_unit(images[batch]), generator)
+            loss = F.cross_entropy(net(x), labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    classifier = Classifier(net, 0.0)
+    predicted = classifier.predict(images[test])
+    classifier.accuracy = float((predicted == labels[test].cpu().numpy()).mean())
+    return classifier
+
+
+def load_or_train_classifier(images: torch.Tensor, labels: torch.Tensor,
+                             should_stop: Callable[[], bool] = lambda: False,
+                             log: Callable[[str], None] = lambda text: None) -> Classifier:
+    """The classifier for this exact labeled set: from the cache if it was trained before, else trained now."""
+    path = cache_dir() / "classifiers" / f"{_fingerprint(images, labels)}.pt"
+    if path.is_file():
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net = build_without_global_rng(lambda: SmallCNN(images.shape[1], state["n_classes"]))
+            net.load_state_dict(state["weights"])
+            return Classifier(net.to(images.device), state["accuracy"], path)
+        except Exception:  # a corrupt or outdated cache entry is retrained, not trusted
+            pass
+    log(f"training a classifier on {len(images)} labeled images for the image metrics (once; cached in {path.parent})")
+    classifier = train_classifier(images, labels, should_stop=should_stop)
+    log(f"classifier held-out accuracy {classifier.accuracy:.2%}")
+    classifier.path = path
+    try:
+        save_checkpoint({"weights": classifier.net.state_dict(), "n_classes": classifier.n_classes,
+                         "accuracy": classifier.accuracy}, path)
+    except OSError:
+        classifier.path = None  # an unwritable cache costs a retrain next time, nothing else
+    return classifier
+
+
+class InceptionFeatures:
+    """Inception-v3's 2048-d pool features from a local torchvision-format weights file."""
+
+    name = "inception-v3"
+    metric_suffix = ""  # FID proper
+    accuracy = None
+    n_classes = 0
+
+    def __init__(self, weights_path: str, device):
+        from torchvision.models import inception_v3  # slow to import: only with eval.inception
+
+        path = Path(weights_path).expanduser()
+        if not path.is_file():
+            raise DataError(f"eval.inception: no weights file at {path}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"eval.inception: {path} is not a loadable weights file ({exc.__class__.__name__})") from None
+        net = build_without_global_rng(lambda: inception_v3(weights=None, aux_logits=True, init_weights=False))
+        try:
+            net.load_state_dict(state)
+        except (RuntimeError, TypeError) as exc:
+            raise CheckpointError(f"eval.inception: {path} does not hold torchvision's Inception-v3 weights: "
+                                  f"{str(exc).splitlines()[0]}") from None
+        net.fc = nn.Identity()
+        self.net = net.eval().to(device)
+        self.path = path
+        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        out = []
+        for chunk in images.split(50):
+            x = chunk.to(self.mean.device).float().div(255).expand(-1, 3, -1, -1)
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+            out.append(self.net((x - self.mean) / self.std).float().cpu())
+        return torch.cat(out).numpy()

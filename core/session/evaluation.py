@@ -1,0 +1,80 @@
+"""When a session scores its generator: every eval.every steps, at the end, and on request; each score in
+the background on a snapshot of G, written to quality.jsonl with the training seconds it was taken at."""
+from __future__ import annotations
+
+import collections
+
+from core.base.errors import UserError
+from core.protocol.states import RunState
+from core.quality.evaluator import BackgroundEvaluator, Evaluator
+from core.session.parts import Part
+
+
+def background_evaluator(trainer) -> BackgroundEvaluator:
+    return BackgroundEvaluator(Evaluator(trainer.cfg, trainer.data, trainer.device))
+
+
+class EvaluationSchedule(Part):
+    def __init__(self, session, start_evaluator=background_evaluator):
+        super().__init__(session)
+        self._start_evaluator = start_evaluator  # trainer -> an evaluator with submit, results, wait and close
+        self._evaluator: BackgroundEvaluator | None = None  # started at the first evaluation
+        self._evaluated_step = -1
+        self._submitted: collections.deque = collections.deque()  # [step, training seconds, abandoned], in order
+
+    @property
+    def every(self) -> int:
+        return self.session.trainer.cfg.eval.every
+
+    def after_steps(self) -> None:
+        if self.every and self.session.trainer.step % self.every == 0:
+            self.evaluate()
+
+    def on_finish(self) -> None:
+        if self.every:
+            self.evaluate()
+
+    def on_request(self, command) -> None:
+        if self.session.control.state == RunState.DIVERGED:
+            raise UserError("the run diverged; resume from a checkpoint, then evaluate")
+        if not self.evaluate():
+            raise UserError("an evaluation of this step is already done or under way")
+
+    def evaluate(self) -> bool:
+        """Score a snapshot of G in the background; False when one is already waiting or this step was scored."""
+        s = self.session
+        t = s.trainer
+        if self._evaluated_step == t.step or s.control.state == RunState.DIVERGED:
+            return False
+        if self._evaluator is None:
+            self._evaluator = self._start_evaluator(t)
+        queued = self._evaluator.submit(t.sampler, t.step)
+        if queued:
+            self._evaluated_step = t.step
+            self._submitted.append([t.step, round(s.train_seconds, 3), False])
+        return queued
+
+    def take_results(self) -> list[dict]:
+        """The scores finished since the last take (those of an abandoned branch dropped), written to
+        quality.jsonl."""
+        if self._evaluator is None:
+            return []
+        out = []
+        for result in self._evaluator.results():  # in the order they were submitted
+            step, seconds, abandoned = self._submitted.popleft()
+            if not abandoned:
+                out.append({**result, "train_seconds": seconds})
+                self.session.record.write(self.session.run_dir.append_quality, out[-1])
+        return out
+
+    def on_rewind(self, step: int) -> None:
+        for submitted in self._submitted:
+            submitted[2] = submitted[2] or submitted[0] > step
+        self._evaluated_step = -1
+
+    def on_close(self) -> None:
+        if self._evaluator is not None:
+            s = self.session
+            if s.control.state == RunState.DONE and not s.control.wait_when_done:
+                self._evaluator.wait()  # headless: the final score belongs in quality.jsonl
+            self._evaluator.close()

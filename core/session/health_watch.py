@@ -1,0 +1,59 @@
+"""The health detectors attached to a session: they judge what each publication drained, their alerts go
+to the record, and with health.auto_rewind an alert queues a rewind to before it (and, with
+health.apply_suggestion, its suggested change after), applied at the next boundary like any command."""
+from __future__ import annotations
+
+from core.base.errors import UserError
+from core.health import HealthMonitor, RunFacts
+from core.protocol import commands as C
+from core.protocol.states import EventKind
+from core.session.parts import Part
+
+
+class HealthWatch(Part):
+    def __init__(self, session):
+        super().__init__(session)
+        cfg = session.trainer.cfg
+        self.monitor = HealthMonitor(cfg.health, evaluated=bool(cfg.eval.every))
+        self.auto_rewinds = 0
+
+    def on_publish(self, published) -> None:
+        s = self.session
+        t = s.trainer
+        if published.view is not None:  # G's own samples of a few fixed z (not the average's, which moves on its own)
+            view = published.view
+            data_range = 2.0 if view.grid is not None else 2 * view.extent
+            fixed = t.generate(t.fixed_z[:16], average=False).float().cpu().numpy()
+            self.monitor.observe_view(view.step, fixed / data_range)
+        facts = RunFacts(t.settings, t.cfg.is_2d, t.cfg.loss.kind)
+        queued = False
+        for event in self.monitor.update(facts, t.step, published.steps, published.scalars, published.quality):
+            s.record.record(event)
+            if event["kind"] == EventKind.ALERT and not queued and self.auto_rewinds < t.cfg.health.auto_rewind:
+                queued = True
+                self._rewind_before(event)
+
+    def _rewind_before(self, alert: dict) -> None:
+        self.auto_rewinds += 1
+        then = []
+        if self.session.trainer.cfg.health.apply_suggestion and alert.get("action"):
+            then.append((C.from_event(alert["action"]), f"health.apply_suggestion ({alert['name']})"))
+        self.session.dispatcher.enqueue(C.Rewind(to="last_healthy"),
+                                        f"health.auto_rewind ({alert['name']} at step {alert['step']})", then)
+
+    def last_healthy_step(self) -> int:
+        """The last step before the first active alert began (with none active, before the latest one)."""
+        alerts = list(self.monitor.active.values())
+        if alerts:
+            return min(a.since for a in alerts) - 1
+        raised = [e for e in self.session.record.events if e.get("kind") == EventKind.ALERT]
+        if not raised:
+            raise UserError("no health alert in this run to rewind before; give to_step instead")
+        return int(raised[-1]["since"]) - 1
+
+    def on_rewind(self, step: int) -> None:
+        for cleared in self.monitor.reset():
+            self.session.record.record(cleared)
+
+    def states(self) -> dict:
+        return self.monitor.states()

@@ -1,0 +1,47 @@
+"""How many CPU threads the training step uses: pinned by train.threads, or (0) following the cores other
+processes leave free (core.base.cpu.ThreadGovernor). Each change is an event, so a replay uses it too: on a
+CPU the thread count changes how sums are split, so the last bits of the weights."""
+from __future__ import annotations
+
+from core.base.cpu import ThreadGovernor
+from core.config import check_threads
+from core.protocol import commands as C
+from core.session.parts import Part
+
+
+class ThreadPolicy(Part):
+    def __init__(self, session):
+        super().__init__(session)
+        self.governor = self._new_governor() if not session.trainer.cfg.train.threads else None
+
+    def _new_governor(self) -> ThreadGovernor | None:
+        """On the CPU of one process; several processes keep their share of the cores."""
+        t = self.session.trainer
+        return ThreadGovernor() if t.device.type == "cpu" and not t.world.distributed else None
+
+    def on_start(self) -> None:
+        if self.governor is not None:
+            self.session.record.record({"kind": C.SetThreads.kind, "threads": self.session.trainer.threads,
+                                        "auto": True})
+
+    def after_steps(self) -> None:
+        if self.governor is None or not self.governor.due():
+            return
+        change = self.governor.poll()
+        if change is not None:
+            threads, busy_elsewhere = change
+            self.session.metrics.flush()
+            self.session.trainer.set_threads(threads)
+            self.session.record.record({"kind": C.SetThreads.kind, "threads": threads, "auto": True,
+                                        "busy_elsewhere": round(busy_elsewhere, 2)})
+
+    def set_threads(self, command: C.SetThreads) -> dict:
+        """A number pins the thread count; 0 hands it back to the governor."""
+        check_threads(command.threads, allow_auto=True)
+        s = self.session
+        s.metrics.flush()
+        self.governor = self._new_governor() if command.threads == 0 else None
+        if command.threads:
+            s.trainer.set_threads(command.threads)
+        s.control_points.changed("set_threads", s.trainer.threads)
+        return {"threads": s.trainer.threads, "auto": self.governor is not None}

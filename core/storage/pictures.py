@@ -1,0 +1,161 @@
+"""Pictures a user can open anywhere: sample grids, 2D figures with D's score, timelapse GIFs; and the
+exports of samples and metrics. numpy and Pillow only."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from core.base.errors import UserError
+from core.base.files import atomic_file
+
+
+def image_grid(images: np.ndarray, padding: int = 2) -> np.ndarray:
+    """uint8 (N, H, W, C) -> one uint8 (H', W', C) grid, as square as it gets, with black gutters."""
+    n, h, w, c = images.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.zeros((padding + rows * (h + padding), padding + cols * (w + padding), c), np.uint8)
+    for i, image in enumerate(images):
+        y, x = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
+        grid[y: y + h, x: x + w] = image
+    return grid
+
+
+def _pil(array: np.ndarray) -> Image.Image:
+    return Image.fromarray(array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array)
+
+
+def score_colors(field: np.ndarray, limit: float) -> np.ndarray:
+    """D's scores as colours: blue below 0 (fake side), white at 0, red above (real side), saturating at
+    +-limit. (R, R) -> (R, R, 3) uint8."""
+    t = np.clip(np.nan_to_num(field) / limit, -1, 1)[..., None]
+    blue, white, red = np.array([49, 104, 176.0]), np.array([247, 247, 247.0]), np.array([196, 58, 52.0])
+    return np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t).astype(np.uint8)
+
+
+def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: float | None = None,
+                  centers: np.ndarray | None = None, field: np.ndarray | None = None, step: int | None = None,
+                  margins: tuple[float, float] | None = None, size: int = 560) -> np.ndarray:
+    """A figure of 2D samples as an RGB uint8 image: D's score as a heat map with its colour scale, real
+    points grey, generated orange, the modes as circles, axes with ticks, and the step."""
+    fake = np.asarray(fake, np.float32)
+    if extent is None:
+        extent = float(np.abs(fake).max()) * 1.1 + 1e-6
+    pad_l, pad_b, pad_t, bar = 46, 34, 26, 70 if field is not None else 0
+    img = Image.new("RGB", (pad_l + size + 12 + bar, pad_t + size + pad_b), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    to_px = lambda p: np.stack([pad_l + (p[:, 0] + extent) / (2 * extent) * (size - 1),  # noqa: E731
+                                pad_t + (size - 1) - (p[:, 1] + extent) / (2 * extent) * (size - 1)], 1)
+    if field is not None:
+        limit = max(float(np.nanmax(np.abs(field))) if np.isfinite(field).any() else 1.0, *(margins or (1.0,)), 1e-3)
+        heat = Image.fromarray(score_colors(field[::-1], limit)).resize((size, size), Image.BILINEAR)
+        img.paste(heat, (pad_l, pad_t))
+        x0 = pad_l + size + 24
+        ramp = score_colors(np.linspace(limit, -limit, size)[:, None].repeat(14, 1), limit)
+        img.paste(Image.fromarray(ramp), (x0, pad_t))
+        for value in (limit, limit / 2, 0.0, -limit / 2, -limit):
+            y = pad_t + (limit - value) / (2 * limit) * (size - 1)
+            draw.line([(x0 + 14, y), (x0 + 18, y)], fill=(0, 0, 0))
+            draw.text((x0 + 20, y - 5), f"{value:+.3g}", fill=(0, 0, 0), font=font)
+        draw.text((x0 - 6, pad_t - 18), "D(x)", fill=(0, 0, 0), font=font)
+    for points, color, r in ((real, (120, 120, 128), 1), (fake, (245, 130, 20), 1)):
+        if points is not None:
+            for x, y in to_px(np.asarray(points, np.float32)):
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
+    if centers is not None:
+        for x, y in to_px(np.asarray(centers, np.float32)):
+            draw.ellipse([x - 7, y - 7, x + 7, y + 7], outline=(0, 0, 0), width=1)
+    draw.rectangle([pad_l, pad_t, pad_l + size - 1, pad_t + size - 1], outline=(0, 0, 0))
+    for value in np.linspace(-extent, extent, 5):
+        x, y = to_px(np.array([[value, value]]))[0]
+        draw.line([(x, pad_t + size), (x, pad_t + size + 4)], fill=(0, 0, 0))
+        draw.text((x - 12, pad_t + size + 7), f"{value:.3g}", fill=(0, 0, 0), font=font)
+        draw.line([(pad_l - 4, y), (pad_l, y)], fill=(0, 0, 0))
+        draw.text((4, y - 5), f"{value:.3g}", fill=(0, 0, 0), font=font)
+    title = "grey: real   orange: generated   circles: modes"
+    draw.text((pad_l, 6), (f"step {step:,}   " if step is not None else "") + title, fill=(0, 0, 0), font=font)
+    return np.asarray(img)
+
+
+def label_step(image: Image.Image, step: int) -> Image.Image:
+    """A timelapse frame with its step written in the corner (frames too small to hold it stay as they are)."""
+    image = image.convert("RGB")
+    if image.width < 80:
+        return image
+    draw = ImageDraw.Draw(image)
+    text = f"step {step:,}"
+    draw.rectangle([0, 0, 7 * len(text) + 6, 14], fill=(0, 0, 0))
+    draw.text((3, 2), text, fill=(255, 255, 255), font=ImageFont.load_default())
+    return image
+
+
+def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None = None) -> Path:
+    """.npy: the raw array; .png: one grid of images, or for 2D points `figure` (or a plain scatter of them);
+    a folder (no suffix): one PNG per image, or the figure as points.png."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".npy":
+            np.save(path, array)
+        elif array.ndim == 2:  # 2D points: a scatter picture, in the folder when a folder is named
+            if path.suffix == "":
+                path.mkdir(exist_ok=True)
+                path = path / "points.png"
+            elif path.suffix.lower() != ".png":
+                raise UserError(f"cannot export points as {path.suffix!r}: use .png, .npy or a folder")
+            Image.fromarray(figure if figure is not None else points_figure(array)).save(path)
+        elif path.suffix.lower() == ".png":
+            _pil(image_grid(array)).save(path)
+        elif path.suffix == "":
+            path.mkdir(exist_ok=True)
+            for i, image in enumerate(array):
+                _pil(image).save(path / f"sample-{i:05d}.png")
+        else:
+            raise UserError(f"cannot export samples as {path.suffix!r}: use .png, .npy or a folder")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 120) -> Path:
+    """An animated GIF of the timelapse frames, in step order."""
+    frames = sorted(Path(frames_dir).glob("step-*.png"))
+    if not frames:
+        raise UserError(f"no timelapse frames yet in {frames_dir}")
+    images = []
+    for frame in frames:
+        try:
+            images.append(label_step(Image.open(frame), int(frame.stem.split("-")[1])))
+        except (OSError, SyntaxError):  # a frame cut short (a crash, a full disk) is left out
+            continue
+    if not images:
+        raise UserError(f"no readable timelapse frames in {frames_dir}")
+    try:
+        images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return Path(path)
+
+
+def save_png(array: np.ndarray, target: Path) -> None:
+    """One picture (H, W, C) as a PNG, written whole or not at all (readers never see half a file)."""
+    with atomic_file(target) as f:
+        _pil(array).save(f, format="PNG")
+
+
+def write_frame(array: np.ndarray, frames_dir: Path, step: int) -> None:
+    try:
+        save_png(array, frames_dir / f"step-{step:09d}.png")
+    except OSError as exc:
+        raise UserError(f"cannot write a timelapse frame: {exc.strerror or exc}") from None
+
+
+def copy_metrics(metrics_csv: str | Path, path: str | Path) -> Path:
+    try:
+        return Path(shutil.copyfile(metrics_csv, path))
+    except OSError as exc:
+        raise UserError(f"cannot copy metrics to {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,84 @@
+"""Runs as a collection: the run directories under a root, what each is, and its recorded series, for
+comparing runs side by side. Reads files only; imports no torch."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.storage.live import read_heartbeat
+from core.base.files import read_jsonl
+from core.storage.metrics_csv import read_metrics
+
+SERIES = ("d_loss", "g_loss", "real_violation_rate", "fake_violation_rate")
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    preset: str
+    last_step: int
+    state: str  # from the heartbeat; "finished" when the run wrote none
+    parent: dict | None = None  # a fork's origin: {"run_dir", "step", "checkpoint"}
+    steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    series: dict = field(default_factory=dict)  # name -> values, one per step
+    quality: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def fork_step(self) -> int | None:
+        return self.parent.get("step") if self.parent else None
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() and (path / "metrics.csv").is_file()
+
+
+def find_runs(root: str | Path) -> list[Path]:
+    """Run directories directly under root (and root itself if it is one), newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [root] if is_run_dir(root) else []
+    found += [p for p in root.iterdir() if p.is_dir() and is_run_dir(p)]
+    return sorted(found, key=lambda p: (p / "metrics.csv").stat().st_mtime, reverse=True)
+
+
+def read_run(path: str | Path) -> RunRecord:
+    path = Path(path)
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    steps, series = read_metrics(path / "metrics.csv") or (np.zeros(0, np.int64), {n: np.zeros(0) for n in SERIES})
+    beat = read_heartbeat(path)
+    return RunRecord(path=path, preset=str(config.get("preset", "?")), last_step=int(steps[-1]) if len(steps) else 0,
+                     state=beat["state"] if beat else "finished", parent=config.get("parent"), steps=steps,
+                     series={name: series[name] for name in SERIES},
+                     quality=read_jsonl(path / "quality.jsonl"))
+
+
+def nearest_frame(run_dir: str | Path, step: int) -> Path | None:
+    """The timelapse frame closest to `step`."""
+    frames = sorted((Path(run_dir) / "samples" / "timelapse").glob("step-*.png"))
+    if not frames:
+        return None
+    return min(frames, key=lambda p: abs(int(p.stem.split("-")[1]) - step))
+
+
+def overlay_csv(runs: list[RunRecord], path: str | Path) -> Path:
+    """The picked runs' series in one long table: run, step, then each series."""
+    path = Path(path)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["run", "step", *SERIES])
+        for run in runs:
+            for i, step in enumerate(run.steps):
+                writer.writerow([run.name, int(step), *(f"{run.series[n][i]:.6g}" for n in SERIES)])
+    return path

@@ -1,0 +1,189 @@
+"""A run directory: config.json, metrics.csv, events.jsonl, quality.jsonl, histograms.jsonl, commands.jsonl
+(the inbox, core.storage.inbox), live/ (core.storage.live), checkpoints/ and samples/. Every format:
+docs/run-directory.md."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.base.errors import UserError
+from core.base.files import atomic_file, json_objects, read_json, write_atomically
+from core.config import Config
+from core.protocol.telemetry import Settings
+from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows
+from core.storage.pictures import write_frame
+
+
+def default_run_dir(preset: str) -> Path:
+    return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+class Appender:
+    """Appends to a file without buffering; what a failed write (a full disk) left out is kept and
+    written first next time, so nothing is lost once space is back."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = open(path, "ab", buffering=0)
+        self.pending = b""
+
+    def write(self, text: str) -> None:
+        self.pending += text.encode()
+        try:
+            while self.pending:
+                self.pending = self.pending[self.file.write(self.pending):]
+        except OSError as exc:
+            raise UserError(f"cannot write {self.path.name}: {exc.strerror or exc} "
+                            f"({len(self.pending)} bytes kept to retry)") from None
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _split_lines(path: Path, keep, abandoned: Path) -> int:
+    """Keep the lines of `path` that `keep(line)` accepts (in place, atomically); append the others to
+    `abandoned`. Returns how many moved."""
+    if not path.exists():
+        return 0
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if keep(line)]
+    moved = [line for line in lines if not keep(line)]
+    if moved:
+        abandoned.parent.mkdir(parents=True, exist_ok=True)
+        with open(abandoned, "a") as f:
+            f.writelines(moved)
+        write_atomically(path, "".join(kept), durable=True)
+    return len(moved)
+
+
+def _step_of(line: str) -> int:
+    return int(json.loads(line)["step"]) if line.strip() else -1
+
+
+class RunDir:
+    def __init__(self, path: str | Path, resume_from: tuple[int, list[dict]] | None = None):
+        """resume_from: (step, events) of the checkpoint a session resumes from in this directory."""
+        self.path = Path(path)
+        try:
+            for sub in ("checkpoints", "samples/timelapse"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True)
+            if resume_from is not None:
+                self.abandon_after(*resume_from)
+            new_metrics = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
+            self._metrics = Appender(self.metrics_path)
+            self._events = Appender(self.events_path)
+            self._quality = self._histograms = None  # opened at their first line
+        except OSError as exc:
+            raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
+        if new_metrics:
+            self._metrics.write(HEADER)
+
+    metrics_path = property(lambda self: self.path / "metrics.csv")
+    events_path = property(lambda self: self.path / "events.jsonl")
+    quality_path = property(lambda self: self.path / "quality.jsonl")
+    histograms_path = property(lambda self: self.path / "histograms.jsonl")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+    samples = property(lambda self: self.path / "samples")
+    timelapse = property(lambda self: self.path / "samples" / "timelapse")
+
+    def abandon_after(self, step: int, events: list[dict]) -> Path:
+        """Training resumes at `step`: what was written after it (a branch that crashed or was abandoned)
+        moves to abandoned/from-step-N-TIME/, so that metrics.csv keeps one row per step, quality.jsonl one
+        score per evaluation and events.jsonl exactly the checkpoint's events. Returns the folder."""
+        where = self.path / "abandoned" / f"from-step-{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+        header = METRIC_COLUMNS[0] + ","
+        _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
+                     or int(line.split(",", 1)[0]) <= step, where / "metrics.csv")
+        for path in (self.quality_path, self.histograms_path):
+            _split_lines(path, lambda line: _step_of(line) <= step, where / path.name)
+        kept = {json.dumps(e, sort_keys=True) for e in events}
+        _split_lines(self.events_path, lambda line: not line.strip()
+                     or json.dumps(json.loads(line), sort_keys=True) in kept, where / "events.jsonl")
+        return where
+
+    def rewind(self, step: int, events: list[dict]) -> Path:
+        """A live session goes back to `step`: as abandon_after, with the open files reopened on the cut
+        ones. Returns the folder the abandoned branch moved to."""
+        self.close()
+        where = self.abandon_after(step, events)
+        self._metrics, self._events = self._open(self.metrics_path), self._open(self.events_path)
+        self._quality = self._histograms = None
+        return where
+
+    def step_checkpoints(self) -> dict[int, Path]:
+        """{step: path} of the step-N.pt checkpoints in this run directory."""
+        found = {}
+        for path in self.checkpoints.glob("step-*.pt"):
+            number = path.stem[len("step-"):]
+            if number.isdigit():
+                found[int(number)] = path
+        return dict(sorted(found.items()))
+
+    def keep_step_copy(self, step: int) -> Path:
+        """checkpoints/step-N.pt: a copy of last.pt, whole or not at all."""
+        target = self.checkpoints / f"step-{step}.pt"
+        try:
+            with atomic_file(target, durable=True) as out, open(self.last_checkpoint, "rb") as source:
+                shutil.copyfileobj(source, out)
+        except OSError as exc:
+            raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
+        return target
+
+    def write_config(self, cfg: Config, parent: dict | None = None) -> None:
+        """config.json: the settings, and for a fork its parent (kept when the fork itself is resumed)."""
+        path = self.path / "config.json"
+        if parent is None:
+            parent = (read_json(path) or {}).get("parent")
+        record = {**cfg.to_dict(), **({"parent": parent} if parent else {})}
+        try:
+            write_atomically(path, json.dumps(record, indent=2) + "\n", durable=True)
+        except OSError as exc:
+            raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
+
+    def append_metrics(self, steps: np.ndarray, times: np.ndarray, scalars: dict, settings: Settings) -> None:
+        self._metrics.write(format_rows(steps, times, scalars, settings))
+
+    def append_frame(self, picture: np.ndarray, step: int) -> None:
+        write_frame(picture, self.timelapse, step)
+
+    def append_event(self, event: dict) -> None:
+        self._events.write(json.dumps(event) + "\n")
+
+    def append_quality(self, result: dict) -> None:
+        self._quality = self._quality or self._open(self.quality_path)
+        self._quality.write(json.dumps(result) + "\n")
+
+    def append_histograms(self, step: int, edges: np.ndarray, real: np.ndarray, fake: np.ndarray) -> None:
+        """D's score counts since the previous line (one line per timelapse frame)."""
+        self._histograms = self._histograms or self._open(self.histograms_path)
+        self._histograms.write(json.dumps({"step": step, "edges": np.round(edges, 4).tolist(),
+                                           "real": real.astype(int).tolist(), "fake": fake.astype(int).tolist()}) + "\n")
+
+    @staticmethod
+    def _open(path: Path) -> Appender:
+        try:
+            return Appender(path)
+        except OSError as exc:
+            raise UserError(f"cannot write {path.name}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        for appender in (self._metrics, self._events, self._quality, self._histograms):
+            if appender is not None:
+                appender.close()
+
+
+def read_events(path: str | Path) -> list[dict]:
+    """An events.jsonl to replay: every line an event with an integer step and a kind, or a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"events file not found: {path}")
+    events = json_objects(path.read_text().splitlines(), where=str(path))
+    for number, event in enumerate(events, 1):
+        if not isinstance(event.get("step"), int) or "kind" not in event:
+            raise UserError(f"{path}: event {number} is not an event (needs integer 'step' and 'kind')")
+    return events

@@ -1,0 +1,105 @@
+"""`hinge-train train`: a whole run in this process, one rank's part of a run in several (under torchrun or
+--nproc), with a progress line on the terminal."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.base.cpu import run_as_batch_work
+from core.base.errors import UserError
+from core.distributed.collectives import broadcast
+from core.distributed.world import ONE_PROCESS, join, launched, leave
+from core.protocol.describe import describe_event
+from core.protocol.states import EventKind, RunState
+from core.session.control_points import follow
+from core.storage.rundir import read_events
+from core.tools.launch import launch_training
+from core.tools.runs import make_session, make_trainer, prepare
+from core.training.trainer import resolve_device
+
+SHOWN_EVENTS = (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR, EventKind.ALERT, EventKind.ALERT_CLEARED,
+                "rewind", EventKind.RANKS_COMPARED)
+
+
+class Progress:
+    """A progress bar with steps/s and ETA on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, start: int, total: int, stream=None):
+        self.start, self.total, self.stream = start, total, stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last_line = 0.0
+        self.d_loss_text = "--"  # until the first step is published
+
+    def __call__(self, t) -> None:
+        done = t.step - self.start
+        eta = (self.total - done) / t.steps_per_s if t.steps_per_s > 0 else float("nan")
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if np.isfinite(eta) else "--:--:--"
+        if len(t.steps):
+            self.d_loss_text = f"{t.scalars['d_loss'][-1]:.3f}"
+        text = (f"step {t.step} ({done}/{self.total}) {t.steps_per_s:7.1f} steps/s  ETA {eta_text}  "
+                f"d_loss {self.d_loss_text}  {t.state}")
+        if self.tty:
+            width = 24
+            filled = int(width * done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\033[K")
+            self.stream.flush()
+        elif time.monotonic() - self.last_line > 5 or t.state != RunState.RUNNING:
+            self.last_line = time.monotonic()
+            print(text, file=self.stream, flush=True)
+        for event in t.events:
+            if event["kind"] in SHOWN_EVENTS:
+                line = describe_event(event)
+                print(f"\n{line}" if self.tty else line, file=self.stream, flush=True)
+
+    def close(self):
+        if self.tty:
+            self.stream.write("\n")
+
+
+def cmd_train(args) -> int:
+    if args.nproc < 1:
+        raise UserError(f"--nproc must be at least 1, got {args.nproc}")
+    if args.steps is not None and args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
+    if args.nproc > 1 and not launched():
+        return launch_training(args, args.argv)
+    if not launched():
+        return train(args, ONE_PROCESS, args.device)
+    world, device = join(resolve_device(args.device))
+    status = train(args, world, device)
+    leave(finished=status in (0, 3))
+    return status
+
+
+def train(args, world, device) -> int:
+    """Train in this process: the whole run, or one rank's part of it (rank 0 writes the run directory)."""
+    cfg, state, run_dir = prepare(args)
+    if world.distributed:
+        run_dir = Path(broadcast(str(run_dir)))  # rank 0's (a default name holds the time it was made)
+        if not world.is_main:
+            trainer = make_trainer(cfg, state, device, world)
+            run_as_batch_work()
+            return follow(trainer)
+    replay = read_events(args.events) if args.events else []
+    steps = args.steps if args.steps is not None else cfg.train.steps
+    start = int(state["step"]) if state else 0
+    progress = Progress(start, steps)
+    session = make_session(cfg, state, run_dir, device, checkpoint=args.resume, world=world,
+                           max_steps=start + steps, publish=progress, replay=replay)
+    run_as_batch_work()  # from here on it trains: a window's timer preempts it; other processes keep their share
+    ranks = f" in {world.size} processes" if world.distributed else ""
+    print(f"hinge-train: {cfg.preset} on {session.trainer.device}{ranks}, {session.trainer.data.describe()}; "
+          f"run directory {run_dir}", file=sys.stderr)
+    try:
+        final = session.run()
+    except KeyboardInterrupt:
+        final = session.close()
+        progress.close()
+        print(f"interrupted at step {session.trainer.step}; saved {run_dir}/checkpoints/last.pt", file=sys.stderr)
+        return 130
+    progress.close()
+    print(f"{final} at step {session.trainer.step}; checkpoint {run_dir}/checkpoints/last.pt", file=sys.stderr)
+    return 0 if final == RunState.DONE else 3

@@ -1,0 +1,319 @@
+"""Data sources. Everything ends as a small object with `sample(batch, generator)` that returns a
+batch on the training device without touching the host: 2D mixtures are sampled on the device,
+image sets are kept resident as uint8 and indexed there.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+from core.config import DataConfig
+from core.base.errors import DataError
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MAX_IMAGE_PIXELS = 50_000_000  # refuse larger images instead of decoding gigabytes
+DIGITS_SEED = 20240229
+
+
+def ring8_centers() -> torch.Tensor:
+    """PacGAN's 2D ring: 8 Gaussians at (cos 2*pi*i/8, sin 2*pi*i/8)."""
+    angles = torch.arange(8, dtype=torch.float64) * 2 * math.pi / 8
+    return torch.stack([angles.cos(), angles.sin()], 1).float()
+
+
+def grid25_centers() -> torch.Tensor:
+    """PacGAN's 2D grid: 25 Gaussians at {-4, -2, 0, 2, 4}^2."""
+    axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+    return torch.cartesian_prod(axis, axis)
+
+
+MIXTURES = {"ring8": (ring8_centers, 0.01), "grid25": (grid25_centers, 0.05)}
+
+
+@dataclass
+class PointMixture:
+    """An equal-weight mixture of isotropic Gaussians in 2D."""
+
+    name: str
+    centers: torch.Tensor
+    std: float
+    kind = "points"
+
+    def to(self, device):
+        return PointMixture(self.name, self.centers.to(device), self.std)
+
+    def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
+        """A batch of points; with rows, only those rows of it (the same draws, whatever the rows)."""
+        device = self.centers.device
+        idx = torch.randint(len(self.centers), (batch,), generator=generator, device=device)[rows]
+        noise = torch.randn(batch, 2, generator=generator, device=device)[rows]
+        return self.centers[idx] + self.std * noise
+
+    def bounds(self) -> float:
+        return float(self.centers.abs().max()) * 1.5 + 0.5
+
+    def describe(self) -> str:
+        return f"{self.name}: {len(self.centers)} Gaussians, std {self.std:g}"
+
+
+@dataclass
+class ImageBank:
+    """Images held as uint8 (N, C, H, W), sampled uniformly with replacement and scaled to [-1, 1]."""
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor | None = None
+    skipped: int = 0
+    kind = "images"
+
+    def __len__(self):
+        return len(self.images)
+
+    def to(self, device):
+        labels = None if self.labels is None else self.labels.to(device)
+        return ImageBank(self.name, self.images.to(device), labels, self.skipped)
+
+    def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
+        """A batch of images; with rows, only those rows of it (the same draws, whatever the rows)."""
+        return self._scaled(self._draw(batch, generator, rows))
+
+    def sample_labelled(self, batch: int, generator: torch.Generator, rows: slice = slice(None)):
+        """A batch of images and their labels, drawn as `sample` draws them."""
+        idx = self._draw(batch, generator, rows)
+        return self._scaled(idx), self.labels[idx]
+
+    def _draw(self, batch: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
+        return torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)[rows]
+
+    def _scaled(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.images[idx].float().div_(127.5).sub_(1.0)
+
+    def check_labels(self, classes: int) -> None:
+        """Raise DataError unless every image has a label below `classes` (a class-conditional model's)."""
+        if self.labels is None:
+            raise DataError(f"model.classes = {classes} needs labelled images, but {self.name} has no labels "
+                            f"(set model.classes = 0 to train unconditionally)")
+        top = int(self.labels.max())
+        if self.labels.min() < 0 or top >= classes:
+            raise DataError(f"model.classes = {classes}, but {self.name} has labels up to {top} "
+                            f"(set model.classes = {top + 1})")
+
+    def describe(self) -> str:
+        n, c, h, w = self.images.shape
+        text = f"{self.name}: {n} images, {c}x{h}x{w}"
+        return text + (f" ({self.skipped} unreadable files skipped)" if self.skipped else "")
+
+
+def fit_images(images: torch.Tensor, size: int, channels: int) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> uint8 (N, channels, size, size): channel conversion, resize, center crop."""
+    if images.shape[1] == 4:
+        images = images[:, :3]
+    if images.shape[1] == 3 and channels == 1:
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        images = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    elif images.shape[1] == 1 and channels == 3:
+        images = images.expand(-1, 3, -1, -1)
+    h, w = images.shape[-2:]
+    if (h, w) == (size, size):
+        return images.contiguous()
+    out = []
+    for chunk in images.split(2048):
+        scale = size / min(h, w)
+        new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
+        chunk = F.interpolate(chunk.float(), size=(new_h, new_w), mode="bilinear", antialias=True, align_corners=False)
+        top, left = (new_h - size) // 2, (new_w - size) // 2
+        out.append(chunk[..., top: top + size, left: left + size].round().clamp(0, 255).to(torch.uint8))
+    return torch.cat(out)
+
+
+# --- the embedded default: digits drawn with Pillow's bundled font ------------------------------
+
+def _digit_templates(size: int) -> torch.Tensor:
+    """(10, 3, size, size) float glyphs 0-9 at three stroke weights, white on black."""
+    font = ImageFont.load_default(size=int(size * 0.7))
+    templates = []
+    for digit in range(10):
+        weights = []
+        for stroke in (0, 1, 2):
+            canvas = Image.new("L", (size, size), 0)
+            draw = ImageDraw.Draw(canvas)
+            scaled_stroke = stroke * size // 64
+            box = draw.textbbox((0, 0), str(digit), font=font, stroke_width=scaled_stroke)
+            x = (size - (box[2] - box[0])) / 2 - box[0]
+            y = (size - (box[3] - box[1])) / 2 - box[1]
+            draw.text((x, y), str(digit), fill=255, font=font, stroke_width=scaled_stroke, stroke_fill=255)
+            weights.append(torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0))
+        templates.append(torch.stack(weights))
+    return torch.stack(templates)
+
+
+def make_digits(n: int = 10000, size: int = 32, seed: int = DIGITS_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """Deterministic labeled digits: glyphs under random affine and smooth elastic distortion.
+
+    Returns uint8 images (n, 1, size, size) and int64 labels (n,), balanced over 0-9.
+    """
+    g = torch.Generator().manual_seed(seed)
+    hi = size * 2  # draw at twice the size, then average-pool: anti-aliased strokes
+    templates = _digit_templates(hi)
+    labels = torch.arange(n) % 10
+    weight = torch.randint(3, (n,), generator=g)
+    images = []
+    for start in range(0, n, 1000):
+        lab, wt = labels[start: start + 1000], weight[start: start + 1000]
+        m = len(lab)
+        src = templates[lab, wt].unsqueeze(1)
+        angle = (torch.rand(m, generator=g) - 0.5) * math.radians(30)
+        scale = 0.85 + 0.3 * torch.rand(m, generator=g)
+        shear = (torch.rand(m, generator=g) - 0.5) * 0.4
+        shift = (torch.rand(m, 2, generator=g) - 0.5) * 0.16
+        cos, sin = angle.cos() / scale, angle.sin() / scale
+        theta = torch.stack([
+            torch.stack([cos, -sin + shear, shift[:, 0]], 1),
+            torch.stack([sin, cos, shift[:, 1]], 1),
+        ], 1)
+        grid = F.affine_grid(theta, (m, 1, hi, hi), align_corners=False)
+        elastic = torch.randn(m, 2, 4, 4, generator=g) * 0.04
+        grid = grid + F.interpolate(elastic, size=(hi, hi), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+        warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        images.append((F.avg_pool2d(warped, 2).clamp(0, 1) * 255).round().to(torch.uint8))
+    return torch.cat(images), labels
+
+
+# --- MNIST-format idx files ---------------------------------------------------------------------
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one idx file (optionally gzipped) into a numpy array, with a clear error for bad files."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DataError(f"{path} is not an idx file of unsigned bytes")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path} is truncated (header)")
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    count = int(np.prod(shape))
+    if len(data) - header < count:
+        raise DataError(f"{path} is truncated: expected {count} bytes of data, found {len(data) - header}")
+    return np.frombuffer(data, dtype=np.uint8, count=count, offset=header).reshape(shape)
+
+
+def load_idx_folder(root: Path) -> ImageBank:
+    """Every `*-images-idx3-ubyte[.gz]` in root, with its `*-labels-idx1-ubyte[.gz]` where present."""
+    image_files = sorted(p for p in root.iterdir() if "-images-idx3-ubyte" in p.name)
+    if not image_files:
+        raise DataError(f"no '*-images-idx3-ubyte[.gz]' files in {root}")
+    images, labels = [], []
+    for path in image_files:
+        arr = read_idx(path)
+        if arr.ndim != 3:
+            raise DataError(f"{path} holds {arr.ndim}-D data, expected (N, H, W) images")
+        images.append(torch.from_numpy(arr.copy()).unsqueeze(1))
+        label_path = root / path.name.replace("-images-idx3-ubyte", "-labels-idx1-ubyte")
+        if label_path.exists():
+            lab = read_idx(label_path)
+            if len(lab) != len(arr):
+                raise DataError(f"{label_path} has {len(lab)} labels for {len(arr)} images")
+            labels.append(torch.from_numpy(lab.astype(np.int64)))
+    all_labels = torch.cat(labels) if len(labels) == len(images) else None
+    return ImageBank(f"idx files in {root}", torch.cat(images), all_labels)
+
+
+# --- torchvision datasets -----------------------------------------------------------------------
+
+def load_torchvision(name: str, root: Path, download: bool) -> ImageBank:
+    import torchvision  # slow to import: only this source needs it
+
+    cls = getattr(torchvision.datasets, name)
+    try:
+        ds = cls(str(root), train=True, download=download)
+    except RuntimeError as exc:
+        hint = "" if download else "; set data.download=true to fetch it"
+        raise DataError(f"{name} not found under {root} ({exc}){hint}") from None
+    except OSError as exc:
+        raise DataError(f"cannot load {name} from {root}: {exc}") from None
+    data = torch.as_tensor(np.asarray(ds.data))
+    images = data.permute(0, 3, 1, 2) if data.ndim == 4 else data.unsqueeze(1)
+    return ImageBank(f"torchvision {name}", images.contiguous(), torch.as_tensor(np.asarray(ds.targets)).long())
+
+
+# --- any folder of images -----------------------------------------------------------------------
+
+def _decode(path: Path, size: int, channels: int) -> torch.Tensor:
+    with Image.open(path) as img:
+        if img.width * img.height > MAX_IMAGE_PIXELS:
+            raise ValueError(f"{img.width}x{img.height} is too large")
+        img.draft("RGB" if channels == 3 else "L", (size, size))  # JPEG: decode at reduced scale
+        img = img.convert("RGBA").convert("RGB") if img.mode in ("P", "PA", "LA", "RGBA") else img
+        img = img.convert("RGB" if channels == 3 else "L")
+        scale = size / min(img.size)
+        new_size = (max(size, round(img.width * scale)), max(size, round(img.height * scale)))
+        img = img.resize(new_size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        left, top = (new_size[0] - size) // 2, (new_size[1] - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+        arr = np.asarray(img, dtype=np.uint8)
+    arr = arr[:, :, None] if arr.ndim == 2 else arr
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+
+def load_image_folder(root: Path, size: int, channels: int) -> ImageBank:
+    """PNG/JPEG/... files under root (nested or flat), resized and center-cropped; unreadable ones skipped."""
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files:
+        raise DataError(f"no images (png, jpg, ...) found in {root}")
+    images, skipped = [], 0
+    for path in files:
+        try:
+            images.append(_decode(path, size, channels))
+        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError):
+            skipped += 1
+    if not images:
+        raise DataError(f"none of the {len(files)} image files in {root} could be read")
+    return ImageBank(f"folder {root}", torch.stack(images), None, skipped)
+
+
+def _existing(root: str) -> Path:
+    path = Path(root).expanduser()
+    if not path.exists():
+        raise DataError(f"data folder not found: {path}")
+    if not path.is_dir():
+        raise DataError(f"data.root must be a folder, but {path} is a file")
+    return path
+
+
+def load_dataset(cfg: DataConfig, batch_size: int, device: torch.device | str = "cpu"):
+    """The data source cfg names, on device, checked to hold at least one batch."""
+    if cfg.source in MIXTURES:
+        make_centers, std = MIXTURES[cfg.source]
+        return PointMixture(cfg.source, make_centers(), std).to(device)
+    if cfg.source == "digits":
+        images, labels = make_digits(cfg.n_samples, cfg.image_size)
+        bank = ImageBank("embedded digits", images, labels)
+    elif cfg.source == "idx":
+        bank = load_idx_folder(_existing(cfg.root))
+    elif cfg.source == "torchvision":
+        root = Path(cfg.root).expanduser()
+        if not cfg.download:
+            root = _existing(cfg.root)
+        bank = load_torchvision(cfg.name, root, cfg.download)
+    elif cfg.source == "folder":
+        bank = load_image_folder(_existing(cfg.root), cfg.image_size, cfg.channels)
+    else:
+        raise DataError(f"unknown data source {cfg.source!r}")
+    if len(bank) < batch_size:
+        raise DataError(f"{bank.name} has {len(bank)} images, fewer than one batch of {batch_size}; "
+                        f"lower train.batch_size")
+    bank.images = fit_images(bank.images, cfg.image_size, cfg.channels)
+    return bank.to(device)

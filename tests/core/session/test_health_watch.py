@@ -1,0 +1,118 @@
+"""The health watch in real training: each detector fires on the failure it names, provoked with real
+settings, a healthy run raises nothing, and a rewind goes back to a checkpoint with an honest record."""
+import json
+
+import pytest
+
+from core.base.files import read_jsonl
+from core.config import resolve
+from core.protocol import commands as C
+from core.session import Session
+from core.storage.rundir import RunDir
+from core.training.trainer import Trainer
+from tests.core.helpers import assert_same_weights, metrics_rows, run_session, weights
+
+QUICK = ["train.threads=1", "train.autosave_minutes=60", "eval.every=0"]
+
+
+def provoke(tmp_path, preset, steps, overrides, at=0, commands=()):
+    """Train `steps` steps; at step `at`, apply `commands` as the window or commands.jsonl would."""
+    cfg = resolve(preset, overrides=QUICK + overrides)
+    replay = [{"step": at, **c} for c in commands]
+    Session(Trainer(cfg, "cpu"), RunDir(tmp_path), max_steps=steps, replay=replay).run()
+    return [e for e in read_jsonl(tmp_path / "events.jsonl") if e["kind"] == "alert"]
+
+
+FREEZE = {"kind": "set_learning_rates", "lr_g": 1e-9, "lr_d": 1e-9}
+
+
+# The README's provocation table (tests/benchmarks/health_table.py) measures these at the presets' own sizes.
+@pytest.mark.parametrize("name, overrides, at, commands, steps", [
+    ("d_overpowers", ["optim.lr_g=1e-7", "train.batch_size=128"], 0, [], 1200),
+    ("diverging", ["train.batch_size=128"], 500, [{"kind": "set_learning_rates", "lr_d": 0.05}], 1000),
+    ("stalled", ["train.batch_size=128", "health.stall_window=600", "train.samples_every_s=0.3"], 500, [FREEZE],
+     1800),
+    ("g_collapse", ["eval.every=250"], 1000, [{"kind": "set_learning_rates", "lr_g": 0.02}], 1800),
+])
+@pytest.mark.slow
+def test_a_provoked_failure_raises_its_alert_after_the_provocation(tmp_path, name, overrides, at, commands, steps):
+    alerts = provoke(tmp_path, "ring8", steps, overrides, at, commands)
+    alert = next((a for a in alerts if a["name"] == name), None)
+    assert alert is not None and alert["step"] > at, alerts
+    assert alert["message"] and alert["suggestion"] and alert["evidence"]["steps"]
+
+
+@pytest.mark.slow
+def test_a_healthy_run_raises_nothing(tmp_path):
+    assert provoke(tmp_path, "ring8", 3000, ["eval.every=500"]) == []
+
+
+def without_time(rows):
+    return [{k: v for k, v in row.items() if k != "wall_time"} for row in rows]
+
+
+def _rewinding_inbox(session_box, at_step, command):
+    sent = []
+
+    def receive(timeout):
+        if not sent and session_box[0].trainer.step >= at_step:
+            sent.append(command)
+            return command
+        return None
+    return receive
+
+
+@pytest.mark.slow
+def test_a_rewind_goes_back_to_the_checkpoint_and_trains_the_same_steps_again(tmp_path):
+    """Rewound at step 250 to step 150: step-100.pt is the checkpoint; rows 101-250 move to abandoned/;
+    training from there gives the same weights and rows as a run that never went past 100 first."""
+    cfg = resolve("ring8", overrides=QUICK + ["train.checkpoint_every=100"])
+    straight = run_session(cfg, tmp_path / "straight", 300)
+
+    cfg = resolve("ring8", overrides=QUICK + ["train.checkpoint_every=100"])
+    box = []
+    session = Session(Trainer(cfg, "cpu"), RunDir(tmp_path / "rewound"), max_steps=300)
+    box.append(session)
+    session.run(_rewinding_inbox(box, 250, C.Rewind(to_step=150)))
+
+    assert_same_weights(weights(session.trainer), weights(straight.trainer))
+    rows = metrics_rows(tmp_path / "rewound")
+    assert [int(r["step"]) for r in rows] == list(range(1, 301))
+    assert without_time(rows) == without_time(metrics_rows(tmp_path / "straight"))
+    events = read_jsonl(tmp_path / "rewound" / "events.jsonl")
+    rewind = next(e for e in events if e["kind"] == "rewind")
+    assert (rewind["step"], rewind["from_step"], rewind["to_step"]) == (100, 250, 100)
+    assert rewind["checkpoint"] == "checkpoints/step-100.pt"
+    abandoned = tmp_path / "rewound" / rewind["abandoned"]
+    moved = [int(line.split(",")[0]) for line in (abandoned / "metrics.csv").read_text().splitlines()]
+    assert moved == list(range(101, 251))
+    assert json.loads((tmp_path / "rewound" / "live" / "heartbeat.json").read_text())["step"] == 300
+
+
+@pytest.mark.slow
+def test_auto_rewind_goes_back_before_the_alert_once_and_applies_the_suggestion(tmp_path):
+    cfg = resolve("ring8", overrides=QUICK + ["train.batch_size=128", "train.checkpoint_every=200",
+                                              "health.auto_rewind=1", "health.apply_suggestion=true"])
+    replay = [{"step": 500, "kind": "set_learning_rates", "lr_d": 0.05}]  # D's scores run away
+    Session(Trainer(cfg, "cpu"), RunDir(tmp_path), max_steps=1000, replay=replay).run()
+    events = read_jsonl(tmp_path / "events.jsonl")
+    rewinds = [e for e in events if e["kind"] == "rewind"]
+    assert len(rewinds) == 1 and rewinds[0]["source"].startswith("health.auto_rewind (diverging")
+    abandoned = read_jsonl(tmp_path / rewinds[0]["abandoned"] / "events.jsonl")
+    raised = next(e for e in abandoned if e["kind"] == "alert")
+    assert 400 <= rewinds[0]["to_step"] == 200 * ((raised["since"] - 1) // 200)  # the last checkpoint before the
+    # failure began (when the scores ran away past the limit depends on the CPU's float kernels)
+    after = events[events.index(rewinds[0]) + 1:]
+    kept = next(e for e in after if e["kind"] == "set_learning_rates")
+    assert kept["source"].startswith("rewind: kept") and kept["lr_d"] == 0.05  # the live change survives
+    applied = next(e for e in after if e.get("source", "").startswith("health.apply_suggestion"))
+    assert (applied["lr_g"], applied["lr_d"]) == pytest.approx((resolve("ring8").optim.lr_g / 2, 0.025))
+
+
+def test_a_rewind_without_a_checkpoint_before_its_target_is_refused_and_training_goes_on(tmp_path):
+    cfg = resolve("ring8", overrides=QUICK)
+    session = run_session(cfg, tmp_path, 50, commands=[C.Rewind(to="last_healthy"), C.Rewind(to_step=0)])
+    refusals = [e for e in session.events if e["kind"] == "rejected"]
+    assert [r["command"] for r in refusals] == ["rewind", "rewind"]
+    assert "no health alert" in refusals[0]["reason"] and "no checkpoint" in refusals[1]["reason"]
+    assert session.trainer.step == 50

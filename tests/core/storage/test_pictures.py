@@ -1,0 +1,33 @@
+"""Timelapse frames: written whole or not at all, and a damaged one never spoils the GIF."""
+import numpy as np
+from PIL import Image
+
+from core.storage.pictures import label_step, points_figure, write_frame, write_timelapse
+
+
+def test_a_truncated_frame_is_left_out_of_the_timelapse(tmp_path):
+    for step in (1, 2, 3):
+        write_frame(np.full((8, 8, 3), 40 * step, np.uint8), tmp_path, step)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"step-00000000{s}.png" for s in (1, 2, 3)]
+    damaged = tmp_path / "step-000000002.png"
+    damaged.write_bytes(damaged.read_bytes()[:20])  # as a crash mid-write of a non-atomic writer would
+    gif = Image.open(write_timelapse(tmp_path, tmp_path / "t.gif"))
+    assert gif.format == "GIF" and gif.n_frames == 2
+
+
+def test_timelapse_frames_carry_their_step():
+    frame = Image.new("RGB", (120, 120), (200, 200, 200))
+    corner = np.asarray(label_step(frame, 1234))[:14, :60]
+    assert (corner == 0).all(axis=2).mean() > 0.5 and (corner > 150).all(axis=2).any()  # light text on black
+
+
+def test_a_2d_figure_shows_the_score_scale_both_ways_and_the_points():
+    axis = np.linspace(-1, 1, 32)
+    field = np.add.outer(axis, axis) * 2  # from -4 (fake side) to +4 (real side)
+    fake = np.array([[0.5, 0.5]] * 10, np.float32)
+    image = points_figure(fake, None, 2.0, np.zeros((1, 2)), field, 7, (1.0, 1.0))
+    pixels = image.reshape(-1, 3).astype(int)
+    blue = ((pixels[:, 2] - pixels[:, 0]) > 100).sum()
+    red = ((pixels[:, 0] - pixels[:, 2]) > 100).sum()
+    orange = ((pixels[:, 0] > 230) & (pixels[:, 1] > 110) & (pixels[:, 1] < 150) & (pixels[:, 2] < 40)).sum()
+    assert blue > 5_000 and red > 5_000 and orange > 0
