@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from core.base.clock import process_started, since_boot
 from core.base.errors import UserError
 from core.protocol.engine import RunSpec
 from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.follow import RunFollower
 from core.storage.run_plan import add_run_arguments, plan_run
+from workbench import startup
+from workbench.display import display_problem
+from workbench.runner import Runner
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--in-thread", action="store_true", help="train in a thread of this process (debugging)")
     parser.add_argument("--attach", metavar="RUN_DIR", help="watch and steer a run another process trains (or a "
                                                             "finished one, read-only); closing leaves it training")
+    parser.add_argument("--profile-startup", action="store_true", help="print where the seconds to the first "
+                                                                       "training step went, then close")
     return parser
 
 
@@ -35,12 +40,6 @@ def spec_from_args(args) -> RunSpec:
                    paused=args.paused)
 
 
-def no_display() -> bool:
-    env = os.environ
-    return (sys.platform.startswith("linux") and not env.get("QT_QPA_PLATFORM")
-            and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"))
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -51,24 +50,49 @@ def main(argv=None) -> int:
         print(f"hinge-workbench: error: {exc}", file=sys.stderr)
         return 2
 
-    if no_display():
-        print("hinge-workbench: error: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Train with "
-              "`hinge-train train ...` here, and watch the run from a machine with a display; "
-              "QT_QPA_PLATFORM=offscreen runs the window without showing it.", file=sys.stderr)
+    problem = display_problem()
+    if problem:
+        print(f"hinge-workbench: error: {problem}", file=sys.stderr)
         return 2
+    stages = {"window process started": process_started()}
+    runner = None
+    if not args.attach:  # the engine starts (importing torch, drawing the data) while the window is built
+        runner = Runner(in_process=args.in_thread)
+        runner.start(spec)
+        stages["engine spawned"] = since_boot()
+    try:
+        return show_window(args, spec, runner, stages)
+    finally:
+        if runner is not None:
+            runner.stop(timeout=0)  # a window that failed to open leaves no engine behind
+
+
+def show_window(args, spec: RunSpec | None, runner, stages: dict) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from workbench.main_window import MainWindow
 
+    stages["window imported (Qt)"] = since_boot()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Hinge-GAN Workbench")
     app.setOrganizationName("hinge-workbench")
     window = MainWindow(in_process=args.in_thread, exit_when_done=args.exit_when_done)
+    window.model.startup.update(stages)
     window.show()
+    QTimer.singleShot(0, lambda: window.model.startup.setdefault("window shown", since_boot()))
     if args.attach:
         window.attach(args.attach)
     else:
-        window.start(spec)
+        window.start(spec, started=runner)
+    if args.profile_startup:
+        def report_when_trained():
+            if "first step seen in the window" in window.model.startup or window.model.state == "failed":
+                print(startup.report(window.model.startup), flush=True)
+                window.close()
+            else:
+                QTimer.singleShot(20, report_when_trained)
+        report_when_trained()
     app.exec()
     state = window.model.state
     return 1 if state == "failed" else 0

@@ -28,12 +28,13 @@ def needs_data_folder(cfg) -> bool:
     return not d.root or not (Path(d.root).expanduser().exists() or d.download)
 
 
-def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path, subprocess.Popen]:
-    """`hinge-train train --resume CKPT --run-dir NEW --set ...` in its own session (it outlives the window).
-    The settings are checked first, so a typo is said here rather than in a log."""
+def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path, subprocess.Popen, int]:
+    """`hinge-train train --resume CKPT --run-dir NEW --set ...` in its own session (it outlives the window);
+    (its run directory, its process, the steps it will train). The settings are checked first, so a typo is
+    said here rather than in a log."""
     parent = run_dir_of(checkpoint)
     saved = json.loads((parent / "config.json").read_text()) if parent else {"preset": "fork"}
-    config_mod.apply_overrides(config_mod.from_dict(saved), overrides)  # ConfigError (a UserError) for a bad one
+    forked = config_mod.apply_overrides(config_mod.from_dict(saved), overrides)  # ConfigError for a bad one
     root = parent.parent if parent else Path("runs")
     run_dir = root / f"{parent.name if parent else 'run'}-fork-{time.strftime('%Y%m%d-%H%M%S')}"
     command = [sys.executable, "-m", "core.cli", "train", "--resume", checkpoint, "--run-dir", str(run_dir),
@@ -44,7 +45,7 @@ def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path
     log = open(run_dir / "train.log", "w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
-    return run_dir, process
+    return run_dir, process, forked.train.steps
 
 
 def checkpoint_problem(path: str) -> str | None:
@@ -121,6 +122,13 @@ class FileMenu:
     def attach_dialog(self) -> None:
         start = str(Path(self.window.model.info.get("run_dir", "runs")).parent)
         folder = QFileDialog.getExistingDirectory(self.window, "Attach to run: choose its run directory", start)
+        if folder and self.window.runner.working and QMessageBox.question(
+                self.window, "Attach to another run",
+                f"Attaching to {folder} stops the run this window trains ({self.window.model.info.get('run_dir', '')}, "
+                f"step {self.window.model.step:,}); its checkpoint is saved first. Attach anyway?",
+                QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel) != QMessageBox.Yes:
+            self.window.statusBar().showMessage("not attached: this window's run goes on", 6000)
+            return
         if folder:
             try:
                 self.window.attach(folder)
@@ -143,16 +151,17 @@ class FileMenu:
         elif path:
             self.fork_dialog(path)
 
-    def fork_dialog(self, checkpoint: str) -> None:
+    def fork_dialog(self, checkpoint: str, typed: str | None = None) -> None:
         """Settings for the fork (one KEY=VALUE per line), what the parent does meanwhile, then the fork
-        trains headless in its own process, steerable through its inbox and watchable by attaching."""
+        trains headless in its own process, steerable through its inbox and watchable by attaching. A refused
+        setting is said, and the dialog opens again on what was typed."""
         s = self.window.model.settings
         current = "" if s is None else (f"loss.margin_real={s.margin_real:g}\nloss.margin_fake={s.margin_fake:g}\n"
                                         f"optim.lr_g={s.lr_g:g}\noptim.lr_d={s.lr_d:g}\n"
                                         f"model.spectral_norm={str(s.spectral_norm).lower()}\ntrain.n_dis={s.n_dis}\n")
         text, ok = QInputDialog.getMultiLineText(self.window, "Fork: settings",
                                                  f"Fork of {checkpoint}\nSettings for the fork (KEY=VALUE per line):",
-                                                 current)
+                                                 current if typed is None else typed)
         if not ok:
             return
         parent, ok = QInputDialog.getItem(self.window, "Fork: the parent run", "Meanwhile the parent run:",
@@ -161,14 +170,16 @@ class FileMenu:
             return
         overrides = [line.strip() for line in text.splitlines() if line.strip()]
         try:
-            run_dir, process = start_fork(checkpoint, overrides, self.window.spec.device if self.window.spec else "auto")
+            run_dir, process, steps = start_fork(checkpoint, overrides,
+                                                 self.window.spec.device if self.window.spec else "auto")
         except UserError as exc:
-            QMessageBox.warning(self.window, "Cannot fork", str(exc))
+            QMessageBox.warning(self.window, "Cannot fork", f"{exc}\n\nThe settings open again as you typed them.")
+            self.fork_dialog(checkpoint, text)
             return
         self.window.forks.append(process)
         if parent == "pauses":
             self.window.send(C.Pause())
-        self.window.statusBar().showMessage(f"fork training in {run_dir} (pid {process.pid}) for train.steps more "
+        self.window.statusBar().showMessage(f"fork training in {run_dir} (pid {process.pid}) for {steps:,} more "
                                             "steps; File > Attach to run… watches it", 15000)
 
     def _ask_path(self, title: str, suffix: str, name: str) -> str | None:
@@ -193,7 +204,8 @@ class FileMenu:
         path = self._ask_path("Export timelapse", ".gif", f"timelapse-{self.window.model.step}")
         if path:
             frames = Path(self.window.model.info.get("run_dir", ".")) / "samples" / "timelapse"
-            self.run_file_action(lambda: write_timelapse(frames, path))
+            figures = bool(self.window.model.info.get("is_2d"))
+            self.run_file_action(lambda: write_timelapse(frames, path, figures=figures))
 
     def export_metrics_dialog(self) -> None:
         path = self._ask_path("Export metrics", ".csv", f"metrics-{self.window.model.step}")

@@ -7,9 +7,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 
+from core.base.clock import since_boot
 from core.protocol import commands as C
 from core.protocol.describe import describe_event
-from core.protocol.engine import Failure, Finished, RunSpec
+from core.protocol.engine import Failure, Finished, RunSpec, Startup
 from core.storage.rundir import default_run_dir
 from workbench.attached import AttachedRunner
 from workbench.banner import ProblemBanner
@@ -71,7 +72,7 @@ class MainWindow(QMainWindow):
         self.controls.raise_()
         self.resizeDocks([self.losses, self.samples], [820, 580], Qt.Horizontal)
         self.resizeDocks([self.losses, self.margins], [480, 400], Qt.Vertical)
-        self.resizeDocks([self.samples, self.controls], [600, 280], Qt.Vertical)
+        self.resizeDocks([self.samples, self.controls], [390, 490], Qt.Vertical)  # the tabs need the height
         self.setCentralWidget(None)
         self._default_layout = self.saveState(LAYOUT_VERSION)
 
@@ -96,14 +97,15 @@ class MainWindow(QMainWindow):
         self.health.clear()
         self.banner.hide()
 
-    def start(self, spec: RunSpec) -> None:
-        """Stop whatever runs here (it saves; an attached run goes on), then start spec."""
+    def start(self, spec: RunSpec, started: Runner | None = None) -> None:
+        """Stop whatever runs here (it saves; an attached run goes on), then start spec (or watch `started`,
+        a runner already training it: the app starts the engine before it builds the window)."""
         self._clear()
-        if not isinstance(self.runner, Runner):
-            self.runner = Runner(in_process=self.in_process)
+        self.runner = started or (self.runner if isinstance(self.runner, Runner) else Runner(self.in_process))
         self.spec = spec
         self._history_due = spec.resume is not None  # read once the engine has set the run directory straight
-        self.runner.start(spec)
+        if started is None:
+            self.runner.start(spec)
         self.setWindowTitle("Hinge-GAN Workbench")
         self.statusBar().showMessage(f"starting {Path(spec.run_dir).name}…", 5000)
 
@@ -135,7 +137,9 @@ class MainWindow(QMainWindow):
 
     def poll(self) -> None:
         for item in self.runner.poll():
-            if isinstance(item, Failure):
+            if isinstance(item, Startup):
+                self.model.startup.update(item.stages)
+            elif isinstance(item, Failure):
                 self.model.fail(item)
                 self.show_problem(f"The engine stopped: {item.message}")
             elif isinstance(item, Finished):
@@ -146,6 +150,8 @@ class MainWindow(QMainWindow):
                     self._history_due = False
                     self.model.load_history(self.spec.run_dir, item.step - len(item.steps), item.events)
                 self.model.ingest(item)
+                if item.step and "first step seen in the window" not in self.model.startup:
+                    self.model.startup["first step seen in the window"] = since_boot()
                 for event in item.events:
                     self.statusBar().showMessage(describe_event(event), 6000)
                     if self.fork_pending and event["kind"] in ("save_checkpoint", "rejected"):

@@ -77,6 +77,7 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
 class RunModel:
     def __init__(self):
         self.margins_linked = False  # the user's choice, kept across runs: editing one margin sets both
+        self.startup: dict[str, float] = {}  # when each stage of the window's and its engine's start was reached
         self.reset()
 
     def reset(self) -> None:
@@ -92,6 +93,7 @@ class RunModel:
         self.hist_edges = None
         self.hist_real = None
         self.hist_fake = None
+        self.hist_beyond = None  # [[real below, real above], [fake below, fake above]] the bins' range
         self.inside_shares = None  # (real, fake): the share inside each margin over the histograms' steps
         self.markers: list[dict] = []
         self.quality: list[dict] = []  # every evaluation of the run, oldest first
@@ -115,6 +117,7 @@ class RunModel:
             self.history.extend(t.steps, t.scalars)
         if t.hist_real.sum() > 0:
             self.hist_edges, self.hist_real, self.hist_fake = t.hist_edges, t.hist_real, t.hist_fake
+            self.hist_beyond = t.hist_beyond
             if len(t.steps):  # the same steps as the histograms: each step's share is over an equal batch
                 self.inside_shares = (float(np.mean(t.scalars["real_violation_rate"])),
                                       float(np.mean(t.scalars["fake_violation_rate"])))

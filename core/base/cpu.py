@@ -62,16 +62,25 @@ def threads_for(free_cores: float, cores: int) -> int:
     return max(1, min(cores, math.floor(free_cores + 0.3)))
 
 
+def free_cores(sample_s: float = 0.1, cores: int | None = None) -> int:
+    """The thread count for the cores other processes leave free, measured now over sample_s seconds (all
+    of them where /proc/stat is missing)."""
+    governor = ThreadGovernor(cores)
+    time.sleep(sample_s)
+    others = governor.others_busy()
+    return governor.cores if others is None else threads_for(governor.cores - others, governor.cores)
+
+
 class ThreadGovernor:
     """Follows the cores other processes leave free. `poll()` returns a new thread count when one is due.
 
     A change needs two measurements in a row to agree, so a passing burst does not flip it.
     """
 
-    def __init__(self, cores: int | None = None, every_s: float = ADAPT_EVERY_S):
+    def __init__(self, cores: int | None = None, every_s: float = ADAPT_EVERY_S, threads: int | None = None):
         self.cores = cores or usable_cores()
         self.every_s = every_s
-        self.threads = self.cores
+        self.threads = threads or self.cores  # the count in force now
         self._candidate = None
         self._decided = False  # the first decision, a second after start, needs no confirmation
         self._last = self._sample()

@@ -99,6 +99,8 @@ def validate(cfg: Config) -> Config:
     check_compile(t.compile)
     if cfg.eval.every < 0:
         raise ConfigError(f"eval.every must be 0 (off) or a number of steps, got {cfg.eval.every}")
+    if not 0 <= cfg.eval.early <= 10:
+        raise ConfigError(f"eval.early must be a number of halvings from 0 to 10, got {cfg.eval.early}")
     if not 10 <= cfg.eval.n <= 50_000:
         raise ConfigError(f"eval.n must be from 10 to 50000 samples, got {cfg.eval.n}")
     if cfg.eval.inception and not Path(cfg.eval.inception).expanduser().is_file():
@@ -108,9 +110,9 @@ def validate(cfg: Config) -> Config:
 
 
 def _validate_health(h: HealthConfig) -> None:
-    for name in ("window", "diverge_window", "stall_window"):
+    for name in ("window", "diverge_window", "stall_window", "cover_patience"):
         _positive(f"health.{name}", getattr(h, name))
-    for name in ("overpower_inside", "collapse_diversity", "collapse_classes", "collapse_drop"):
+    for name in ("overpower_inside", "collapse_diversity", "collapse_classes", "collapse_drop", "cover_share"):
         value = getattr(h, name)
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise ConfigError(f"health.{name} must be a share from 0 to 1, got {value!r}")
@@ -118,5 +120,7 @@ def _validate_health(h: HealthConfig) -> None:
         value = getattr(h, name)
         if not (math.isfinite(value) and value >= 0.0):
             raise ConfigError(f"health.{name} must be a finite number >= 0, got {value!r}")
+    if h.cover_after < 0:
+        raise ConfigError(f"health.cover_after must be a number of steps >= 0, got {h.cover_after!r}")
     if h.auto_rewind < 0:
         raise ConfigError(f"health.auto_rewind must be 0 (off) or a number of rewinds, got {h.auto_rewind!r}")

@@ -93,6 +93,7 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     every: int = 0  # steps between quality evaluations during training; 0: never
+    early: int = 3  # also score at every/2, every/4, ... (this many halvings) before the first of those steps
     n: int = 2000  # generated (and real) samples per evaluation
     inception: str = ""  # a local Inception-v3 weights file: FID features from it instead of the classifier
 
@@ -110,6 +111,9 @@ class HealthConfig:
     collapse_diversity: float = 0.5  # g_collapse: samples' spread in feature space below this share of the data's
     collapse_classes: float = 0.6  # ... or fewer than this share of the classes (2D: modes) present
     collapse_drop: float = 0.6  # ... and below this share of the best the run reached (not yet learned: no alert)
+    cover_after: int = 2000  # not_covering: from this step on, where over the last cover_patience evaluations
+    cover_share: float = 0.75  # ... a median under this share of the classes (2D: modes) appear
+    cover_patience: int = 3  # ... and no more than over the cover_patience evaluations before them
     stall_window: int = 2000  # stalled: steps over which nothing moves
     stall_loss_change: float = 0.01  # ... loss means move less than this between the window's halves
     stall_sample_change: float = 0.002  # ... and the fixed-z samples less than this (mean abs, data range 1)

@@ -54,7 +54,13 @@ def mean_abs_score(w: dict) -> float:
 
 
 def divergence_limit(h: HealthConfig, s: Settings) -> float:
+    """diverge_ratio times the larger margin, or times 1 where both margins are smaller (D's unit score)."""
     return h.diverge_ratio * max(s.margin_real, s.margin_fake, 1.0)
+
+
+def describe_basis(s: Settings) -> str:
+    larger = max(s.margin_real, s.margin_fake)
+    return f"the larger margin, {larger:g}" if larger >= 1.0 else f"1, as both margins ({larger:g} at most) are under 1"
 
 
 def _span(w: dict) -> list[int]:
@@ -98,8 +104,8 @@ def diverging(w: dict, h: HealthConfig, run: RunFacts, active: bool = False) -> 
         suggestion, action = f"halve both learning rates ({o.lr_g:g}, {o.lr_d:g})", \
             {"kind": "set_learning_rates", "lr_g": o.lr_g / 2, "lr_d": o.lr_d / 2}
     return Finding(
-        f"D's scores are running away: mean |D| is {score:.3g}, over {h.diverge_ratio:g} times the margin "
-        f"({limit / h.diverge_ratio:g}); the losses will overflow next.",
+        f"D's scores are running away: mean |D| is {score:.3g}, over the limit of {limit:g} ({h.diverge_ratio:g} "
+        f"times {describe_basis(run.settings)}); the losses will overflow next.",
         {"steps": _span(w), "mean_abs_score": score, "limit": limit,
          "d_loss": float(w["d_loss"][-1]), "g_loss": float(w["g_loss"][-1])}, suggestion, action)
 
@@ -146,6 +152,37 @@ def g_collapse(quality: dict, best: dict, h: HealthConfig, run: RunFacts) -> Fin
     return Finding(f"G is collapsing: {' and '.join(reasons)}.", evidence,
                    f"halve G's learning rate ({o.lr_g:g} -> {o.lr_g / 2:g})",
                    {"kind": "set_learning_rates", "lr_g": o.lr_g / 2})
+
+
+def not_covering(quality: dict, seen: list[tuple[int, int]], h: HealthConfig, run: RunFacts) -> Finding | None:
+    """After a warm-up, the samples still cover too little of the data (classes; 2D: modes) and the run is not
+    getting better at it: over its last cover_patience evaluations the median coverage is under cover_share
+    and no higher than over the evaluations before them. `seen`: (step, classes or modes present) of this
+    run's earlier evaluations, oldest first."""
+    coverage, step, k = coverage_of(quality), int(quality["step"]), h.cover_patience
+    if coverage is None or step < h.cover_after or len(seen) < 2 * k - 1:
+        return None
+    present, total = coverage
+    history = [p for _, p in seen] + [present]
+    recent, before = float(np.median(history[-k:])), float(np.median(history[-2 * k:-k]))
+    if recent >= h.cover_share * total or recent > before:
+        return None
+    kind = "classes" if "classes_total" in quality else "modes"
+    o = run.settings
+    return Finding(
+        f"G does not cover the data: over its last {k} evaluations a median of {recent:g} of {total} {kind} "
+        f"appear (now {present}), past the warm-up of {h.cover_after:,} steps and no better than the {k} before "
+        f"them ({before:g}).",
+        {"steps": [seen[-k + 1][0] if k > 1 else step, step], "present": present, "total": total,
+         "median_recent": recent, "median_before": before},
+        f"halve both learning rates ({o.lr_g:g} -> {o.lr_g / 2:g}, {o.lr_d:g} -> {o.lr_d / 2:g})",
+        {"kind": "set_learning_rates", "lr_g": o.lr_g / 2, "lr_d": o.lr_d / 2})
+
+
+def coverage_share(quality: dict) -> float | None:
+    """not_covering's signal: the share of the classes (2D: modes) present."""
+    coverage = coverage_of(quality)
+    return coverage[0] / coverage[1] if coverage else None
 
 
 def diversity_of(quality: dict) -> float | None:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import HealthConfig
-from core.health.detectors import (Finding, RunFacts, collapse_signal, d_overpowers, divergence_limit, diverging,
-                                   coverage_of, diversity_of, g_collapse, inside_share, mean_abs_score, stalled)
+from core.health.detectors import (Finding, RunFacts, collapse_signal, coverage_of, coverage_share, d_overpowers,
+                                   divergence_limit, diverging, diversity_of, g_collapse, inside_share,
+                                   mean_abs_score, not_covering, stalled)
 from core.protocol.states import EventKind
 
-DETECTORS = ("d_overpowers", "g_collapse", "diverging", "stalled")
+DETECTORS = ("d_overpowers", "g_collapse", "not_covering", "diverging", "stalled")
 WINDOW_STATS = ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "real_violation_rate", "fake_violation_rate")
 
 
@@ -71,10 +72,11 @@ class HealthMonitor:
         self.views: list = []  # (step, fixed-z sample array in [0, 1] units)
         self.active: dict[str, Alert] = {}
         self.best: dict = {}  # the run's best diversity and coverage ("present") so far
+        self.coverage: list[tuple[int, int]] = []  # (step, classes or modes present) of each evaluation
         self.readings = {name: Reading("warming up") for name in DETECTORS}
         self._healthy_since: dict[str, int] = {}  # an active alert's detector: first step it saw no failure
         if not evaluated:
-            self.readings["g_collapse"] = Reading("off")
+            self.readings["g_collapse"] = self.readings["not_covering"] = Reading("off")
 
     def reset(self) -> list[dict]:
         """Forget the windows (after a rewind); the active alerts clear."""
@@ -108,8 +110,11 @@ class HealthMonitor:
                                   h.stall_sample_change)
         for result in quality:
             if "error" not in result:
-                events += self._judge("g_collapse", int(result["step"]), g_collapse(result, self.best, h, run),
-                                      {"steps": [result["step"]]}, collapse_signal(result), h.collapse_diversity)
+                step_of = int(result["step"])
+                events += self._judge("g_collapse", step_of, g_collapse(result, self.best, h, run),
+                                      {"steps": [step_of]}, collapse_signal(result), h.collapse_diversity)
+                events += self._judge("not_covering", step_of, not_covering(result, self.coverage, h, run),
+                                      {"steps": [step_of]}, coverage_share(result), h.cover_share)
                 self._remember_best(result)
         return events
 
@@ -119,6 +124,7 @@ class HealthMonitor:
             self.best["diversity"] = max(diversity, self.best.get("diversity", diversity))
         if coverage is not None:
             self.best["present"] = max(coverage[0], self.best.get("present", coverage[0]))
+            self.coverage.append((int(quality["step"]), coverage[0]))
 
     def _sample_change(self, window: int) -> float | None:
         """Mean absolute change of the fixed-z samples over the last `window` steps (None: not yet seen)."""

@@ -35,6 +35,13 @@ class Finished:
     state: str
 
 
+@dataclass(frozen=True)
+class Startup:
+    """When the engine process reached each stage of its start (core.base.clock.since_boot seconds)."""
+
+    stages: dict
+
+
 def call_entry(entry: str, *args):
     """Call "package.module:function" with args, importing the module only now (in the process that runs it)."""
     module, name = entry.split(":")

@@ -57,4 +57,5 @@ class Telemetry:
     quality: tuple = ()  # evaluations finished since the last publish, as written to quality.jsonl
     message: str = ""
     health: dict = field(default_factory=dict)  # detector -> {state, signal, threshold, since} (core/health)
-    info: dict = field(default_factory=dict)  # preset, dataset, device, run_dir, max_steps: constant over a run
+    info: dict = field(default_factory=dict)  # preset, dataset, device, run_dir, max_steps, eval_due (next score)
+    hist_beyond: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # [[real below, above], [fake ...]]

@@ -90,7 +90,9 @@ class RankZero(OneProcess):
             limits.append(s.control.step_budget)
         if s.control.max_steps is not None and step < s.control.max_steps:
             limits.append(s.control.max_steps - step)
-        limits += [every - step % every for every in (cfg.train.checkpoint_every, cfg.eval.every) if every]
+        limits += [every - step % every for every in (cfg.train.checkpoint_every,) if every]
+        if s.evaluation.next_due is not None:
+            limits.append(s.evaluation.next_due - step)
         if s.intake.next_replayed_step is not None:
             limits.append(s.intake.next_replayed_step - step)
         return min(limits)

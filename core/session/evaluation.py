@@ -26,8 +26,26 @@ class EvaluationSchedule(Part):
     def every(self) -> int:
         return self.session.trainer.cfg.eval.every
 
+    @property
+    def early_steps(self) -> list[int]:
+        """every/2, every/4, ...: scores before the first regular one, while a new run is changing fastest."""
+        early = self.session.trainer.cfg.eval.early
+        return sorted({self.every >> k for k in range(1, early + 1)} - {0}) if self.every else []
+
+    def due(self, step: int) -> bool:
+        return bool(self.every) and (step % self.every == 0 or step in self.early_steps)
+
+    @property
+    def next_due(self) -> int | None:
+        """The next step a score is scheduled at (None: only on request)."""
+        if not self.every:
+            return None
+        step = self.session.trainer.step
+        later = [s for s in self.early_steps if s > step]
+        return later[0] if later else (step // self.every + 1) * self.every
+
     def after_steps(self) -> None:
-        if self.every and self.session.trainer.step % self.every == 0:
+        if self.due(self.session.trainer.step):
             self.evaluate()
 
     def on_finish(self) -> None:

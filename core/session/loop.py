@@ -87,7 +87,8 @@ class Session:
         device = f"{t.device.type}, {t.world.size} processes" if t.world.distributed else str(t.device)
         return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": device,
                 "run_dir": str(self.run_dir.path), "max_steps": self.control.max_steps, "is_2d": t.cfg.is_2d,
-                "loss": t.cfg.loss.kind, "eval_every": t.cfg.eval.every, "speedups": t.speedups}
+                "loss": t.cfg.loss.kind, "eval_every": t.cfg.eval.every, "eval_due": self.evaluation.next_due,
+                "speedups": t.speedups}
 
     def handle(self, command, source: str | None = None) -> bool:
         return self.dispatcher.handle(command, source)

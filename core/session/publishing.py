@@ -36,7 +36,7 @@ class Publisher(Part):
         self._rates = collections.deque(maxlen=30)  # (training seconds, step) at recent publications
         self._next_publish = self._next_samples = 0.0
         self._sigma_probe = SigmaProbe()
-        self._hist_since_frame = np.zeros((2, len(session.trainer.stats.edges) - 1))
+        self._hist_since_frame = np.zeros((2, len(session.trainer.stats.edges) + 1))  # bins, then below, above
 
     def after_steps(self) -> None:
         self.publish_if_due()
@@ -66,8 +66,8 @@ class Publisher(Part):
         now = time.monotonic()
         self._next_publish = now + train.publish_every_s
         s.metrics.flush()
-        hist_real, hist_fake = t.stats.drain_histograms()
-        self._hist_since_frame += np.stack([hist_real, hist_fake])
+        hist_real, hist_fake, beyond = t.stats.drain_histograms()
+        self._hist_since_frame += np.concatenate([np.stack([hist_real, hist_fake]), beyond], axis=1)
         view = None
         if samples:
             self._next_samples = now + train.samples_every_s
@@ -86,7 +86,7 @@ class Publisher(Part):
         telemetry = Telemetry(
             step=t.step, state=s.control.state, elapsed_s=s.train_seconds, steps_per_s=self.steps_per_s,
             settings=t.settings, steps=steps, scalars=scalars, hist_edges=t.stats.edges, hist_real=hist_real,
-            hist_fake=hist_fake, samples=view, sigmas=self._sigma_probe(t.D) if samples else {},
+            hist_fake=hist_fake, hist_beyond=beyond, samples=view, sigmas=self._sigma_probe(t.D) if samples else {},
             events=s.record.take_unpublished(), quality=tuple(published.quality), message=s.control.message,
             health=s.health.states(), info=s.info)
         for send in self.send_to:

@@ -17,7 +17,7 @@ class ThreadPolicy(Part):
     def _new_governor(self) -> ThreadGovernor | None:
         """On the CPU of one process; several processes keep their share of the cores."""
         t = self.session.trainer
-        return ThreadGovernor() if t.device.type == "cpu" and not t.world.distributed else None
+        return ThreadGovernor(threads=t.threads) if t.device.type == "cpu" and not t.world.distributed else None
 
     def on_start(self) -> None:
         if self.governor is not None:

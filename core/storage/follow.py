@@ -96,9 +96,11 @@ class RunFollower:
         step = beat["step"] if beat else int(self._parser.last_row["step"])
         histograms = live.read_histograms(self.run_dir)
         edges = real = fake = np.zeros(0)
+        beyond = np.zeros((2, 2))
         if histograms and histograms["step"] != self._histogram_step:
             self._histogram_step = histograms["step"]
             edges, real, fake = histograms["edges"], histograms["real"], histograms["fake"]
+            beyond = np.stack([histograms.get("real_beyond", np.zeros(2)), histograms.get("fake_beyond", np.zeros(2))])
         samples = None
         try:
             mtime = (self.run_dir / "live" / live.SAMPLES).stat().st_mtime_ns
@@ -111,6 +113,7 @@ class RunFollower:
             step=step, state=self._state(), elapsed_s=beat["elapsed_s"] if beat else 0.0,
             steps_per_s=beat["steps_per_s"] if self.live else 0.0, settings=settings, steps=steps, scalars=scalars,
             hist_edges=np.asarray(edges), hist_real=np.asarray(real, float), hist_fake=np.asarray(fake, float),
+            hist_beyond=np.asarray(beyond, float),
             samples=samples, sigmas=beat.get("sigmas", {}) if beat else {}, events=tuple(events),
             quality=tuple(quality), message=self._message(), health=beat.get("health", {}) if beat else {},
             info=self._info())

@@ -2,7 +2,8 @@
 run, a script), written atomically at most twice a second:
 
     heartbeat.json   step, state, steps/s, settings, speed-ups, sigmas, host, pid, wall time, info
-    histograms.json  D(real) and D(fake) counts since the previous write, with the bin edges
+    histograms.json  D(real) and D(fake) counts since the previous write, with the bin edges and the counts
+                     beyond them
     samples.npz      the latest sample view (a grid, or points and D's score field for 2D)
     samples.png      the same, as a picture anyone can open
 """
@@ -20,6 +21,7 @@ import numpy as np
 
 from core.base.files import read_json, write_atomically
 from core.storage.pictures import save_png
+from core.storage.rundir import histogram_record
 from core.protocol.telemetry import Samples, Settings, Telemetry
 
 MIN_INTERVAL_S = 0.5
@@ -41,10 +43,8 @@ class LiveWriter:
         self._last: Telemetry | None = None
 
     def __call__(self, t: Telemetry) -> None:
-        if self._hist is None or len(self._hist[0]) != len(t.hist_real):
-            self._hist = [np.zeros_like(t.hist_real), np.zeros_like(t.hist_fake)]
-        self._hist[0] = self._hist[0] + t.hist_real
-        self._hist[1] = self._hist[1] + t.hist_fake
+        counts = np.concatenate([np.stack([t.hist_real, t.hist_fake]), t.hist_beyond], axis=1)  # bins, below, above
+        self._hist = counts if self._hist is None or self._hist.shape != counts.shape else self._hist + counts
         self._samples = t.samples or self._samples
         self._sigmas = t.sigmas or self._sigmas
         self._last = t
@@ -67,11 +67,10 @@ class LiveWriter:
         if self._samples is not None:
             self._write_samples(self._samples)
             self._samples = None
-        if self._hist[0].sum() > 0:
-            write_atomically(self.path / HISTOGRAMS, json.dumps({
-                "step": t.step, "edges": t.hist_edges.tolist(), "real": self._hist[0].tolist(),
-                "fake": self._hist[1].tolist()}).encode())
-            self._hist = [np.zeros_like(self._hist[0]), np.zeros_like(self._hist[1])]
+        if self._hist is not None and self._hist[0].sum() > 0:
+            record = histogram_record(t.step, t.hist_edges, *self._hist)
+            write_atomically(self.path / HISTOGRAMS, json.dumps(record).encode())
+            self._hist = np.zeros_like(self._hist)
         heartbeat = {"step": t.step, "state": t.state, "steps_per_s": round(t.steps_per_s, 3),
                      "elapsed_s": round(t.elapsed_s, 3), "settings": dataclasses.asdict(t.settings),
                      "speedups": t.info.get("speedups", ""), "sigmas": self._sigmas, "message": t.message,

@@ -2,6 +2,7 @@
 exports of samples and metrics. numpy and Pillow only."""
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -36,22 +37,37 @@ def score_colors(field: np.ndarray, limit: float) -> np.ndarray:
     return np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t).astype(np.uint8)
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least `value` (> 0)."""
+    exponent = math.floor(math.log10(value))
+    return next(m * 10.0 ** exponent for m in (1, 2, 2.5, 5, 10) if m * 10.0 ** exponent >= value * (1 - 1e-9))
+
+
+def nice_ticks(extent: float) -> np.ndarray:
+    """Round tick values within [-extent, extent], symmetric about 0, four to nine of them."""
+    step = nice_ceiling(extent / 4)
+    count = int(extent // step + 1e-9)
+    return np.arange(-count, count + 1) * step
+
+
 def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: float | None = None,
                   centers: np.ndarray | None = None, field: np.ndarray | None = None, step: int | None = None,
                   margins: tuple[float, float] | None = None, size: int = 560) -> np.ndarray:
-    """A figure of 2D samples as an RGB uint8 image: D's score as a heat map with its colour scale, real
-    points grey, generated orange, the modes as circles, axes with ticks, and the step."""
+    """A figure of 2D samples as an RGB uint8 image: D's score as a heat map with its colour scale (round
+    ticks, reaching the margins), real points grey, generated orange, the modes as circles, the x and y axes
+    labelled with round ticks, and the step."""
     fake = np.asarray(fake, np.float32)
     if extent is None:
         extent = float(np.abs(fake).max()) * 1.1 + 1e-6
-    pad_l, pad_b, pad_t, bar = 46, 34, 26, 70 if field is not None else 0
+    pad_l, pad_b, pad_t, bar = 52, 40, 26, 80 if field is not None else 0
     img = Image.new("RGB", (pad_l + size + 12 + bar, pad_t + size + pad_b), (255, 255, 255))
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
     to_px = lambda p: np.stack([pad_l + (p[:, 0] + extent) / (2 * extent) * (size - 1),  # noqa: E731
                                 pad_t + (size - 1) - (p[:, 1] + extent) / (2 * extent) * (size - 1)], 1)
     if field is not None:
-        limit = max(float(np.nanmax(np.abs(field))) if np.isfinite(field).any() else 1.0, *(margins or (1.0,)), 1e-3)
+        seen = float(np.nanmax(np.abs(field))) if np.isfinite(field).any() else 1.0
+        limit = nice_ceiling(max(seen, *(margins or (1.0,)), 1e-3))
         heat = Image.fromarray(score_colors(field[::-1], limit)).resize((size, size), Image.BILINEAR)
         img.paste(heat, (pad_l, pad_t))
         x0 = pad_l + size + 24
@@ -60,37 +76,53 @@ def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: floa
         for value in (limit, limit / 2, 0.0, -limit / 2, -limit):
             y = pad_t + (limit - value) / (2 * limit) * (size - 1)
             draw.line([(x0 + 14, y), (x0 + 18, y)], fill=(0, 0, 0))
-            draw.text((x0 + 20, y - 5), f"{value:+.3g}", fill=(0, 0, 0), font=font)
+            draw.text((x0 + 20, y - 5), f"{value:+g}" if value else "0", fill=(0, 0, 0), font=font)
         draw.text((x0 - 6, pad_t - 18), "D(x)", fill=(0, 0, 0), font=font)
     for points, color, r in ((real, (120, 120, 128), 1), (fake, (245, 130, 20), 1)):
         if points is not None:
-            for x, y in to_px(np.asarray(points, np.float32)):
+            pixels = to_px(np.asarray(points, np.float32))
+            inside = ((pixels[:, 0] >= pad_l) & (pixels[:, 0] < pad_l + size) & (pixels[:, 1] >= pad_t)
+                      & (pixels[:, 1] < pad_t + size))
+            for x, y in pixels[inside]:
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
     if centers is not None:
         for x, y in to_px(np.asarray(centers, np.float32)):
             draw.ellipse([x - 7, y - 7, x + 7, y + 7], outline=(0, 0, 0), width=1)
     draw.rectangle([pad_l, pad_t, pad_l + size - 1, pad_t + size - 1], outline=(0, 0, 0))
-    for value in np.linspace(-extent, extent, 5):
+    for value in nice_ticks(extent):
         x, y = to_px(np.array([[value, value]]))[0]
         draw.line([(x, pad_t + size), (x, pad_t + size + 4)], fill=(0, 0, 0))
-        draw.text((x - 12, pad_t + size + 7), f"{value:.3g}", fill=(0, 0, 0), font=font)
+        draw.text((x - 8, pad_t + size + 7), f"{value:g}", fill=(0, 0, 0), font=font)
         draw.line([(pad_l - 4, y), (pad_l, y)], fill=(0, 0, 0))
-        draw.text((4, y - 5), f"{value:.3g}", fill=(0, 0, 0), font=font)
+        draw.text((pad_l - 34, y - 5), f"{value:>5g}", fill=(0, 0, 0), font=font)
+    draw.text((pad_l + size // 2 - 3, pad_t + size + 24), "x", fill=(0, 0, 0), font=font)
+    draw.text((6, pad_t + size // 2 - 6), "y", fill=(0, 0, 0), font=font)
     title = "grey: real   orange: generated   circles: modes"
     draw.text((pad_l, 6), (f"step {step:,}   " if step is not None else "") + title, fill=(0, 0, 0), font=font)
     return np.asarray(img)
 
 
+STEP_STRIP_PX = 16
+
+
 def label_step(image: Image.Image, step: int) -> Image.Image:
-    """A timelapse frame with its step written in the corner (frames too small to hold it stay as they are)."""
+    """A timelapse frame with a strip below it that says its step (nothing of the frame is covered)."""
     image = image.convert("RGB")
-    if image.width < 80:
-        return image
-    draw = ImageDraw.Draw(image)
-    text = f"step {step:,}"
-    draw.rectangle([0, 0, 7 * len(text) + 6, 14], fill=(0, 0, 0))
-    draw.text((3, 2), text, fill=(255, 255, 255), font=ImageFont.load_default())
-    return image
+    out = Image.new("RGB", (image.width, image.height + STEP_STRIP_PX), (255, 255, 255))
+    out.paste(image, (0, 0))
+    ImageDraw.Draw(out).text((4, image.height + 2), f"step {step:,}", fill=(0, 0, 0), font=ImageFont.load_default())
+    return out
+
+
+def score_palette() -> Image.Image:
+    """A GIF palette for 2D figures: D's score ramp in 160 levels (the heat map and its colour bar come out
+    smooth, not banded), 80 greys, and the orange of generated points."""
+    ramp = score_colors(np.linspace(-1, 1, 160)[None, :], 1.0)[0]
+    greys = np.repeat(np.linspace(0, 255, 80).round().astype(np.uint8)[:, None], 3, 1)
+    colours = np.concatenate([ramp, greys, np.array([[245, 130, 20]] * 16, np.uint8)])
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colours.astype(np.uint8).ravel().tolist())
+    return palette
 
 
 def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None = None) -> Path:
@@ -121,8 +153,9 @@ def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None
     return path
 
 
-def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 120) -> Path:
-    """An animated GIF of the timelapse frames, in step order."""
+def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 120, figures: bool = False) -> Path:
+    """An animated GIF of the timelapse frames, in step order, each with its step below it. figures=True
+    (2D runs' frames, D's score as a heat map): every frame takes the score palette, dithered."""
     frames = sorted(Path(frames_dir).glob("step-*.png"))
     if not frames:
         raise UserError(f"no timelapse frames yet in {frames_dir}")
@@ -135,6 +168,9 @@ def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 12
     if not images:
         raise UserError(f"no readable timelapse frames in {frames_dir}")
     try:
+        if figures:
+            palette = score_palette()
+            images = [image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG) for image in images]
         images[0].save(path, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -159,10 +159,10 @@ class RunDir:
         self._quality.write(json.dumps(result) + "\n")
 
     def append_histograms(self, step: int, edges: np.ndarray, real: np.ndarray, fake: np.ndarray) -> None:
-        """D's score counts since the previous line (one line per timelapse frame)."""
+        """D's score counts since the previous line (one line per timelapse frame). real and fake: a count
+        per bin, then the counts below and above the bins' range."""
         self._histograms = self._histograms or self._open(self.histograms_path)
-        self._histograms.write(json.dumps({"step": step, "edges": np.round(edges, 4).tolist(),
-                                           "real": real.astype(int).tolist(), "fake": fake.astype(int).tolist()}) + "\n")
+        self._histograms.write(json.dumps(histogram_record(step, edges, real, fake)) + "\n")
 
     @staticmethod
     def _open(path: Path) -> Appender:
@@ -175,6 +175,16 @@ class RunDir:
         for appender in (self._metrics, self._events, self._quality, self._histograms):
             if appender is not None:
                 appender.close()
+
+
+def histogram_record(step: int, edges: np.ndarray, real: np.ndarray, fake: np.ndarray) -> dict:
+    """A line of histograms.jsonl (and live/histograms.json): the bins' edges, the counts per bin, and the
+    counts of scores beyond the bins (real_beyond, fake_beyond: [below, above])."""
+    bins = len(edges) - 1
+    real, fake = np.asarray(real), np.asarray(fake)
+    return {"step": int(step), "edges": np.round(edges, 4).tolist(), "real": real[:bins].astype(int).tolist(),
+            "fake": fake[:bins].astype(int).tolist(), "real_beyond": real[bins:].astype(int).tolist(),
+            "fake_beyond": fake[bins:].astype(int).tolist()}
 
 
 def read_events(path: str | Path) -> list[dict]:

@@ -8,17 +8,20 @@ import threading
 import time
 import traceback
 
+from core.base.clock import process_started, since_boot
 from core.base.cpu import run_as_batch_work
 from core.base.errors import UserError
 from core.config import from_dict, validate
 from core.protocol import commands as C
-from core.protocol.engine import Failure, Finished, RunSpec
+from core.protocol.engine import Failure, Finished, RunSpec, Startup
 from core.tools.runs import make_session
 from core.training.checkpoint import load_checkpoint
+from core.training.compat import import_compiler_in_background
 
 
-def run_session(spec: RunSpec, receive, send) -> None:
-    """Build the session a spec describes and run it; report its end or its failure through `send`."""
+def run_session(spec: RunSpec, receive, send, stages: dict | None = None) -> None:
+    """Build the session a spec describes and run it; report when it was ready (with the `stages` of the
+    process's start so far), its end, or its failure, through `send`."""
     try:
         state = load_checkpoint(spec.resume) if spec.resume else None
         cfg = validate(from_dict(spec.config if spec.config is not None else state["config"]))
@@ -26,6 +29,7 @@ def run_session(spec: RunSpec, receive, send) -> None:
         session = make_session(cfg, state, spec.run_dir, spec.device, checkpoint=spec.resume, publish=send,
                                paused=spec.paused, wait_when_done=True,
                                max_steps=None if spec.max_steps is None else start + spec.max_steps)
+        send(Startup({**(stages or {}), "session ready": since_boot()}))
         send(Finished(session.run(receive)))
     except BaseException as exc:  # the window shows whatever ended the engine
         text = str(exc).lower()
@@ -38,6 +42,9 @@ def run_session(spec: RunSpec, receive, send) -> None:
 
 def child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
     """Entry point of the engine process. Exits by itself when the parent dies."""
+    stages = {"engine process started": process_started(), "engine imported (torch)": since_boot()}
+    import_compiler_in_background()
+
     def watchdog():
         while True:
             if os.getppid() != parent_pid:
@@ -55,6 +62,6 @@ def child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
             except queue.Full:
                 continue
 
-    run_session(spec, C.queue_inbox(commands), send)
+    run_session(spec, C.queue_inbox(commands), send, stages)
     telemetry.close()
     telemetry.join_thread()

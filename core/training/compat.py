@@ -3,11 +3,14 @@ breaks here, in one file, and tests/core/training/test_compat.py checks each use
 They are why torch is capped in pyproject.toml."""
 from __future__ import annotations
 
+import importlib
+import threading
+
 import torch
 from torch.nn.utils.parametrizations import _SpectralNorm as SpectralNormParametrization
 
 __all__ = ["SpectralNormParametrization", "power_iteration_vectors", "weight_matrix", "cpu_has_native_bf16", "lerp_all_",
-           "compile_backends"]
+           "import_compiler_in_background", "compile_backends"]
 
 
 def power_iteration_vectors(parametrization) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,6 +31,16 @@ def cpu_has_native_bf16() -> bool:
 def lerp_all_(targets: list[torch.Tensor], sources: list[torch.Tensor], weight: float) -> None:
     """targets += weight * (sources - targets), every pair in one kernel launch."""
     torch._foreach_lerp_(targets, sources, weight)
+
+
+def import_compiler_in_background() -> threading.Thread:
+    """torch imports torch._dynamo the first time an optimizer is built (about a second here, half of a
+    window's engine start); begun in a thread now, it overlaps with drawing the data and building the models,
+    which mostly run in torch's kernels, outside the GIL."""
+    thread = threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True,
+                              name="hinge-import")
+    thread.start()
+    return thread
 
 
 def compile_backends() -> list[str]:

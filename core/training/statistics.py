@@ -12,8 +12,8 @@ from core.distributed.world import World
 from core.protocol.telemetry import STAT_NAMES
 from core.training.losses import step_statistics
 
-HIST_BINS = 80
-HIST_RANGE = (-5.0, 5.0)
+HIST_BINS = 160
+HIST_RANGE = (-10.0, 10.0)  # bins of 0.125; scores beyond are counted apart, not piled into the edge bins
 
 
 class StepStatistics:
@@ -26,6 +26,7 @@ class StepStatistics:
         self._times: list[float] = []
         self._hist_real = torch.zeros(HIST_BINS, device=device)
         self._hist_fake = torch.zeros(HIST_BINS, device=device)
+        self._beyond = torch.zeros(4, device=device)  # real below, real above, fake below, fake above
         self._unsynced = 0  # steps recorded since the ranks last summed their statistics
 
     def record(self, d_real, d_fake, real_loss, fake_loss, g_loss, margin_real, margin_fake) -> None:
@@ -33,8 +34,10 @@ class StepStatistics:
         self._rows.append(step_statistics(d_real, d_fake, real_loss, fake_loss, g_loss, margin_real, margin_fake))
         self._times.append(time.time())
         lo, hi = HIST_RANGE
-        self._hist_real += torch.histc(d_real.clamp(lo, hi), HIST_BINS, lo, hi)
-        self._hist_fake += torch.histc(d_fake.clamp(lo, hi), HIST_BINS, lo, hi)
+        self._hist_real += torch.histc(d_real, HIST_BINS, lo, hi)  # histc leaves out what is beyond the range
+        self._hist_fake += torch.histc(d_fake, HIST_BINS, lo, hi)
+        self._beyond += torch.stack([(d_real < lo).sum(), (d_real > hi).sum(), (d_fake < lo).sum(),
+                                     (d_fake > hi).sum()])
         self._unsynced += 1
 
     def __len__(self) -> int:
@@ -51,6 +54,7 @@ class StepStatistics:
         self._rows[-self._unsynced:] = list(table)
         sum_over_ranks_(self._hist_real)
         sum_over_ranks_(self._hist_fake)
+        sum_over_ranks_(self._beyond)
         self._unsynced = 0
 
     def drain(self, last_step: int):
@@ -67,11 +71,13 @@ class StepStatistics:
         self._times.clear()
         return steps, times, {name: table[:, i] for i, name in enumerate(STAT_NAMES)}
 
-    def drain_histograms(self) -> tuple[np.ndarray, np.ndarray]:
-        real, fake = self._hist_real.cpu().numpy().copy(), self._hist_fake.cpu().numpy().copy()
-        self._hist_real.zero_()
-        self._hist_fake.zero_()
-        return real, fake
+    def drain_histograms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """D(real) and D(fake) counts per bin since the last drain, and (2, 2) [[real below, real above],
+        [fake below, fake above]]: the scores beyond the bins' range."""
+        out = [t.cpu().numpy().copy() for t in (self._hist_real, self._hist_fake, self._beyond)]
+        for t in (self._hist_real, self._hist_fake, self._beyond):
+            t.zero_()
+        return out[0], out[1], out[2].reshape(2, 2)
 
     def forget_since(self, n_kept: int) -> None:
         """Drop what was recorded after the first n_kept rows (a step that is being taken again)."""
@@ -82,5 +88,5 @@ class StepStatistics:
         """Drop what was recorded since the last control point (and the histogram counts not yet read)."""
         self.forget_since(len(self._rows) - self._unsynced)
         self._unsynced = 0
-        self._hist_real.zero_()
-        self._hist_fake.zero_()
+        for t in (self._hist_real, self._hist_fake, self._beyond):
+            t.zero_()

@@ -7,7 +7,7 @@ import dataclasses
 
 import torch
 
-from core.base.cpu import usable_cores
+from core.base.cpu import free_cores, usable_cores
 from core.base.errors import ConfigError
 from core.config import Config, check_lr, check_margin, check_n_dis, check_threads, from_dict, settings_of, with_settings
 from core.distributed.batchnorm import AllReduceBatchNorm2d
@@ -34,6 +34,16 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def initial_threads(cfg: Config, world: World, device: torch.device) -> int:
+    """train.threads, or (0) as many as the cores other processes leave free now, so that a busy machine's
+    first steps do not wait on a shared core; several processes on one machine share its cores out."""
+    if cfg.train.threads:
+        return cfg.train.threads
+    if world.distributed or device.type != "cpu":
+        return world.default_threads(usable_cores())
+    return free_cores()
+
+
 def make_optimizer(params, lr: float, cfg: Config, device: torch.device):
     betas = (float(cfg.optim.beta1), float(cfg.optim.beta2))  # torch 2.14 refuses integer betas
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")
@@ -50,7 +60,7 @@ class Trainer:
         self.world = world
         check_world(cfg, world.size)
         self.rows = world.rows(cfg.train.batch_size)  # this rank's rows of every global batch
-        threads = cfg.train.threads or world.default_threads(usable_cores())
+        threads = initial_threads(cfg, world, self.device)
         check_threads(threads)
         torch.set_num_threads(threads)
         seed = cfg.train.seed

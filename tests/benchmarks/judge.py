@@ -45,10 +45,25 @@ def _unit(images: torch.Tensor) -> torch.Tensor:
     return images.float().div(127.5).sub(1.0)
 
 
+def early_sample_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Real digits in [-1, 1] made to look like a GAN's early samples: soft or blurred strokes, lower
+    contrast, speckle and grain, so a judge trained on them reads a digit through those artefacts."""
+    n = len(x)
+    pick = lambda p: (torch.rand(n, 1, 1, 1, generator=generator) < p).float()  # noqa: E731
+    blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), value=-1.0), 3, stride=1)
+    x = torch.lerp(x, blurred, pick(0.5))
+    contrast = 0.55 + 0.45 * torch.rand(n, 1, 1, 1, generator=generator)
+    x = (x + 1) * contrast - 1
+    grain = torch.randn(x.shape, generator=generator) * 0.25 * torch.rand(n, 1, 1, 1, generator=generator)
+    speckle = (torch.rand(x.shape, generator=generator) < 0.04).float() * pick(0.5)
+    return (x + grain + 1.6 * speckle).clamp(-1, 1)
+
+
 class Judge:
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, epochs: int = 15):
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, robust: bool = False):
         """Train on all but HELD_OUT images. The held-out images are split in two halves: FD's real set
-        and the floor's second real set, both unseen in training, like generated images."""
+        and the floor's second real set, both unseen in training, like generated images. robust: half of
+        each batch made to look like early samples (early_sample_like)."""
         generator = torch.Generator().manual_seed(SEED)
         torch.manual_seed(SEED)
         order = torch.randperm(len(images), generator=generator)
@@ -60,6 +75,9 @@ class Judge:
             for batch in train[torch.randperm(len(train), generator=generator)].split(128):
                 shift = torch.randint(-2, 3, (2,), generator=generator).tolist()
                 x = torch.roll(_unit(images[batch]), shifts=shift, dims=(2, 3))
+                if robust:
+                    half = len(x) // 2
+                    x = torch.cat([x[:half], early_sample_like(x[half:], generator)])
                 loss = F.cross_entropy(self.net(x), labels[batch])
                 optimizer.zero_grad()
                 loss.backward()
@@ -107,9 +125,11 @@ def main():
     parser.add_argument("--samples", help="uint8 (N, H, W, C) images from `hinge-train sample` to score; a "
                                           "class-conditional G's cycle through the classes, as `sample` writes them")
     parser.add_argument("--classes", type=int, default=0, help="the samples' generator's model.classes")
+    parser.add_argument("--robust", action="store_true", help="train the judge to read early samples' soft, "
+                                                              "speckled strokes too")
     args = parser.parse_args()
     bank = load_dataset(resolve(args.preset, overrides=args.set).data, 64)
-    judge = Judge(bank.images, bank.labels)
+    judge = Judge(bank.images, bank.labels, robust=args.robust)
     print(f"{args.preset}: independent judge held-out accuracy {judge.accuracy:.2%} on {HELD_OUT} images, "
           f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}, KID floor {judge.kid_floor:.2f}")
     if args.samples:

@@ -3,6 +3,7 @@ opens, and without a display it says what to do instead."""
 import pytest
 
 from workbench import app
+from workbench.display import display_problem
 
 
 @pytest.mark.parametrize("args, words", [(["--set", "loss.margin_real=nan"], "loss.margin_real"),
@@ -23,9 +24,27 @@ def test_a_new_run_is_planned_from_the_preset_and_its_settings(tmp_path):
     assert spec.resume is None
 
 
-def test_no_display_is_noticed(monkeypatch):
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
-        monkeypatch.delenv(name, raising=False)
-    assert app.no_display()
-    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    assert not app.no_display()
+def test_no_display_is_noticed():
+    assert "no display found" in display_problem({})
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+def test_a_display_whose_xcb_libraries_are_missing_names_the_packages_to_install():
+    missing = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1"}
+    said = display_problem({"DISPLAY": ":0"}, loads=lambda name: name not in missing)
+    assert "missing: libxcb-icccm.so.4, libxcb-keysyms.so.1" in said
+    assert "apt-get install libxcb-icccm4 libxcb-keysyms1" in said and "QT_QPA_PLATFORM=offscreen" in said
+    assert display_problem({"DISPLAY": ":0"}, loads=lambda name: True) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, loads=lambda name: False) is None
+
+
+def test_this_machines_own_libraries_are_checked(capsys, monkeypatch):
+    """On this machine, for real: the window either opens its display or names what is missing."""
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    problem = display_problem()
+    if problem is None:
+        pytest.skip("every xcb library Qt needs is installed here")
+    assert app.main(["--preset", "ring8"]) == 2
+    assert capsys.readouterr().err.strip() == f"hinge-workbench: error: {problem}"

@@ -37,7 +37,7 @@ def test_ticked_runs_overlay_in_every_compared_dock_and_export(window, qtbot, tm
     assert any(hasattr(i, "getData") for i in window.quality.overlay.items)  # the parent's scores
 
     runs.step.setValue(100)
-    assert not runs.left.pixmap().isNull() and not runs.right.pixmap().isNull()
+    assert all(not picture.pixmap().isNull() for picture in runs.side_by_side.pictures)
 
     table = runs.export(str(tmp_path / "compare.csv"))
     with open(table) as f:

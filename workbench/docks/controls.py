@@ -43,7 +43,7 @@ class ControlsDock(QDockWidget):
         self.margin_fake = _spin(-100.0, 100.0, 3, 0.1, "m_fake: fakes get gradient while D(G(z)) > -m_fake")
         self.link = QCheckBox("link")
         self.link.setToolTip("Keep both margins equal (here and when dragging a margin line)")
-        self.link.toggled.connect(lambda on: setattr(self.model, "margins_linked", on))
+        self.link.toggled.connect(self._link_toggled)
         self.margin_real.valueChanged.connect(lambda v: self._margins_edited(v, None))
         self.margin_fake.valueChanged.connect(lambda v: self._margins_edited(None, v))
         self.spectral_norm = QCheckBox("Spectral normalization on D")
@@ -92,6 +92,13 @@ class ControlsDock(QDockWidget):
 
     def _user_edit(self) -> bool:
         return not self._updating
+
+    def _link_toggled(self, on: bool) -> None:
+        """Linking makes the margins equal at once, to m_real, and keeps them so."""
+        self.model.margins_linked = on
+        s = self.model.settings
+        if on and s is not None and s.margin_real != s.margin_fake:
+            self.send(C.SetMargins(s.margin_real, s.margin_real))
 
     def _margins_edited(self, real, fake) -> None:
         """Send the edited margin (both, if linked) with the other as the engine last echoed it."""

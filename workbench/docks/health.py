@@ -1,13 +1,17 @@
 """Training health as the engine judges it (core/health): each detector's state, its evidence over steps
-against its threshold, the alerts of the run, and the two ways on: rewind, or apply the suggested change."""
+against its threshold, the alerts of the run, and the ways on: apply the suggested change, rewind to before
+the alert, or both in one click; the dock says what stays in force after a rewind."""
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
+                               QTreeWidget, QTreeWidgetItem)
 
-from core.protocol import commands as C
 from core.health import DETECTORS
-from workbench.docks import stacked
+from core.protocol import commands as C
+from workbench.axes import FollowRange
+from workbench.colours import D_LOSS
+from workbench.docks import readable, stacked
 from workbench.model import RunModel
 
 SIGNALS = {  # what each detector's signal is, for the plot's title
@@ -15,12 +19,19 @@ SIGNALS = {  # what each detector's signal is, for the plot's title
     "g_collapse": "samples' spread in feature space vs the data's (alert below the line)",
     "diverging": "mean |D score| (alert above the line)",
     "stalled": "change of the fixed-z samples over the window (alert below the line, losses flat)",
+    "not_covering": "share of the classes (2D: modes) the samples cover (alert below the line)",
 }
 STATE_COLOURS = {"alert": "#c62828", "ok": "#2e7d32"}
 
 
 def _number(value) -> str:
     return "–" if value is None else f"{value:.3g}"
+
+
+def in_force(settings) -> str:
+    return (f"margins +{settings.margin_real:g} / -{settings.margin_fake:g}, spectral norm "
+            f"{'on' if settings.spectral_norm else 'off'}, lr G {settings.lr_g:g}, lr D {settings.lr_d:g}, "
+            f"n_dis {settings.n_dis}")
 
 
 class HealthDock(QDockWidget):
@@ -34,11 +45,14 @@ class HealthDock(QDockWidget):
         self.states.setHeaderLabels(["detector", "state", "signal", "threshold", "since step"])
         self.states.setRootIsDecorated(False)
         self.rewind_button = QPushButton("Rewind to before the alert")
-        self.rewind_button.setToolTip("Go back to the last step-N.pt checkpoint written before the alert began; "
-                                      "what came after moves to abandoned/ and the plots keep it faint")
         self.rewind_button.clicked.connect(lambda: self.send(C.Rewind(to="last_healthy")))
+        self.rewind_apply_button = QPushButton("Rewind and apply")
+        self.rewind_apply_button.clicked.connect(self._rewind_and_apply)
         self.apply_button = QPushButton("Apply suggestion")
         self.apply_button.clicked.connect(self._apply_suggestion)
+        self.after_rewind = QLabel()
+        self.after_rewind.setWordWrap(True)
+        self.after_rewind.setStyleSheet("color: #555;")
         self.choice = QComboBox()
         for name in DETECTORS:
             self.choice.addItem(name, name)
@@ -46,27 +60,38 @@ class HealthDock(QDockWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setMinimumHeight(110)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.curve = self.plot.plot(pen=pg.mkPen("#4e9af1", width=1), symbol="o", symbolSize=3,
-                                    symbolBrush="#4e9af1", symbolPen=None)
+        self.curve = self.plot.plot(pen=pg.mkPen(D_LOSS, width=1), symbol="o", symbolSize=3, symbolBrush=D_LOSS,
+                                    symbolPen=None)
         self.threshold = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c62828", width=1, style=Qt.PenStyle.DashLine),
                                          label="threshold {value:.3g}", labelOpts={"position": 0.1, "color": "#c62828"})
         self.plot.addItem(self.threshold)
+        self.y_range = FollowRange(self.plot.getPlotItem())
         self._alert_lines = []
         self.history = QTreeWidget()
         self.history.setHeaderLabels(["step", "detector", "what it saw", "suggested", "cleared"])
         self.history.setRootIsDecorated(False)
         self.history.setWordWrap(True)
+        self.history.setUniformRowHeights(False)
+        self.history.setTextElideMode(Qt.TextElideMode.ElideNone)
+        header = self.history.header()
+        header.setStretchLastSection(False)
+        for column, mode in ((0, QHeaderView.ResizeToContents), (1, QHeaderView.ResizeToContents),
+                             (2, QHeaderView.Stretch), (3, QHeaderView.Stretch), (4, QHeaderView.ResizeToContents)):
+            header.setSectionResizeMode(column, mode)
+        evidence = QSplitter(Qt.Orientation.Vertical)  # the user trades the plot's height for the alerts'
+        evidence.addWidget(readable(self.plot))
+        evidence.addWidget(readable(self.history))
+        evidence.setChildrenCollapsible(False)
 
         buttons = QHBoxLayout()
-        buttons.addWidget(self.rewind_button)
-        buttons.addWidget(self.apply_button)
+        for button in (self.rewind_button, self.rewind_apply_button, self.apply_button):
+            buttons.addWidget(button)
         buttons.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(QLabel("Evidence"))
         row.addWidget(self.choice, 1)
-        self.setWidget(stacked(self.summary, self.states, buttons, row, (self.plot, 1), (self.history, 1)))
+        self.setWidget(stacked(self.summary, self.states, buttons, self.after_rewind, row, (evidence, 1)))
         self._model: RunModel | None = None
         self._drawn = None
         self._alerts_seen = 0
@@ -74,6 +99,11 @@ class HealthDock(QDockWidget):
     @property
     def active_alerts(self) -> list[dict]:
         return [a for a in (self._model.alerts if self._model else []) if a["cleared_at"] is None]
+
+    def _suggested(self) -> dict | None:
+        """The latest alert's suggestion with a command to it: the active one, else the last one raised."""
+        alerts = [a for a in (self.active_alerts or (self._model.alerts if self._model else [])) if a.get("action")]
+        return alerts[-1] if alerts else None
 
     def refresh(self, model: RunModel) -> None:
         self._model = model
@@ -88,15 +118,30 @@ class HealthDock(QDockWidget):
             watching = [n for n, r in model.health.items() if r["state"] == "warming up"]
             self.summary.setText("Healthy: no detector sees a failure." +
                                  (f" Still gathering steps for {', '.join(watching)}." if watching else ""))
-        self.rewind_button.setEnabled(bool(model.alerts))
-        self.apply_button.setEnabled(any(a.get("action") for a in active))
-        self.apply_button.setToolTip(active[-1]["suggestion"].capitalize() if active else "No alert is active")
+        self._show_ways_on(model)
         self._fill_states(model.health)
         self._fill_history(model.alerts)
         if len(model.alerts) > self._alerts_seen:  # a new alert: show its evidence
             self._alerts_seen = len(model.alerts)
             self.choice.setCurrentIndex(self.choice.findData(model.alerts[-1]["name"]))
         self._redraw()
+
+    def _show_ways_on(self, model: RunModel) -> None:
+        suggested = self._suggested()
+        self.rewind_button.setEnabled(bool(model.alerts))
+        self.rewind_apply_button.setEnabled(bool(model.alerts) and suggested is not None)
+        self.apply_button.setEnabled(any(a.get("action") for a in self.active_alerts))
+        tip = suggested["suggestion"].capitalize() if suggested else "No alert suggests a change"
+        self.apply_button.setToolTip(tip)
+        self.rewind_apply_button.setToolTip(f"Rewind to before the alert, then: {tip.lower()}")
+        if not model.alerts or model.settings is None:
+            self.after_rewind.setText("")
+            return
+        since = (self.active_alerts or model.alerts)[-1]["since"]
+        self.rewind_button.setToolTip(f"Go back to the last step-N.pt checkpoint written before step {since:,}; what "
+                                      "came after moves to abandoned/ and the plots keep it faint")
+        then = f"; Rewind and apply then {suggested['suggestion']}" if suggested else ""
+        self.after_rewind.setText(f"A rewind keeps the settings in force now: {in_force(model.settings)}{then}.")
 
     def _fill_states(self, health: dict) -> None:
         self.states.clear()
@@ -110,7 +155,7 @@ class HealthDock(QDockWidget):
             self.states.addTopLevelItem(item)
         for column in range(4):
             self.states.resizeColumnToContents(column)
-        rows = self.states.sizeHintForRow(0) * len(DETECTORS)  # all four rows, never a scroll bar
+        rows = self.states.sizeHintForRow(0) * len(DETECTORS)  # every row, never a scroll bar
         self.states.setFixedHeight(rows + self.states.header().height() + 2 * self.states.frameWidth() + 2)
 
     def _fill_history(self, alerts: list[dict]) -> None:
@@ -119,21 +164,22 @@ class HealthDock(QDockWidget):
             cleared = "active" if alert["cleared_at"] is None else f"step {alert['cleared_at']:,}"
             item = QTreeWidgetItem([f"{alert['step']:,}", alert["name"], alert["message"], alert["suggestion"], cleared])
             item.setToolTip(2, alert["message"])
+            item.setToolTip(3, alert["suggestion"])
             self.history.addTopLevelItem(item)
-        for column in (0, 1, 4):
-            self.history.resizeColumnToContents(column)
 
     def _redraw(self) -> None:
         if self._model is None:
             return
         name = self.choice.currentData()
         trace = self._model.health_trace.get(name, [])
-        self.plot.setTitle(SIGNALS[name], size="9pt")
-        self.curve.setData([s for s, _ in trace], [v for _, v in trace])
+        self.plot.setTitle(SIGNALS.get(name, name), size="9pt")
+        values = [v for _, v in trace]
+        self.curve.setData([s for s, _ in trace], values)
         threshold = self._model.health.get(name, {}).get("threshold")
         self.threshold.setVisible(threshold is not None)
         if threshold is not None:
             self.threshold.setValue(threshold)
+        self.y_range.update([values], include=() if threshold is None else (threshold,))
         for line in self._alert_lines:
             self.plot.removeItem(line)
         self._alert_lines = [pg.InfiniteLine(pos=a["step"], angle=90, pen=pg.mkPen((214, 39, 40, 160)))
@@ -146,9 +192,17 @@ class HealthDock(QDockWidget):
         if active:
             self.send(C.from_event(active[-1]["action"]))
 
+    def _rewind_and_apply(self) -> None:
+        """Both in order at the next step boundary: the settings a rewind keeps first, the suggestion over them."""
+        suggested = self._suggested()
+        self.send(C.Rewind(to="last_healthy"))
+        if suggested is not None:
+            self.send(C.from_event(suggested["action"]))
+
     def clear(self) -> None:
         self._model, self._drawn, self._alerts_seen = None, None, 0
         self.states.clear()
         self.history.clear()
         self.curve.setData([], [])
         self.summary.setText("No verdict yet.")
+        self.after_rewind.setText("")

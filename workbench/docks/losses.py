@@ -5,12 +5,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider
 
 from core.protocol.describe import describe_event
+from workbench.axes import FollowRange
+from workbench.colours import D_LOSS, FAKE, G_LOSS, REAL, key
 from workbench.docks import stacked
 from workbench.model import RunModel, smooth
 from workbench.overlays import OverlayLayer
 
-SERIES = (("d_loss", "D loss", "#4e9af1"), ("g_loss", "G loss", "#f28e2b"),
-          ("real_loss", "D real part", "#59a14f"), ("fake_loss", "D fake part", "#e15759"))
+SERIES = (("d_loss", "D loss", D_LOSS), ("g_loss", "G loss", G_LOSS), ("real_loss", "D real part", REAL),
+          ("fake_loss", "D fake part", FAKE))
 MARKER_PENS = {"alert": pg.mkPen((214, 39, 40, 200), width=1), "rewind": pg.mkPen((148, 103, 189, 220), width=1)}
 DEFAULT_MARKER_PEN = pg.mkPen((200, 200, 200, 120), style=Qt.DashLine)
 
@@ -24,12 +26,11 @@ class LossesDock(QDockWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 225), pen=pg.mkPen(190, 190, 190))
+        self.plot.setTitle(key([(label, colour) for _, label, colour in SERIES]), size="9pt")
         self.plot.setDownsampling(auto=True, mode="peak")  # about one point per pixel column
         self.plot.setClipToView(True)
         # one-pixel pens: Qt strokes wider lines on a slow path (measured: 29 ms a redraw at 1.5 px, 12 at 1)
-        self.curves = {name: self.plot.plot(name=label, pen=pg.mkPen(color, width=1))
-                       for name, label, color in SERIES}
+        self.curves = {name: self.plot.plot(pen=pg.mkPen(color, width=1)) for name, label, color in SERIES}
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 99)
         self.slider.setValue(80)
@@ -41,6 +42,8 @@ class LossesDock(QDockWidget):
         self._drawn = (-1, -1)
         self.overlay = OverlayLayer(self.plot)
         self._overlaid = []
+        self._live_values, self._overlay_values = [], []  # what the y range follows
+        self.y_range = FollowRange(self.plot.getPlotItem())
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Smoothing"))
@@ -62,19 +65,25 @@ class LossesDock(QDockWidget):
         """Compared runs (RunRecord, colour): D loss solid, G loss dashed, smoothed like the live curves."""
         self._overlaid = runs
         self.overlay.clear()
+        self._overlay_values = []
         for run, color in runs:
-            self.overlay.curve(run.steps, smooth(run.series["d_loss"], self.smoothing), color, f"{run.name}: D")
-            self.overlay.curve(run.steps, smooth(run.series["g_loss"], self.smoothing), color, f"{run.name}: G",
-                               dashed=True)
+            d_loss, g_loss = (smooth(run.series[name], self.smoothing) for name in ("d_loss", "g_loss"))
+            self.overlay.curve(run.steps, d_loss, color)
+            self.overlay.curve(run.steps, g_loss, color, dashed=True)
             self.overlay.fork(run.fork_step, color, run.name)
+            self._overlay_values += [d_loss, g_loss]
+        self.y_range.update(self._live_values + self._overlay_values)
 
     def refresh(self, model: RunModel) -> None:
         if self._drawn == (model.version, len(model.markers)):
             return
         self._drawn = (model.version, len(model.markers))
         h = model.history
+        shown = {name: smooth(h.values[name], self.smoothing) for name in self.curves}
         for name, curve in self.curves.items():
-            curve.setData(h.steps, smooth(h.values[name], self.smoothing))
+            curve.setData(h.steps, shown[name])
+        self._live_values = list(shown.values())
+        self.y_range.update(self._live_values + self._overlay_values)
         for marker in model.markers[len(self._markers):]:
             line = pg.InfiniteLine(pos=marker["step"], angle=90, movable=False,
                                    pen=MARKER_PENS.get(marker["kind"], DEFAULT_MARKER_PEN))
@@ -94,4 +103,5 @@ class LossesDock(QDockWidget):
             self.plot.removeItem(item)
         self._markers.clear()
         self._branches.clear()
+        self._live_values = []
         self._drawn = (-1, -1)

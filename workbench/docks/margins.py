@@ -5,11 +5,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel
 
 from core.protocol import commands as C
+from workbench.axes import FollowRange
+from workbench.colours import FAKE, REAL, key
 from workbench.docks import stacked
-from workbench.overlays import OverlayLayer
 from workbench.model import RunModel, smooth
-
-REAL, FAKE = "#59a14f", "#e15759"
+from workbench.overlays import OverlayLayer
 
 
 class MarginsDock(QDockWidget):
@@ -23,11 +23,11 @@ class MarginsDock(QDockWidget):
         self.plot.setMinimumHeight(180)
         self.plot.setLabel("left", "% of samples")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 225), pen=pg.mkPen(190, 190, 190))
+        self.plot.setTitle(key([("D(real)", REAL), ("D(fake)", FAKE), ("hinge shapes, dotted", "#777")]), size="9pt")
         self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=(89, 161, 79, 90),
-                                          pen=pg.mkPen(REAL), name="D(real)")
+                                          pen=pg.mkPen(REAL))
         self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=(225, 87, 89, 90),
-                                          pen=pg.mkPen(FAKE), name="D(fake)")
+                                          pen=pg.mkPen(FAKE))
         self.hinge_real = pg.PlotCurveItem(pen=pg.mkPen(REAL, width=1, style=Qt.DotLine))
         self.hinge_fake = pg.PlotCurveItem(pen=pg.mkPen(FAKE, width=1, style=Qt.DotLine))
         for item in (self.hinge_real, self.hinge_fake, self.hist_real, self.hist_fake):
@@ -42,11 +42,15 @@ class MarginsDock(QDockWidget):
             line.setToolTip("Drag to set the margin; applied on release")
             line.sigPositionChangeFinished.connect(self._dragged)
             self.plot.addItem(line)
+        self.x_range = FollowRange(self.plot.getPlotItem(), axis="x")
+        self.beyond = QLabel()
+        self.beyond.setStyleSheet("color: #8a5a00;")
+        self.beyond.setToolTip("Scores beyond the histograms' range are counted, not drawn")
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
         self.rates.setToolTip("Share of the samples in the histograms above that are inside their margin")
         self.rate_plot = pg.PlotWidget()
-        self.rate_plot.setFixedHeight(130)  # a strip: the histograms above take the spare height
+        self.rate_plot.setFixedHeight(110)  # a strip: the histograms above take the spare height
         self.rate_plot.setYRange(0, 100)
         self.rate_plot.setLabel("left", "% inside")
         self.rate_plot.getAxis("left").enableAutoSIPrefix(False)
@@ -62,7 +66,19 @@ class MarginsDock(QDockWidget):
         row = QHBoxLayout()
         row.addWidget(self.rates)
         row.addWidget(self.rate_plot, 1)
-        self.setWidget(stacked((self.plot, 1), row))
+        self.setWidget(stacked((self.plot, 1), self.beyond, row))
+
+    def _follow_scores(self, model: RunModel, margins: tuple[float, float], beyond: np.ndarray, totals) -> tuple:
+        """The axis spans the scores the histograms hold and both margins; scores beyond the bins are said."""
+        centres = (model.hist_edges[:-1] + model.hist_edges[1:]) / 2
+        seen = [np.repeat(centres, counts.astype(int)) for counts in (model.hist_real, model.hist_fake)]
+        span = self.x_range.update(seen, include=margins)
+        parts = [f"{100 * beyond[i].sum() / max(totals[i], 1):.1f}% of {side} scores" for i, side in
+                 enumerate(("real", "fake")) if beyond[i].sum()]
+        limit = max(abs(model.hist_edges[0]), abs(model.hist_edges[-1]))
+        self.beyond.setText(f"{' and '.join(parts)} beyond ±{limit:g}: counted, not drawn" if parts else "")
+        self.beyond.setVisible(bool(parts))
+        return span
 
     def show_overlays(self, runs) -> None:
         """Compared runs' inside-margin shares in their colours: real solid, fake dashed."""
@@ -94,15 +110,18 @@ class MarginsDock(QDockWidget):
                 self.line_fake.setValue(-s.margin_fake)
         if model.hist_real is not None:
             edges = model.hist_edges
-            real = 100 * model.hist_real / max(model.hist_real.sum(), 1)
-            fake = 100 * model.hist_fake / max(model.hist_fake.sum(), 1)
+            beyond = model.hist_beyond if model.hist_beyond is not None else np.zeros((2, 2))
+            totals = (model.hist_real.sum() + beyond[0].sum(), model.hist_fake.sum() + beyond[1].sum())
+            real = 100 * model.hist_real / max(totals[0], 1)  # shares of every sample, those beyond included
+            fake = 100 * model.hist_fake / max(totals[1], 1)
             self.hist_real.setData(edges, real, stepMode="center")
             self.hist_fake.setData(edges, fake, stepMode="center")
-            if s is not None:
-                x = np.linspace(edges[0], edges[-1], 200)
-                scale = max(real.max(), fake.max(), 1e-3) / (max(s.margin_real, s.margin_fake) + edges[-1])
-                self.hinge_real.setData(x, np.maximum(0, s.margin_real - x) * scale)
-                self.hinge_fake.setData(x, np.maximum(0, s.margin_fake + x) * scale)
+            m_real, m_fake = (s.margin_real, s.margin_fake) if s is not None else (1.0, 1.0)
+            lo, hi = self._follow_scores(model, (m_real, -m_fake), beyond, totals)
+            x = np.linspace(lo, hi, 200)  # the hinge shapes across the view, as tall as the histograms
+            scale = max(real.max(), fake.max(), 1e-3) / max(m_real - lo, m_fake + hi, 1e-3)
+            self.hinge_real.setData(x, np.maximum(0, m_real - x) * scale)
+            self.hinge_fake.setData(x, np.maximum(0, m_fake + x) * scale)
         h = model.history
         if len(h):
             self.rate_real.setData(h.steps, 100 * smooth(h.values["real_violation_rate"], 0.9))

@@ -5,6 +5,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
 from core.protocol import commands as C
+from workbench.axes import FollowRange
+from workbench.colours import D_LOSS
 from workbench.docks import stacked
 from workbench.model import RunModel
 from workbench.overlays import OverlayLayer
@@ -34,6 +36,18 @@ PERCENT = ("high_quality_rate", "classifier_accuracy", "confident_share", "asked
            "diversity_cnn")
 FLOORS = {"fid": "fid_floor", "fid_cnn": "fid_cnn_floor"}  # real vs real: the best a generator can score
 X_AXES = (("step", "step"), ("train_seconds", "training seconds"))
+MAX_TABLE_ROWS = 10  # beyond it the table scrolls
+
+
+def first_score_due(model: RunModel) -> str:
+    """When the first score will come: its step, and in about how long at the speed trained now."""
+    due = model.info.get("eval_due")
+    if due is None:
+        return "Scores come on request (Evaluate now, or set eval.every to schedule them)."
+    when = ""
+    if model.steps_per_s > 0 and due > model.step:
+        when = f", in about {max(1, round((due - model.step) / model.steps_per_s)):,} s"
+    return f"The first score comes at step {due:,}{when}; each is taken in the background."
 
 
 def format_value(key: str, value) -> str:
@@ -68,10 +82,9 @@ class QualityDock(QDockWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setMinimumHeight(120)
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # a rate of 0.88 reads as 0.88, not 880 m
-        self.curve = self.plot.plot(pen=pg.mkPen("#4e9af1", width=1.5), symbol="o", symbolSize=5,
-                                    symbolBrush="#4e9af1")
+        self.curve = self.plot.plot(pen=pg.mkPen(D_LOSS, width=1.5), symbol="o", symbolSize=5, symbolBrush=D_LOSS)
+        self.y_range = FollowRange(self.plot.getPlotItem())
         self.floor = pg.InfiniteLine(angle=0, pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine),
                                      label="floor (real vs real) {value:.3g}",
                                      labelOpts={"position": 0.12, "color": "#333", "fill": (255, 255, 255, 200)})
@@ -87,19 +100,26 @@ class QualityDock(QDockWidget):
         row.addWidget(QLabel("Plot"))
         row.addWidget(self.choice, 1)
         row.addWidget(self.x_axis)
-        self.setWidget(stacked(top, (self.table, 1), row, (self.plot, 1)))
+        self.scored = [self.table, self.choice, self.x_axis, self.plot]  # hidden until there is a score to show
+        self.setWidget(stacked(top, self.table, row, (self.plot, 1)))
         self._results: list[dict] = []
         self._drawn = None
+        self._show_scored(False)
+
+    def _show_scored(self, shown: bool) -> None:
+        for widget in self.scored:
+            widget.setVisible(shown)
 
     def refresh(self, model: RunModel) -> None:
         every = model.info.get("eval_every")
-        if self._drawn == (len(model.quality), every):
+        if self._drawn == (len(model.quality), every, model.step // 25):
             return
-        self._drawn = (len(model.quality), every)
+        self._drawn = (len(model.quality), every, model.step // 25)
         self._results = model.quality
         schedule = f"every {every:,} steps" if every else "on request only (set eval.every to schedule it)"
+        self._show_scored(bool(self._results) or bool(self._overlaid))
         if not self._results:
-            self.status.setText(f"No evaluation yet; scored {schedule}.")
+            self.status.setText(f"No score yet. {first_score_due(model)}")
             return
         latest = self._results[-1]
         if "error" in latest:
@@ -144,6 +164,9 @@ class QualityDock(QDockWidget):
                                                         format_value("high_quality_rate", latest["classifier_accuracy"]),
                                                         ""]))
         self.table.resizeColumnToContents(0)
+        rows = min(self.table.topLevelItemCount(), MAX_TABLE_ROWS)  # the plot takes the rest of the height
+        self.table.setFixedHeight(self.table.sizeHintForRow(0) * rows + self.table.header().height()
+                                  + 2 * self.table.frameWidth() + 2)
 
     def _redraw(self) -> None:
         key, x = self.choice.currentData(), self.x_axis.currentData()
@@ -152,16 +175,19 @@ class QualityDock(QDockWidget):
         self.plot.setTitle(LABELS.get(key, "") + (" (%)" if key in PERCENT else ""), size="9pt")
         self.plot.setLabel("bottom", dict(X_AXES)[x])
         self.curve.setData([s for s, _ in points], [v for _, v in points])
+        values = [[v for _, v in points]]
         self.overlay.clear()
         for run, color in self._overlaid:
             mine = [(r[x], scale * r[key]) for r in run.quality if r.get(key) is not None and r.get(x) is not None]
-            self.overlay.curve([a for a, _ in mine], [b for _, b in mine], color, run.name)
+            self.overlay.curve([a for a, _ in mine], [b for _, b in mine], color)
             if x == "step":
                 self.overlay.fork(run.fork_step, color, run.name)
+            values.append([b for _, b in mine])
         floors = [r[FLOORS[key]] for r in self._results if r.get(FLOORS.get(key)) is not None]
         self.floor.setVisible(bool(floors))
         if floors:
             self.floor.setValue(floors[-1])
+        self.y_range.update(values, include=floors[-1:])
 
     def show_overlays(self, runs) -> None:
         """Compared runs' scores for the chosen metric, in their colours."""
@@ -169,6 +195,7 @@ class QualityDock(QDockWidget):
         scored = [r for run, _ in runs for r in run.quality if "error" not in r]
         if not self._results and scored:
             self._fill_choice(scored[-1])
+        self._show_scored(bool(self._results) or bool(runs))
         self._redraw()
 
     def clear(self) -> None:
@@ -177,3 +204,4 @@ class QualityDock(QDockWidget):
         self.curve.setData([], [])
         self.floor.hide()
         self._drawn = None
+        self._show_scored(False)

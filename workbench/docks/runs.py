@@ -4,13 +4,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTreeWidget,
-                               QTreeWidgetItem)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTreeWidget, \
+    QTreeWidgetItem
 
 from core.storage.live import read_heartbeat
-from core.storage.run_index import find_runs, nearest_frame, overlay_csv, read_run
+from core.storage.run_index import find_runs, overlay_csv, read_run
+from workbench.colours import D_LOSS, run_colour
 from workbench.docks import stacked
-from workbench.overlays import run_color
+from workbench.docks.side_by_side import SideBySide
 
 COLUMNS = ("run", "preset", "steps", "state", "forked from")
 
@@ -24,6 +25,7 @@ class RunsDock(QDockWidget):
         self.overlay_docks = overlay_docks
         self.root = Path(root)
         self.extra: list[Path] = []  # runs opened or attached from elsewhere
+        self.own: Path | None = None  # the run this window trains or watches: drawn live, never overlaid
         self.root_label = QLabel()
         choose = QPushButton("Folder…")
         choose.setToolTip("The folder whose run directories are listed")
@@ -37,10 +39,7 @@ class RunsDock(QDockWidget):
         self.step.setSingleStep(500)
         self.step.setPrefix("samples at step ")
         self.step.valueChanged.connect(lambda _: self._show_samples())
-        self.left, self.right = QLabel(), QLabel()
-        for label in (self.left, self.right):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setMinimumHeight(120)
+        self.side_by_side = SideBySide()
         export_png, export_csv = QPushButton("Export PNG…"), QPushButton("Export CSV…")
         export_png.clicked.connect(lambda: self._export(".png"))
         export_csv.clicked.connect(lambda: self._export(".csv"))
@@ -48,14 +47,11 @@ class RunsDock(QDockWidget):
         top = QHBoxLayout()
         top.addWidget(self.root_label, 1)
         top.addWidget(choose)
-        pictures = QHBoxLayout()
-        pictures.addWidget(self.left)
-        pictures.addWidget(self.right)
         bottom = QHBoxLayout()
         bottom.addWidget(self.step, 1)
         bottom.addWidget(export_png)
         bottom.addWidget(export_csv)
-        self.setWidget(stacked(top, (self.table, 1), pictures, bottom))
+        self.setWidget(stacked(top, (self.table, 1), (self.side_by_side, 2), bottom))
         self.picked: list = []  # (RunRecord, colour)
         self._listed: list[Path] = []
 
@@ -72,8 +68,11 @@ class RunsDock(QDockWidget):
             self.scan()
 
     def refresh(self, model) -> None:
-        if model.info.get("run_dir") and Path(model.info["run_dir"]).resolve() not in self.extra:
-            self.add_run(model.info["run_dir"])
+        own = Path(model.info["run_dir"]).resolve() if model.info.get("run_dir") else None
+        if own != self.own:
+            self.own, self._listed = own, []  # list again: the own run's row reads differently
+        if own is not None and own not in self.extra:
+            self.add_run(own)
         else:
             self.scan()
 
@@ -81,7 +80,7 @@ class RunsDock(QDockWidget):
         """List the runs; keep which are ticked."""
         self.root_label.setText(f"Runs in {self.root.resolve()}")
         paths = list(dict.fromkeys([*(p.resolve() for p in find_runs(self.root)), *self.extra]))
-        if paths == self._listed:
+        if set(paths) == set(self._listed):  # the same runs (newer ones first may reorder them): read the beats
             self._update_live_rows()
             return
         ticked = {Path(self.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole))
@@ -92,8 +91,11 @@ class RunsDock(QDockWidget):
         for path in paths:
             run = read_run(path)
             parent = f"{Path(run.parent['run_dir'] or '?').name} @ {run.fork_step}" if run.parent else ""
-            item = QTreeWidgetItem([run.name, run.preset, f"{run.last_step:,}", run.state, parent])
+            name = f"{run.name} (this window)" if path == self.own else run.name
+            item = QTreeWidgetItem([name, run.preset, f"{run.last_step:,}", run.state, parent])
             item.setData(0, Qt.ItemDataRole.UserRole, str(path))
+            if path == self.own:
+                item.setToolTip(0, "The run this window trains or watches: every dock draws it live")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if path in ticked else Qt.CheckState.Unchecked)
             self.table.addTopLevelItem(item)
@@ -126,32 +128,22 @@ class RunsDock(QDockWidget):
         for i in range(self.table.topLevelItemCount()):
             item = self.table.topLevelItem(i)
             checked = item.checkState(0) == Qt.CheckState.Checked
-            color = run_color(len(self.picked))
+            path = Path(item.data(0, Qt.ItemDataRole.UserRole))
+            colour = D_LOSS if path == self.own else run_colour(len([p for p in self.picked if p[0].path != self.own]))
             self.table.blockSignals(True)
-            item.setForeground(0, QColor(color) if checked else QColor("black"))
+            item.setForeground(0, QColor(colour) if checked else QColor("black"))
             self.table.blockSignals(False)
             if checked:
-                self.picked.append((read_run(item.data(0, Qt.ItemDataRole.UserRole)), color))
+                self.picked.append((read_run(path), colour))
+        compared = [(run, colour) for run, colour in self.picked if run.path != self.own]
         for dock in self.overlay_docks:
-            dock.show_overlays(self.picked)
+            dock.show_overlays(compared)
         if self.picked and self.step.value() == 0:  # start where the ticked runs all have samples
             self.step.setValue(min(run.last_step for run, _ in self.picked))
         self._show_samples()
 
     def _show_samples(self) -> None:
-        for label, picked in zip((self.left, self.right), self.picked[:2] + [None, None]):
-            if picked is None:
-                label.clear()
-                label.setText("tick runs to see their samples")
-                continue
-            run, color = picked
-            frame = nearest_frame(run.path, self.step.value())
-            if frame is None:
-                label.setText(f"{run.name}: no timelapse frames")
-                continue
-            label.setPixmap(QPixmap(str(frame)).scaledToHeight(160, Qt.TransformationMode.SmoothTransformation))
-            label.setToolTip(f"{run.name}, {frame.stem.replace('-', ' ')}")
-            label.setStyleSheet(f"border: 2px solid {color};")
+        self.side_by_side.show_runs(self.picked, self.step.value())
 
     def _export(self, suffix: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the comparison", str(self.root / f"compare{suffix}"),

@@ -7,6 +7,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout
 
 from core.protocol import commands as C
+from workbench.colours import FAKE, REAL
 from workbench.docks import stacked
 from workbench.model import RunModel
 
@@ -34,8 +35,8 @@ class SamplesDock(QDockWidget):
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1A"), interactive=False,
                                         label="D(x): blue fake side, red real side")
         self.colorbar.setImageItem(self.field, insert_in=self.points_view.getPlotItem())
-        self.contour_real = pg.IsocurveItem(pen=pg.mkPen("#59a14f", width=2))
-        self.contour_fake = pg.IsocurveItem(pen=pg.mkPen("#e15759", width=2))
+        self.contour_real = pg.IsocurveItem(pen=pg.mkPen(REAL, width=2))
+        self.contour_fake = pg.IsocurveItem(pen=pg.mkPen(FAKE, width=2))
         for contour in (self.contour_real, self.contour_fake):
             contour.setParentItem(self.field)
         self.real_points = pg.ScatterPlotItem(size=3, pen=None, brush=(40, 40, 40, 160), name="real")
@@ -49,6 +50,8 @@ class SamplesDock(QDockWidget):
         self.fresh.setToolTip("Off: the run's fixed z, so changes over time are the generator's alone")
         self.fresh.toggled.connect(lambda on: self.send(C.SetSampleView(on)))
         self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self._extent = None
         self.setWidget(stacked((self.stack, 1), self.caption, self.fresh))
         self._version = -1
         self._grid = None
@@ -89,6 +92,9 @@ class SamplesDock(QDockWidget):
         self.real_points.setData(pos=view.real_points)
         self.fake_points.setData(pos=view.fake_points)
         self.modes.setData(pos=view.centers)
+        if e != self._extent:  # the data space fills the view (the user's own zoom holds until it changes)
+            self._extent = e
+            self.points_view.setRange(xRange=(-e, e), yRange=(-e, e), padding=0.02)
 
     def _clicked(self, event) -> None:
         if self._grid is None or not self._cell:

@@ -3,8 +3,8 @@ the failure it names; an alert raised once and cleared when the failure ends."""
 import numpy as np
 
 from core.config import resolve, settings_of
-from core.health import HealthMonitor, RunFacts, d_overpowers, diverging, g_collapse, stalled
-from core.protocol.telemetry import STAT_NAMES
+from core.health import HealthMonitor, RunFacts, d_overpowers, diverging, g_collapse, not_covering, stalled
+from core.protocol.telemetry import STAT_NAMES, Settings
 
 
 def window(n=500, **values):
@@ -68,3 +68,47 @@ def test_the_monitor_raises_once_and_clears_when_the_failure_ends():
     cleared = monitor.update(run, 1601, steps + 500, healthy)
     assert [(e["kind"], e["name"], e["why"]) for e in cleared] == [("alert_cleared", "d_overpowers", "recovered")]
     assert monitor.readings["g_collapse"].state == "off"  # no evaluations to judge it on
+
+
+def test_the_diverging_alert_says_the_limit_it_used():
+    run = RunFacts(Settings(0.8, 0.8, True, 2e-4, 2e-4, 1, 1), is_2d=False)
+    h = resolve("digits").health
+    message = diverging(window(50, d_real_mean=41.0, d_fake_mean=-41.0), h, run).message
+    assert "over the limit of 20 (20 times 1, as both margins (0.8 at most) are under 1)" in message
+    wide = RunFacts(Settings(2.0, 1.5, True, 2e-4, 2e-4, 1, 1), is_2d=False)
+    assert "limit of 40 (20 times the larger margin, 2)" in diverging(window(50, d_real_mean=60.0), h, wide).message
+
+
+def test_a_run_that_never_covers_the_data_is_flagged_and_one_still_improving_is_not():
+    h, run = resolve("ring8").health, RunFacts(Settings(1, 1, False, 3e-3, 3e-3, 1, 1), is_2d=True)
+
+    def judge(coverages):
+        seen, raised = [], []
+        for step, present in coverages:
+            finding = not_covering({"step": step, "modes_covered": present, "modes_total": 8}, seen, h, run)
+            raised.append(finding is not None)
+            seen.append((step, present))
+        return raised
+
+    stuck = judge([(500, 4), (1000, 6), (1500, 3), (2000, 5), (2500, 4), (3000, 2), (3500, 8), (4000, 5)])
+    assert stuck == [False, False, False, False, False, True, True, False]  # past the warm-up and no better than
+    # the evaluations before: flagged; once the median rises (4000: 5 of 8 against 4), it is improving
+    assert not any(judge([(500, 3), (1000, 4), (1500, 5), (2000, 5), (2500, 6), (3000, 7), (3500, 8)]))
+    assert not any(judge([(step, 8) for step in range(500, 6000, 500)]))  # a healthy run
+    finding = not_covering({"step": 3000, "classes_present": 4, "classes_total": 10},
+                           [(s, 5) for s in range(500, 3000, 500)], h, run)
+    assert "a median of 5 of 10 classes" in finding.message and finding.action["kind"] == "set_learning_rates"
+
+
+def test_the_monitor_judges_coverage_only_where_scores_come():
+    from core.health import HealthMonitor
+
+    assert HealthMonitor(resolve("ring8").health, evaluated=False).readings["not_covering"].state == "off"
+    monitor = HealthMonitor(resolve("ring8").health, evaluated=True)
+    run = RunFacts(Settings(1, 1, False, 3e-3, 3e-3, 1, 1), is_2d=True)
+    events = []
+    for step, present in [(500, 4), (1000, 6), (1500, 3), (2000, 5), (2500, 4), (3000, 4)]:
+        events += monitor.update(run, step, np.zeros(0, int), {}, [{"step": step, "modes_covered": present,
+                                                                   "modes_total": 8}])
+    assert [e["kind"] for e in events if e["name"] == "not_covering"] == ["alert"]
+    assert monitor.readings["not_covering"].signal == 0.5 and monitor.readings["not_covering"].state == "alert"

@@ -33,6 +33,8 @@ FREEZE = {"kind": "set_learning_rates", "lr_g": 1e-9, "lr_d": 1e-9}
     ("stalled", ["train.batch_size=128", "health.stall_window=600", "train.samples_every_s=0.3"], 500, [FREEZE],
      1800),
     ("g_collapse", ["eval.every=250"], 1000, [{"kind": "set_learning_rates", "lr_g": 0.02}], 1800),
+    ("not_covering", ["eval.every=500", "train.batch_size=16", "optim.lr_g=3e-3", "optim.lr_d=3e-3",
+                      "train.g_ema=0"], 0, [], 5000),  # a run that never covers the ring
 ])
 @pytest.mark.slow
 def test_a_provoked_failure_raises_its_alert_after_the_provocation(tmp_path, name, overrides, at, commands, steps):

@@ -176,7 +176,7 @@ class Clock:
 
 
 def fake_session(tmp_path, **train):
-    cfg = Config(train=TrainConfig(checkpoint_every=10, autosave_minutes=1.0, **train), eval=EvalConfig(every=5))
+    cfg = Config(train=TrainConfig(checkpoint_every=10, autosave_minutes=1.0, **train), eval=EvalConfig(every=5, early=0))
     trainer = FakeTrainer(cfg)
     control = RunControl()
     record = RunRecord(RunDir(tmp_path), control, lambda: trainer.step)
@@ -294,6 +294,18 @@ def test_scores_of_a_branch_a_rewind_abandoned_are_dropped(tmp_path):
     schedule.after_steps()  # the new branch's step 10
     assert schedule.take_results() == [{"step": 5, "score": 0.5, "train_seconds": 5.0},
                                        {"step": 10, "score": 1.0, "train_seconds": 99.0}]
+
+
+def test_a_new_run_is_scored_early_and_then_every_n_steps(tmp_path):
+    session = fake_session(tmp_path)
+    session.trainer.cfg.eval.every, session.trainer.cfg.eval.early = 1000, 3
+    schedule = EvaluationSchedule(session, lambda trainer: FakeEvaluator())
+    assert [s for s in range(1, 3001) if schedule.due(s)] == [125, 250, 500, 1000, 2000, 3000]
+    assert schedule.next_due == 125
+    session.trainer.step = 600
+    assert schedule.next_due == 1000
+    session.trainer.cfg.eval.every = 0
+    assert schedule.next_due is None and not schedule.due(1000)
 
 
 # --- the command intake ----------------------------------------------------------------------------
