@@ -64,6 +64,31 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("run_dir", metavar="RUN_DIR")
     tb.add_argument("--out", help="folder for the event files (default: RUN_DIR/tensorboard)")
 
+    sweep = sub.add_parser("sweep", help="many runs from one description: every combination of --grid values, each "
+                                         "seed, ranked by the judge's score with failed runs counted against an arm")
+    sweep.add_argument("--preset", help="the preset every run starts from")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applied to every run")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="a setting and the values its arms take (repeatable: every combination is an arm)")
+    sweep.add_argument("--seeds", type=int, default=1, help="runs per arm, seeds S, S+1, ... (S: train.seed)")
+    budget = sweep.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="steps per run (default: the preset's train.steps)")
+    budget.add_argument("--minutes", type=float, help="wall-clock minutes per run")
+    sweep.add_argument("--from", dest="start_from", metavar="CKPT", help="fork every run from this checkpoint")
+    sweep.add_argument("--parallel", type=int, default=1, metavar="K", help="runs at a time, the cores shared out")
+    sweep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    sweep.add_argument("--metric", help="the quality key to rank by (default: fid_cnn for images, high_quality_rate "
+                                        "for 2D)")
+    sweep.add_argument("--out", metavar="DIR", help="the sweep's folder: sweep.json, summary.csv, runs/")
+    sweep.add_argument("--worker", metavar="DIR", help="help with the sweep in DIR: claim its runs one by one "
+                                                       "(any number of workers, on any machine that sees DIR)")
+
+    losses = sub.add_parser("losses", help="the loss lab's figure of a run: hinge, BCE and Wasserstein on its D "
+                                           "scores, with who gets gradient")
+    losses.add_argument("run_dir", metavar="RUN_DIR")
+    losses.add_argument("--step", type=int, help="the histograms nearest this step (default: the last)")
+    losses.add_argument("--out", required=True, help="FIG.png")
+
     sub.add_parser("presets", help="list the shipped presets")
     return parser
 
@@ -76,7 +101,8 @@ def cmd_presets(args) -> int:
 
 HANDLERS = {"train": "core.tools.train:cmd_train", "sample": "core.tools.checkpoints:cmd_sample",
             "eval": "core.tools.checkpoints:cmd_eval", "compare": "core.tools.compare:cmd_compare",
-            "bench": "core.tools.bench:cmd_bench", "export-tb": "core.tools.export_tb:cmd_export_tb"}
+            "bench": "core.tools.bench:cmd_bench", "export-tb": "core.tools.export_tb:cmd_export_tb",
+            "losses": "core.tools.losses:cmd_losses", "sweep": "core.tools.sweep:cmd_sweep"}
 
 
 def main(argv=None) -> int:

@@ -18,6 +18,7 @@ from core.storage.run_plan import run_dir_of
 from core.storage.rundir import default_run_dir
 from core.protocol.engine import RunSpec
 from workbench.actions import add_action
+from workbench.sweep_dialog import sweep_dialog
 
 
 def needs_data_folder(cfg) -> bool:
@@ -66,8 +67,10 @@ class FileMenu:
         action(menu, "Open config…", self.open_config_dialog, "Ctrl+O")
         action(menu, "Resume from checkpoint…", self.resume_dialog)
         action(menu, "Attach to run…", self.attach_dialog, tip="Watch and steer a run another process trains")
-        action(menu, "Fork from here…", self.fork_here, tip="Save a checkpoint now and train a copy with other settings")
+        action(menu, "Fork from here…", lambda: self.from_here(self.fork_dialog), tip="Save a checkpoint now and train a copy with other settings")
         action(menu, "Fork from checkpoint…", self.fork_checkpoint_dialog)
+        action(menu, "Sweep from here…", lambda: self.from_here(lambda path: sweep_dialog(window, path)),
+               tip="Save a checkpoint now and fork it into every combination of a grid of settings")
         menu.addSeparator()
         action(menu, "Save checkpoint", lambda: window.send(C.SaveCheckpoint()), "Ctrl+S")
         export = menu.addMenu("Export samples")
@@ -135,12 +138,13 @@ class FileMenu:
             except UserError as exc:
                 QMessageBox.warning(self.window, "Cannot attach", str(exc))
 
-    def fork_here(self) -> None:
-        """Save a checkpoint of the run at this step; the fork dialog opens when the engine has written it."""
+    def from_here(self, then) -> None:
+        """Save a checkpoint of the run at this step; `then(path)` runs (a dialog opens) once the engine has
+        written it."""
         if not self.window.runner.alive:
             self.window.statusBar().showMessage("no run to fork: start or attach one first", 6000)
             return
-        self.window.fork_pending = True
+        self.window.after_checkpoint = then
         self.window.send(C.SaveCheckpoint())
 
     def fork_checkpoint_dialog(self) -> None:

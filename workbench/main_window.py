@@ -16,19 +16,21 @@ from workbench.attached import AttachedRunner
 from workbench.banner import ProblemBanner
 from workbench.docks.controls import ControlsDock
 from workbench.docks.health import HealthDock
+from workbench.docks.loss_lab import LossLabDock
 from workbench.docks.losses import LossesDock
 from workbench.docks.margins import MarginsDock
 from workbench.docks.quality import QualityDock
 from workbench.docks.run_info import RunDock
 from workbench.docks.runs import RunsDock
 from workbench.docks.samples import SamplesDock
+from workbench.docks.sweeps import SweepDock
 from workbench.menus import build_menus
 from workbench.model import RunModel
 from workbench.redraw import RedrawTurns
 from workbench.runner import Runner
 from workbench.status_line import StatusLine
 
-LAYOUT_VERSION = 4  # 2: the Quality dock; 3: the Runs dock; 4: the Health dock
+LAYOUT_VERSION = 6  # 2: the Quality dock; 3: the Runs dock; 4: the Health dock; 5: the Loss lab; 6: the Sweep dock
 POLL_MS = 33  # telemetry is taken at every tick (30 Hz); the docks redraw in turns (workbench.redraw)
 
 
@@ -46,7 +48,7 @@ class MainWindow(QMainWindow):
         self.exit_when_done = exit_when_done
         self._stopping = self._force_stop = False
         self._history_due = False
-        self.fork_pending = False  # File > Fork from here asked for a checkpoint; its echo opens the fork dialog
+        self.after_checkpoint = None  # File > Fork/Sweep from here: called with the checkpoint the engine saves
         self.forks: list = []  # fork processes started from this window (they outlive it)
 
         self.losses = LossesDock(self)
@@ -55,10 +57,12 @@ class MainWindow(QMainWindow):
         self.controls = ControlsDock(self.model, self.send, self)
         self.run_info = RunDock(self)
         self.quality = QualityDock(self.send, self)
-        self.runs = RunsDock((self.losses, self.margins, self.quality), self)
+        self.sweep = SweepDock(self)
+        self.runs = RunsDock((self.losses, self.margins, self.quality), self, open_sweep=self.sweep.show_sweep)
         self.health = HealthDock(self.send, self)
+        self.loss_lab = LossLabDock(self)
         self.docks = (self.losses, self.margins, self.samples, self.controls, self.run_info, self.quality,
-                      self.health, self.runs)
+                      self.health, self.runs, self.loss_lab, self.sweep)
         self.redraw = RedrawTurns(self.docks)
         self.setDockNestingEnabled(True)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.losses)
@@ -69,6 +73,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.run_info, self.quality)
         self.tabifyDockWidget(self.quality, self.health)
         self.tabifyDockWidget(self.health, self.runs)
+        self.tabifyDockWidget(self.runs, self.loss_lab)
+        self.tabifyDockWidget(self.loss_lab, self.sweep)
         self.controls.raise_()
         self.resizeDocks([self.losses, self.samples], [820, 580], Qt.Horizontal)
         self.resizeDocks([self.losses, self.margins], [480, 400], Qt.Vertical)
@@ -154,10 +160,10 @@ class MainWindow(QMainWindow):
                     self.model.startup["first step seen in the window"] = since_boot()
                 for event in item.events:
                     self.statusBar().showMessage(describe_event(event), 6000)
-                    if self.fork_pending and event["kind"] in ("save_checkpoint", "rejected"):
-                        self.fork_pending = False
+                    if self.after_checkpoint and event["kind"] in ("save_checkpoint", "rejected"):
+                        then, self.after_checkpoint = self.after_checkpoint, None
                         if event["kind"] == "save_checkpoint":
-                            QTimer.singleShot(0, lambda path=event["path"]: self.file_menu.fork_dialog(path))
+                            QTimer.singleShot(0, lambda path=event["path"]: then(path))
                 if item.state == "diverged":
                     self.show_problem(item.message)
                 elif self.attached:

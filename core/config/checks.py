@@ -25,6 +25,11 @@ def check_n_dis(value: int) -> None:
         raise ConfigError(f"train.n_dis must be an integer from 1 to 100, got {value!r}")
 
 
+def check_loss(value) -> None:
+    if value not in LOSS_KINDS:
+        raise ConfigError(f"loss must be one of {', '.join(LOSS_KINDS)}; got {value!r}")
+
+
 def check_threads(value: int, allow_auto: bool = False) -> None:
     low = 0 if allow_auto else 1
     if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= MAX_THREADS):

@@ -55,8 +55,13 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     return cfg
 
 
+def assets_dir():
+    """What the package ships beside the code (assets/hinge_assets): presets, classifiers."""
+    return resources.files("hinge_assets")
+
+
 def presets_dir():
-    return resources.files("hinge_assets") / "presets"
+    return assets_dir() / "presets"
 
 
 def preset_names() -> list[str]:

@@ -28,9 +28,8 @@ class Finding:
 class RunFacts:
     """What the detectors know of a run besides its numbers: the settings in force and the data's kind."""
 
-    settings: Settings
+    settings: Settings  # the loss in force among them
     is_2d: bool
-    loss: str = "hinge"
 
 
 def _spectral_norm_would_help(run: RunFacts) -> bool:

@@ -25,6 +25,7 @@ class Reading:
     signal: float | None = None  # the number the detector compares with its threshold
     threshold: float | None = None
     since: int | None = None  # first step of the window that shows the alert
+    note: str = ""  # why it is off
 
 
 class StepWindow:
@@ -76,7 +77,7 @@ class HealthMonitor:
         self.readings = {name: Reading("warming up") for name in DETECTORS}
         self._healthy_since: dict[str, int] = {}  # an active alert's detector: first step it saw no failure
         if not evaluated:
-            self.readings["g_collapse"] = self.readings["not_covering"] = Reading("off")
+            self.readings["g_collapse"] = self.readings["not_covering"] = Reading("off", note="no scores: eval.every is 0")
 
     def reset(self) -> list[dict]:
         """Forget the windows (after a rewind); the active alerts clear."""
@@ -98,9 +99,11 @@ class HealthMonitor:
         events = []
         if len(steps):
             w = self.window.last(h.window)
-            if run.loss != "wasserstein":  # a critic's loss has no zero to sink to
+            if run.settings.loss != "wasserstein":
                 found = w and d_overpowers(w, h, run, "d_overpowers" in self.active)
                 events += self._judge("d_overpowers", step, found, w, w and inside_share(w), h.overpower_inside)
+            else:  # stands down, and says why; an alert it raised under another loss clears
+                events += self._stand_down("d_overpowers", step, "wasserstein: a critic's loss has no zero to sink to")
             w = self.window.last(h.diverge_window)
             found = w and diverging(w, h, run, "diverging" in self.active)
             events += self._judge("diverging", step, found, w, w and mean_abs_score(w), divergence_limit(h, run.settings))
@@ -153,6 +156,10 @@ class HealthMonitor:
             return []
         self.active[name] = Alert(name, step, since, finding)
         return [self.active[name].event()]
+
+    def _stand_down(self, name: str, step: int, why: str) -> list[dict]:
+        self.readings[name] = Reading("off", note=why)
+        return [self._cleared(name, why, step)] if name in self.active else []
 
     def _cleared(self, name: str, why: str, step: int | None = None) -> dict:
         alert = self.active.pop(name)

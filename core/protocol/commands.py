@@ -37,6 +37,12 @@ class SetNDis:
 
 
 @dataclass(frozen=True)
+class SetLoss:
+    loss: str  # hinge, bce or wasserstein: the losses of D and G from the next step on
+    kind = "set_loss"
+
+
+@dataclass(frozen=True)
 class SetThreads:
     threads: int  # CPU threads for the training step; 0: follow the cores other processes leave free
     kind = "set_threads"
@@ -98,12 +104,12 @@ class Stop:
     kind = "stop"
 
 
-ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetThreads, SetSampleView, Pause, Resume, Step,
-       SaveCheckpoint, ExportSamples, Evaluate, Rewind, Stop)
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetThreads, SetSampleView, Pause, Resume,
+       Step, SaveCheckpoint, ExportSamples, Evaluate, Rewind, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
 # Commands that change what is trained; replaying these at their steps reproduces a run. The thread count
 # is among them: on a CPU it changes how sums are split, so the last bits of the weights.
-STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetThreads)
+STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetThreads)
 
 
 def to_event(command) -> dict:

@@ -22,6 +22,7 @@ class Settings:
     lr_d: float
     n_dis: int
     threads: int  # CPU threads of the training step
+    loss: str = "hinge"  # hinge, bce (non-saturating for G) or wasserstein
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.base.errors import CheckpointError, DataError
+from core.config import assets_dir
 from core.training.checkpoint import save_checkpoint
 
 CLASSIFIER_VERSION = 2
@@ -161,19 +162,31 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 5
     return classifier
 
 
+def shipped_classifier(fingerprint: str) -> Path:
+    """Where the package keeps a classifier it ships (the embedded digits': a new run is scored at once)."""
+    return Path(str(assets_dir() / "classifiers" / f"{fingerprint}.pt"))
+
+
+def _load_classifier(path: Path, channels: int, device) -> Classifier | None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        net = build_without_global_rng(lambda: SmallCNN(channels, state["n_classes"]))
+        net.load_state_dict(state["weights"])
+        return Classifier(net.to(device), state["accuracy"], path)
+    except Exception:  # noqa: BLE001 - a missing, corrupt or outdated entry is retrained, not trusted
+        return None
+
+
 def load_or_train_classifier(images: torch.Tensor, labels: torch.Tensor,
                              should_stop: Callable[[], bool] = lambda: False,
                              log: Callable[[str], None] = lambda text: None) -> Classifier:
-    """The classifier for this exact labeled set: from the cache if it was trained before, else trained now."""
-    path = cache_dir() / "classifiers" / f"{_fingerprint(images, labels)}.pt"
-    if path.is_file():
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            net = build_without_global_rng(lambda: SmallCNN(images.shape[1], state["n_classes"]))
-            net.load_state_dict(state["weights"])
-            return Classifier(net.to(images.device), state["accuracy"], path)
-        except Exception:  # a corrupt or outdated cache entry is retrained, not trusted
-            pass
+    """The classifier for this exact labeled set: shipped with the package, cached from an earlier training,
+    or trained now (and cached)."""
+    fingerprint = _fingerprint(images, labels)
+    path = cache_dir() / "classifiers" / f"{fingerprint}.pt"
+    for known in (shipped_classifier(fingerprint), path):
+        if known.is_file() and (classifier := _load_classifier(known, images.shape[1], images.device)) is not None:
+            return classifier
     log(f"training a classifier on {len(images)} labeled images for the image metrics (once; cached in {path.parent})")
     classifier = train_classifier(images, labels, should_stop=should_stop)
     log(f"classifier held-out accuracy {classifier.accuracy:.2%}")

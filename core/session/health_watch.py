@@ -25,7 +25,7 @@ class HealthWatch(Part):
             data_range = 2.0 if view.grid is not None else 2 * view.extent
             fixed = t.generate(t.fixed_z[:16], average=False).float().cpu().numpy()
             self.monitor.observe_view(view.step, fixed / data_range)
-        facts = RunFacts(t.settings, t.cfg.is_2d, t.cfg.loss.kind)
+        facts = RunFacts(t.settings, t.cfg.is_2d)
         queued = False
         for event in self.monitor.update(facts, t.step, published.steps, published.scalars, published.quality):
             s.record.record(event)

@@ -54,7 +54,7 @@ class Session:
 
     def _register_handlers(self) -> None:
         control, register = self.control, self.dispatcher.register
-        for command in (C.SetMargins, C.SetSpectralNorm, C.SetLearningRates, C.SetNDis):
+        for command in (C.SetMargins, C.SetSpectralNorm, C.SetLearningRates, C.SetNDis, C.SetLoss):
             register(command, self._change_training)
         register(C.SetThreads, self.threads.set_threads)
         register(C.Pause, lambda _: control.pause())
@@ -87,7 +87,7 @@ class Session:
         device = f"{t.device.type}, {t.world.size} processes" if t.world.distributed else str(t.device)
         return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": device,
                 "run_dir": str(self.run_dir.path), "max_steps": self.control.max_steps, "is_2d": t.cfg.is_2d,
-                "loss": t.cfg.loss.kind, "eval_every": t.cfg.eval.every, "eval_due": self.evaluation.next_due,
+                "loss": t.settings.loss, "eval_every": t.cfg.eval.every, "eval_due": self.evaluation.next_due,
                 "speedups": t.speedups}
 
     def handle(self, command, source: str | None = None) -> bool:

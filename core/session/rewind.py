@@ -22,6 +22,8 @@ def settings_commands(now: Settings, wanted: Settings) -> list:
         commands.append(C.SetLearningRates(wanted.lr_g, wanted.lr_d))
     if now.n_dis != wanted.n_dis:
         commands.append(C.SetNDis(wanted.n_dis))
+    if now.loss != wanted.loss:
+        commands.append(C.SetLoss(wanted.loss))
     return commands
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.protocol.telemetry import STAT_NAMES, Settings
 
-SETTING_COLUMNS = ("margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis", "threads")
+SETTING_COLUMNS = ("margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis", "threads", "loss")
 METRIC_COLUMNS = ("step", "wall_time", *STAT_NAMES, *SETTING_COLUMNS)
 HEADER = ",".join(METRIC_COLUMNS) + "\r\n"
 
@@ -17,7 +17,7 @@ HEADER = ",".join(METRIC_COLUMNS) + "\r\n"
 def format_rows(steps: np.ndarray, times: np.ndarray, scalars: dict, settings: Settings) -> str:
     """The rows of these steps as CSV text, each with the settings in force."""
     tail = [settings.margin_real, settings.margin_fake, int(settings.spectral_norm), settings.lr_g, settings.lr_d,
-            settings.n_dis, settings.threads]
+            settings.n_dis, settings.threads, settings.loss]
     columns = [scalars[name] for name in STAT_NAMES]
     text = io.StringIO()
     writer = csv.writer(text)
@@ -27,8 +27,10 @@ def format_rows(steps: np.ndarray, times: np.ndarray, scalars: dict, settings: S
 
 
 def settings_from_row(row: dict) -> Settings:
+    """The settings a row was trained with (a row of a run from before a column existed gets its default)."""
     return Settings(float(row["margin_real"]), float(row["margin_fake"]), row["spectral_norm"] in ("1", "True"),
-                    float(row["lr_g"]), float(row["lr_d"]), int(row["n_dis"]), int(row.get("threads") or 0))
+                    float(row["lr_g"]), float(row["lr_d"]), int(row["n_dis"]), int(row.get("threads") or 0),
+                    row.get("loss") or "hinge")
 
 
 class MetricsParser:

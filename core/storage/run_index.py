@@ -50,6 +50,17 @@ def find_runs(root: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: (p / "metrics.csv").stat().st_mtime, reverse=True)
 
 
+def find_sweeps(root: str | Path) -> dict[Path, list[Path]]:
+    """{sweep folder: its run directories} for the sweeps directly under root (and root itself, if one)."""
+    root = Path(root)
+    if not root.is_dir():
+        return {}
+    folders = [root] if (root / "sweep.json").is_file() else []
+    folders += [p for p in sorted(root.iterdir()) if p.is_dir() and (p / "sweep.json").is_file()]
+    return {folder.resolve(): sorted(p.resolve() for p in (folder / "runs").glob("*") if is_run_dir(p))
+            for folder in folders}
+
+
 def read_run(path: str | Path) -> RunRecord:
     path = Path(path)
     try:

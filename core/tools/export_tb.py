@@ -36,7 +36,7 @@ def export_tb(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path,
         for row in read_rows(run_dir / "metrics.csv"):
             step, wall = int(row["step"]), float(row["wall_time"])
             for name, value in row.items():
-                if name in ("step", "wall_time") or value in (None, ""):
+                if name in ("step", "wall_time", "loss") or value in (None, ""):  # the loss in force: a text event
                     continue
                 group = "settings" if name in SETTING_COLUMNS else "train"
                 writer.add_scalar(f"{group}/{name}", float(value), step, walltime=wall)

@@ -9,7 +9,8 @@ import torch
 
 from core.base.cpu import free_cores, usable_cores
 from core.base.errors import ConfigError
-from core.config import Config, check_lr, check_margin, check_n_dis, check_threads, from_dict, settings_of, with_settings
+from core.config import (Config, check_loss, check_lr, check_margin, check_n_dis, check_threads, from_dict, settings_of,
+                         with_settings)
 from core.distributed.batchnorm import AllReduceBatchNorm2d
 from core.distributed.world import ONE_PROCESS, World, check_world
 from core.protocol import commands as C
@@ -82,7 +83,7 @@ class Trainer:
         self.opt_g = make_optimizer(canonical_parameters(self.G), self.settings.lr_g, cfg, self.device)
         self.opt_d = make_optimizer(canonical_parameters(self.D), self.settings.lr_d, cfg, self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.train.g_ema else None
-        self.d_loss_fn, self.g_loss_fn = LOSSES[cfg.loss.kind]
+        self.d_loss_fn, self.g_loss_fn = LOSSES[self.settings.loss]
         self.fixed_z = latent(cfg.model, cfg.train.n_fixed, torch.Generator().manual_seed(seed + 2),
                               balanced=True).to(self.device)
         self.step = 0
@@ -220,6 +221,12 @@ class Trainer:
             self._set(**{name: float(value) for name, value in rates.items()})
             self._adopt_learning_rates()
             return {"lr_g": self.settings.lr_g, "lr_d": self.settings.lr_d}
+        if isinstance(command, C.SetLoss):
+            check_loss(command.loss)
+            self._set(loss=command.loss)
+            self.d_loss_fn, self.g_loss_fn = LOSSES[command.loss]
+            self.fast.retrace()
+            return {"loss": self.settings.loss}
         if isinstance(command, C.SetNDis):
             check_n_dis(command.n_dis)
             self._set(n_dis=command.n_dis)
@@ -291,6 +298,7 @@ class Trainer:
     def rewind(self, state: dict) -> None:
         """Back to a checkpoint of this run, with the settings it was saved with (the thread count stays)."""
         self.settings = settings_of(from_dict(state["config"]), self.settings.threads)
+        self.d_loss_fn, self.g_loss_fn = LOSSES[self.settings.loss]
         self.load_state_dict(state)
         self.stats.drain(self.step)
         self.stats.drain_histograms()

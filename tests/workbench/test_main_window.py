@@ -15,7 +15,7 @@ from workbench.main_window import MainWindow
 from core.protocol.engine import RunSpec
 
 DOCKS = {"losses_dock", "margins_dock", "samples_dock", "controls_dock", "run_dock", "quality_dock", "runs_dock",
-         "health_dock"}
+         "health_dock", "loss_lab_dock", "sweep_dock"}
 
 
 def events(run_dir):

@@ -40,7 +40,6 @@ def show(window, t):
 
 def write_run(path, steps=300, parent=None):
     """A run directory as the engine leaves one: config.json and metrics.csv."""
-    from core.protocol.telemetry import Settings
     from core.storage.metrics_csv import HEADER, format_rows
 
     path.mkdir(parents=True)

@@ -12,7 +12,9 @@ TABLE_MIN_PX = 96
 
 
 def readable(part):
-    """The minimum height a part keeps, by its kind."""
+    """The minimum height a part keeps, by its kind (a strip of fixed height keeps its own)."""
+    if part.minimumHeight() == part.maximumHeight():
+        return part
     if isinstance(part, pg.GraphicsView) and part.minimumHeight() < PLOT_MIN_PX:
         part.setMinimumHeight(PLOT_MIN_PX)
     elif isinstance(part, QAbstractItemView) and part.minimumHeight() < TABLE_MIN_PX:

@@ -4,9 +4,10 @@ Every control shows the value the engine echoed after applying it, never an opti
 edit is sent as a command, and the widget takes the engine's value at the next refresh.
 """
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from core.analysis.losslab import LOSS_KINDS
 from core.protocol import commands as C
 from workbench.model import RunModel
 
@@ -57,6 +58,10 @@ class ControlsDock(QDockWidget):
         self.n_dis.setKeyboardTracking(False)
         self.n_dis.setToolTip("Discriminator steps per generator step")
         self.n_dis.valueChanged.connect(lambda v: self._user_edit() and self.send(C.SetNDis(v)))
+        self.loss = QComboBox()
+        self.loss.addItems(LOSS_KINDS)
+        self.loss.setToolTip("The losses of D and G from the next step on (the Loss lab compares them on D's scores)")
+        self.loss.currentTextChanged.connect(lambda kind: self._user_edit() and self.send(C.SetLoss(kind)))
         self._updating = False
         for box in (self.margin_real, self.margin_fake, self.lr_g, self.lr_d, self.n_dis):
             box.setSpecialValueText("–")  # shown at the minimum, which is where an idle box is parked
@@ -81,6 +86,7 @@ class ControlsDock(QDockWidget):
         optim_form.addRow("lr G", self.lr_g)
         optim_form.addRow("lr D", self.lr_d)
         optim_form.addRow("n_dis", self.n_dis)
+        optim_form.addRow("loss", self.loss)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -127,6 +133,8 @@ class ControlsDock(QDockWidget):
                 if not box.hasFocus() and box.value() != value:
                     box.setValue(value)
             self.spectral_norm.setChecked(s.spectral_norm)
+            if self.loss.currentText() != s.loss:
+                self.loss.setCurrentText(s.loss)
         finally:
             self._updating = False
 

@@ -147,7 +147,8 @@ class HealthDock(QDockWidget):
         self.states.clear()
         for name in DETECTORS:
             reading = health.get(name, {"state": "–"})
-            item = QTreeWidgetItem([name, reading["state"], _number(reading.get("signal")),
+            state = f"off: {reading['note']}" if reading.get("note") else reading["state"]
+            item = QTreeWidgetItem([name, state, _number(reading.get("signal")),
                                     _number(reading.get("threshold")),
                                     "" if reading.get("since") is None else f"{reading['since']:,}"])
             if reading["state"] in STATE_COLOURS:

@@ -8,24 +8,26 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPu
     QTreeWidgetItem
 
 from core.storage.live import read_heartbeat
-from core.storage.run_index import find_runs, overlay_csv, read_run
+from core.storage.run_index import find_runs, find_sweeps, overlay_csv, read_run
 from workbench.colours import D_LOSS, run_colour
 from workbench.docks import stacked
 from workbench.docks.side_by_side import SideBySide
 
 COLUMNS = ("run", "preset", "steps", "state", "forked from")
+SWEEP_ROLE = Qt.ItemDataRole.UserRole + 1  # a sweep's row holds its folder here
 
 
 class RunsDock(QDockWidget):
     REDRAW_PERIOD_S = 5.0  # lists folders: cheap, but nothing a user needs faster
 
-    def __init__(self, overlay_docks, parent=None, root: str = "runs"):
+    def __init__(self, overlay_docks, parent=None, root: str = "runs", open_sweep=None):
         super().__init__("Runs", parent)
         self.setObjectName("runs_dock")
         self.overlay_docks = overlay_docks
         self.root = Path(root)
         self.extra: list[Path] = []  # runs opened or attached from elsewhere
         self.own: Path | None = None  # the run this window trains or watches: drawn live, never overlaid
+        self.open_sweep = open_sweep  # a sweep folder -> shown whole (the Sweep dock)
         self.root_label = QLabel()
         choose = QPushButton("Folder…")
         choose.setToolTip("The folder whose run directories are listed")
@@ -34,6 +36,7 @@ class RunsDock(QDockWidget):
         self.table.setHeaderLabels(COLUMNS)
         self.table.setRootIsDecorated(False)
         self.table.itemChanged.connect(lambda *_: self.compare())
+        self.table.itemDoubleClicked.connect(lambda item, _: self._opened(item))
         self.step = QSpinBox()
         self.step.setRange(0, 10**9)
         self.step.setSingleStep(500)
@@ -76,38 +79,57 @@ class RunsDock(QDockWidget):
         else:
             self.scan()
 
+    def run_items(self) -> list[QTreeWidgetItem]:
+        """Every listed run's row, those grouped under a sweep's row included."""
+        tops = [self.table.topLevelItem(i) for i in range(self.table.topLevelItemCount())]
+        return [item for top in tops for item in ([top.child(j) for j in range(top.childCount())]
+                                                  if top.data(0, SWEEP_ROLE) else [top])]
+
     def scan(self) -> None:
-        """List the runs; keep which are ticked."""
+        """List the runs, a sweep's runs under its own row; keep which are ticked."""
         self.root_label.setText(f"Runs in {self.root.resolve()}")
+        sweeps = find_sweeps(self.root)
         paths = list(dict.fromkeys([*(p.resolve() for p in find_runs(self.root)), *self.extra]))
-        if set(paths) == set(self._listed):  # the same runs (newer ones first may reorder them): read the beats
+        listed = paths + [run for runs in sweeps.values() for run in runs]
+        if set(listed) == set(self._listed):  # the same runs (newer ones first may reorder them): read the beats
             self._update_live_rows()
             return
-        ticked = {Path(self.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole))
-                  for i in range(self.table.topLevelItemCount())
-                  if self.table.topLevelItem(i).checkState(0) == Qt.CheckState.Checked}
+        ticked = {Path(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.run_items()
+                  if item.checkState(0) == Qt.CheckState.Checked}
         self.table.blockSignals(True)
         self.table.clear()
         for path in paths:
-            run = read_run(path)
-            parent = f"{Path(run.parent['run_dir'] or '?').name} @ {run.fork_step}" if run.parent else ""
-            name = f"{run.name} (this window)" if path == self.own else run.name
-            item = QTreeWidgetItem([name, run.preset, f"{run.last_step:,}", run.state, parent])
-            item.setData(0, Qt.ItemDataRole.UserRole, str(path))
-            if path == self.own:
-                item.setToolTip(0, "The run this window trains or watches: every dock draws it live")
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, Qt.CheckState.Checked if path in ticked else Qt.CheckState.Unchecked)
-            self.table.addTopLevelItem(item)
+            self.table.addTopLevelItem(self._run_row(path, path in ticked))
+        for folder, runs in sweeps.items():
+            group = QTreeWidgetItem([f"sweep {folder.name}", "", f"{len(runs)} runs", "", ""])
+            group.setData(0, SWEEP_ROLE, str(folder))
+            group.setToolTip(0, "A sweep's runs; double-click to see the sweep ranked and its arms' bands")
+            group.addChildren([self._run_row(run, run in ticked) for run in runs])
+            self.table.addTopLevelItem(group)
         self.table.blockSignals(False)
         self.table.resizeColumnToContents(0)
-        self._listed = paths
+        self._listed = listed
         self.compare()
+
+    def _run_row(self, path: Path, ticked: bool) -> QTreeWidgetItem:
+        run = read_run(path)
+        parent = f"{Path(run.parent['run_dir'] or '?').name} @ {run.fork_step}" if run.parent else ""
+        name = f"{run.name} (this window)" if path == self.own else run.name
+        item = QTreeWidgetItem([name, run.preset, f"{run.last_step:,}", run.state, parent])
+        item.setData(0, Qt.ItemDataRole.UserRole, str(path))
+        if path == self.own:
+            item.setToolTip(0, "The run this window trains or watches: every dock draws it live")
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(0, Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
+        return item
+
+    def _opened(self, item) -> None:
+        if item.data(0, SWEEP_ROLE) and self.open_sweep is not None:
+            self.open_sweep(item.data(0, SWEEP_ROLE))
 
     def _update_live_rows(self) -> None:
         """Steps and state of the listed runs from their heartbeats (cheap: one small file each)."""
-        for i in range(self.table.topLevelItemCount()):
-            item = self.table.topLevelItem(i)
+        for item in self.run_items():
             beat = read_heartbeat(item.data(0, Qt.ItemDataRole.UserRole))
             if beat is not None:
                 self.table.blockSignals(True)
@@ -117,16 +139,14 @@ class RunsDock(QDockWidget):
 
     def tick(self, *paths) -> None:
         wanted = {Path(p).resolve() for p in paths}
-        for i in range(self.table.topLevelItemCount()):
-            item = self.table.topLevelItem(i)
+        for item in self.run_items():
             item.setCheckState(0, Qt.CheckState.Checked if Path(item.data(0, Qt.ItemDataRole.UserRole)) in wanted
                                else Qt.CheckState.Unchecked)
 
     def compare(self) -> None:
         """Overlay the ticked runs in the other docks, each in its colour (shown in the list)."""
         self.picked = []
-        for i in range(self.table.topLevelItemCount()):
-            item = self.table.topLevelItem(i)
+        for item in self.run_items():
             checked = item.checkState(0) == Qt.CheckState.Checked
             path = Path(item.data(0, Qt.ItemDataRole.UserRole))
             colour = D_LOSS if path == self.own else run_colour(len([p for p in self.picked if p[0].path != self.own]))

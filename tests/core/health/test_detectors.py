@@ -19,7 +19,7 @@ def window(n=500, **values):
 
 def facts(cfg):
     """What the detectors know of a run that starts from cfg."""
-    return RunFacts(settings_of(cfg, 1), cfg.is_2d, cfg.loss.kind)
+    return RunFacts(settings_of(cfg, 1), cfg.is_2d)
 
 
 def test_each_detector_is_silent_on_a_healthy_window_and_fires_on_its_failure():
@@ -112,3 +112,17 @@ def test_the_monitor_judges_coverage_only_where_scores_come():
                                                                    "modes_total": 8}])
     assert [e["kind"] for e in events if e["name"] == "not_covering"] == ["alert"]
     assert monitor.readings["not_covering"].signal == 0.5 and monitor.readings["not_covering"].state == "alert"
+
+
+def test_under_wasserstein_d_overpowers_stands_down_and_says_why():
+    monitor = HealthMonitor(resolve("digits").health, evaluated=False)
+    beaten = window(600, real_violation_rate=0.0, fake_violation_rate=0.0, d_loss=0.0)
+    steps = beaten.pop("steps")
+    hinge = RunFacts(Settings(1, 1, True, 2e-4, 2e-4, 1, 1, "hinge"), is_2d=False)
+    raised = monitor.update(hinge, 600, steps, beaten)
+    assert [e["name"] for e in raised] == ["d_overpowers"]
+    critic = RunFacts(Settings(1, 1, True, 2e-4, 2e-4, 1, 1, "wasserstein"), is_2d=False)
+    cleared = monitor.update(critic, 601, steps[:1] + 600, {k: v[:1] for k, v in beaten.items()})
+    assert [(e["kind"], e["name"]) for e in cleared] == [("alert_cleared", "d_overpowers")]
+    reading = monitor.readings["d_overpowers"]
+    assert reading.state == "off" and "no zero to sink to" in reading.note

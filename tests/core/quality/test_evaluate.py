@@ -217,3 +217,18 @@ def test_a_stopped_evaluation_gives_up_at_its_next_stage(digits):
     with pytest.raises(InterruptedError):
         evaluator(StopsAfterOneChunk(data), step=3)
     assert calls == [1000]
+
+
+def test_the_embedded_digits_classifier_is_shipped_so_a_new_run_is_scored_at_once():
+    """tests/benchmarks/ship_classifier.py writes it; this fails when the digits or the classifier changed
+    and it was not run again."""
+    from core.config import resolve
+    from core.training.data import load_dataset
+
+    bank = load_dataset(resolve("digits").data, 64)
+    shipped = features.shipped_classifier(features._fingerprint(bank.images, bank.labels))
+    assert shipped.is_file(), "no shipped classifier for today's embedded digits: run tests/benchmarks/ship_classifier.py"
+    classifier = features.load_or_train_classifier(bank.images, bank.labels, should_stop=lambda: True)  # no training
+    assert classifier.path == shipped and classifier.accuracy > 0.99
+    sample = bank.images[:500]
+    assert (classifier.predict(sample) == bank.labels[:500].numpy()).mean() > 0.99
