@@ -76,6 +76,6 @@ def sweep_dialog(window, checkpoint: str, typed: str | None = None) -> None:
         return
     process = start_sweep(line, out)
     window.forks.append(process)
-    window.runs.refresh()
+    window.runs.scan()
     window.statusBar().showMessage(f"sweep training in {out} (pid {process.pid}); the Runs dock lists it, "
                                    "double-click its row to rank the arms", 15000)

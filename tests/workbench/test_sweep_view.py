@@ -21,11 +21,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def sweep_folder(tmp_path_factory):
-    """A real sweep: ring8, two margins, two seeds, 200 steps each, scored every 100."""
+    """A real sweep: ring8, two margins, two seeds, 600 steps each, scored every 300."""
     root = tmp_path_factory.mktemp("sweeps")
     out = root / "margins"
     subprocess.run([sys.executable, "-m", "core.cli", "sweep", "--preset", "ring8", "--grid",
-                    "loss.margin_real=0.5,2", "--seeds", "2", "--steps", "200", "--set", "eval.every=100",
+                    "loss.margin_real=0.5,2", "--seeds", "2", "--steps", "600", "--set", "eval.every=300",
                     "--set", "eval.early=0", "--set", "train.batch_size=32", "--parallel", "2", "--out", str(out)],
                    check=True, stdout=subprocess.DEVNULL, timeout=600)
     return out
@@ -38,22 +38,25 @@ def mean_score(out, arm):
 
 
 def test_the_runs_dock_groups_a_sweep_and_opens_it_ranked(window, qtbot, sweep_folder):
+    window.runs.raise_()  # its tab, as a user clicks it
     window.runs.root = sweep_folder.parent
-    window.runs.refresh()
+    window.runs.scan()
     tree = window.runs.table
     group = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
                  if tree.topLevelItem(i).text(0) == "sweep margins")
     assert group.childCount() == 4  # 2 arms x 2 seeds, under their sweep's row
     tree.scrollToItem(group)
     rect = tree.visualItemRect(group)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # a double-click's press
     qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     dock = window.sweep
     wait_for(qtbot, lambda: dock.isVisible() and dock.table.topLevelItemCount() == 2)
     shown = {dock.table.topLevelItem(i).text(1): float(dock.table.topLevelItem(i).text(2)) for i in range(2)}
     for arm, mean in shown.items():
         assert mean == pytest.approx(mean_score(sweep_folder, arm), rel=1e-3)
-    first = dock.table.topLevelItem(0).data(2, Qt.ItemDataRole.UserRole)
-    assert first == max(shown.values())  # higher high_quality_rate ranks first
+    first = dock.table.topLevelItem(0)
+    assert first.text(0) == "1" and float(first.text(2)) == max(shown.values())  # higher high_quality_rate first
+    assert max(shown.values()) > 0
 
     header = dock.table.header()
     x = header.sectionViewportPosition(2) + header.sectionSize(2) // 2
@@ -87,7 +90,7 @@ def test_sweep_from_here_forks_the_live_run_into_every_arm(window, qtbot, tmp_pa
         record = json.loads((out / "runs" / f"{arm}-seed-0" / "config.json").read_text())
         assert record["parent"]["step"] == saved["step"] and record["loss"]["margin_fake"] == float(arm[12:])
     window.runs.root = tmp_path
-    window.runs.refresh()
+    window.runs.scan()
     assert any(window.runs.table.topLevelItem(i).text(0) == f"sweep {out.name}"
                for i in range(window.runs.table.topLevelItemCount()))
 

@@ -47,6 +47,7 @@ class SweepDock(QDockWidget):
         self.table.setHeaderLabels(COLUMNS)
         self.table.setRootIsDecorated(False)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # by rank until a header is clicked
         self.table.itemChanged.connect(lambda *_: self._draw_curves())
         self.bars = pg.PlotWidget()
         self.bars.setTitle("mean over seeds, ± one standard deviation", size="9pt")
