@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from core.base.clock import process_started, since_boot
@@ -85,6 +86,8 @@ def show_window(args, spec: RunSpec | None, runner, stages: dict) -> int:
         window.attach(args.attach)
     else:
         window.start(spec, started=runner)
+    for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C in its terminal, a logout: closed as by its button
+        signal.signal(number, lambda *_: QTimer.singleShot(0, window.close))
     if args.profile_startup:
         def report_when_trained():
             if "first step seen in the window" in window.model.startup or window.model.state == "failed":

@@ -82,6 +82,25 @@ class Judge:
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+        self._settle(images, labels, test)
+
+    @classmethod
+    def cached(cls, images: torch.Tensor, labels: torch.Tensor, path: str, robust: bool = False) -> "Judge":
+        """The judge trained once and kept at `path` (weights only); held-out split and floors as trained."""
+        import os
+
+        if not os.path.exists(path):
+            judge = cls(images, labels, robust=robust)
+            torch.save(judge.net.state_dict(), path)
+            return judge
+        judge = cls.__new__(cls)
+        judge.net = LeNet(images.shape[1], int(labels.max()) + 1, images.shape[-1])
+        judge.net.load_state_dict(torch.load(path, weights_only=True))
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(SEED))
+        judge._settle(images, labels, order[:HELD_OUT])
+        return judge
+
+    def _settle(self, images, labels, test) -> None:
         self.net.eval()
         self.accuracy = float((self.probabilities(images[test]).argmax(1) == labels[test].numpy()).mean())
         reference, other = test.chunk(2)

@@ -1,8 +1,15 @@
 """hinge-workbench's command line in this process: what it refuses says so in one line before any window
 opens, and without a display it says what to do instead."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from workbench import app
+from tests.core.helpers import heartbeat, wait_until
 from workbench.display import display_problem
 
 
@@ -48,3 +55,24 @@ def test_this_machines_own_libraries_are_checked(capsys, monkeypatch):
         pytest.skip("every xcb library Qt needs is installed here")
     assert app.main(["--preset", "ring8"]) == 2
     assert capsys.readouterr().err.strip() == f"hinge-workbench: error: {problem}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_closes_the_window_as_its_close_button_does(tmp_path, number):
+    """Ctrl+C in the terminal it was started from, or a logout's SIGTERM: the run is saved, the engine stops."""
+    run = tmp_path / "run"
+    window = subprocess.Popen([sys.executable, "-m", "workbench.app", "--preset", "ring8", "--run-dir", str(run),
+                               "--set", "train.checkpoint_every=100000"],
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: heartbeat(run).get("step", 0) > 50, timeout=120)
+        window.send_signal(number)
+        assert window.wait(60) == 0, window.stderr.read()
+    finally:
+        window.kill()
+    beat = heartbeat(run)
+    assert (run / "checkpoints" / "last.pt").is_file() and beat["state"] in ("stopped", "done")
+    assert "Traceback" not in window.stderr.read()
+    last = json.loads((run / "events.jsonl").read_text().splitlines()[-1])
+    assert last["kind"] == "stop" and last["step"] == beat["step"] > 50
