@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--preset", help="the preset every run starts from")
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applied to every run")
     sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
-                       help="a setting and the values its arms take (repeatable: every combination is an arm)")
+                       help="a setting and the values its arms take (repeatable: every combination is an arm); "
+                            "K1,K2=A/B,C/D moves two settings together")
     sweep.add_argument("--seeds", type=int, default=1, help="runs per arm, seeds S, S+1, ... (S: train.seed)")
     budget = sweep.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="steps per run (default: the preset's train.steps)")

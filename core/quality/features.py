@@ -103,6 +103,11 @@ class Classifier:
         """uint8 (N, C, H, W) -> (N, classes) softmax."""
         return self._run(images, lambda x: self.net(x).softmax(1))
 
+    def features_and_probabilities(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Both from one pass through the net."""
+        both = self._run(images, lambda x: torch.cat([f := self.net.body(x), self.net.head(f).softmax(1)], 1))
+        return both[:, :-self.n_classes], both[:, -self.n_classes:]
+
     def predict(self, images: torch.Tensor) -> np.ndarray:
         return self.probabilities(images).argmax(1)
 

@@ -45,8 +45,9 @@ class EvaluationSchedule(Part):
         return later[0] if later else (step // self.every + 1) * self.every
 
     def after_steps(self) -> None:
-        if self.due(self.session.trainer.step):
-            self.evaluate()
+        step = self.session.trainer.step
+        if self.due(step):
+            self.evaluate(quick=step in self.early_steps and step % self.every != 0)
 
     def on_finish(self) -> None:
         if self.every:
@@ -58,15 +59,16 @@ class EvaluationSchedule(Part):
         if not self.evaluate():
             raise UserError("an evaluation of this step is already done or under way")
 
-    def evaluate(self) -> bool:
-        """Score a snapshot of G in the background; False when one is already waiting or this step was scored."""
+    def evaluate(self, quick: bool = False) -> bool:
+        """Score a snapshot of G in the background (quick: an early score, FID and coverage only); False when
+        one is already waiting or this step was scored."""
         s = self.session
         t = s.trainer
         if self._evaluated_step == t.step or s.control.state == RunState.DIVERGED:
             return False
         if self._evaluator is None:
             self._evaluator = self._start_evaluator(t)
-        queued = self._evaluator.submit(t.sampler, t.step)
+        queued = self._evaluator.submit(t.sampler, t.step, quick)
         if queued:
             self._evaluated_step = t.step
             self._submitted.append([t.step, round(s.train_seconds, 3), False])

@@ -62,7 +62,8 @@ class Sweep:
             return cfg
 
         base = settled([])
-        arms = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] or [{}]
+        arms = [{k: v for key, value in zip(grid, values) for k, v in paired(key, value).items()}
+                for values in itertools.product(*grid.values())] or [{}]
         for arm in arms:
             settled([f"{k}={v}" for k, v in arm.items()])
         metric = args.metric or JUDGES["points" if base.is_2d else "images"]
@@ -88,6 +89,15 @@ class Run:
     @property
     def result(self) -> dict | None:
         return read_json(self.path / "sweep-result.json")
+
+
+def paired(key: str, value: str) -> dict[str, str]:
+    """A grid entry's settings: `KEY=V` as it is, or keys that move together, `K1,K2=A/B` (K1=A, K2=B)."""
+    keys = [k.strip() for k in key.split(",")]
+    values = value.split("/") if len(keys) > 1 else [value]
+    if len(values) != len(keys):
+        raise UserError(f"--grid {key}=...: {value!r} needs {len(keys)} values joined by '/', one per key")
+    return dict(zip(keys, (v.strip() for v in values)))
 
 
 def arm_name(arm: dict) -> str:

@@ -5,7 +5,7 @@ checkpoint's samples, written by `hinge-train sample` exactly as a user exports 
 independent judge of tests/benchmarks/judge.py (robust to early samples' soft, speckled strokes).
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/first_minutes.py --at 30,60,90,120,180
-    ... --set optim.lr_g=2e-4 --set optim.lr_d=2e-4   # the preset as it was, side by side
+    ... --code /tmp/before   # the window and engine of another checkout (git worktree add /tmp/before REV)
 """
 from __future__ import annotations
 
@@ -31,9 +31,13 @@ from core.storage.inbox import append_command  # noqa: E402
 from core.training.data import load_dataset  # noqa: E402
 
 
-def launch(home: Path, run: Path, at: list[float], extra: list[str]) -> dict[float, Path]:
+def code_env(code: str | None) -> dict:
+    return {**os.environ, **({"PYTHONPATH": code} if code else {})}
+
+
+def launch(home: Path, run: Path, at: list[float], extra: list[str], code: str | None) -> dict[float, Path]:
     """{seconds after launch: the checkpoint saved then}."""
-    env = {**os.environ, "HOME": str(home), "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    env = {**code_env(code), "HOME": str(home), "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     env.pop("XDG_CACHE_HOME", None), env.pop("HINGE_CACHE_DIR", None)
     start = time.monotonic()
     window = subprocess.Popen([sys.executable, "-m", "workbench.app", "--run-dir", str(run), *extra], env=env,
@@ -66,10 +70,10 @@ def step_of(run: Path, path: Path) -> int | None:
     return None
 
 
-def judged(judge: Judge, checkpoint: Path, n: int) -> dict:
+def judged(judge: Judge, checkpoint: Path, n: int, code: str | None) -> dict:
     out = checkpoint.with_suffix(".npy")
-    subprocess.run([sys.executable, "-m", "core.cli", "sample", str(checkpoint), "--n", str(n), "--out", str(out)],
-                   check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "core.cli", "sample", "--checkpoint", str(checkpoint), "--n", str(n),
+                    "--out", str(out)], check=True, stderr=subprocess.DEVNULL, env=code_env(code))
     images = torch.from_numpy(np.load(out)).permute(0, 3, 1, 2)
     coverage = metrics.class_coverage(judge.probabilities(images))
     return {"classes": coverage["classes_present"], "class_kl": coverage["class_kl"],
@@ -83,6 +87,7 @@ def main():
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--n", type=int, default=2000, help="samples judged per checkpoint")
     parser.add_argument("--loads", default="0,1", help="other processes keeping a core busy")
+    parser.add_argument("--code", help="a checkout whose window and engine to launch instead of this one's")
     parser.add_argument("--judge-cache", default=os.path.join(tempfile.gettempdir(), "judge_digits_robust.pt"))
     args = parser.parse_args()
     at = [float(s) for s in args.at.split(",")]
@@ -90,12 +95,12 @@ def main():
     bank = load_dataset(resolve("digits").data, 64)
     judge = Judge.cached(bank.images, bank.labels, args.judge_cache, robust=True)
     print(f"judge: held-out accuracy {judge.accuracy:.2%}; FD floor (real vs real) {judge.floor:.2f}; "
-          f"settings {args.set or 'the preset'}")
+          f"code {args.code or 'this checkout'}; settings {args.set or 'the preset'}")
     for load in (int(s) for s in args.loads.split(",")):
         with tempfile.TemporaryDirectory() as home:
             busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
             try:
-                saved = launch(Path(home), Path(home) / "run", at, extra)
+                saved = launch(Path(home), Path(home) / "run", at, extra, args.code)
             finally:
                 for process in busy:
                     process.kill()
@@ -104,7 +109,7 @@ def main():
                 if not path.exists():
                     print(f"{'busy' if load else 'idle'} {seconds:5.0f}s: no checkpoint (the run had not started)")
                     continue
-                r = judged(judge, path, args.n)
+                r = judged(judge, path, args.n, args.code)
                 print(f"{'busy' if load else 'idle'} {seconds:5.0f}s step {step_of(Path(home) / 'run', path):5d}: "
                       f"{r['classes']:2d} classes, class KL {r['class_kl']:.3f}, {100 * r['confident']:.0f}% "
                       f"confident, judge FD {r['judge_fd']:.0f}", flush=True)

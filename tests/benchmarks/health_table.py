@@ -38,6 +38,8 @@ PROVOCATIONS = [
     ("g_collapse", "ring8", ["eval.every=250"], 1000, [{"kind": "set_learning_rates", "lr_g": 0.02}], 2500),
     ("g_collapse", "digits", ["eval.every=250"], 1000, [{"kind": "set_learning_rates", "lr_g": 2e-3, "lr_d": 1e-9}],
      2500),
+    ("not_covering", "ring8", ["train.batch_size=16", "optim.lr_g=3e-3", "optim.lr_d=3e-3", "train.g_ema=0"], 0, [],
+     5000),
 ]
 
 

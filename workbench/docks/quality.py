@@ -128,6 +128,9 @@ class QualityDock(QDockWidget):
         seconds = latest.get("eval_seconds")
         took = f" ({seconds:.1f} s)" if seconds and seconds >= 0.1 else ""
         note = f" {latest['note']}" if "note" in latest else ""
+        if latest.get("quick"):
+            note += (f" An early score: how the classifier reads {latest['n']:,} samples; FID and the rest come "
+                     f"with the first full score{f' at step {every:,}' if every else ''}.")
         judge = ""
         if latest.get("classifier_accuracy") is not None:
             judge = (f" Judge: the dataset's CNN classifier, {100 * latest['classifier_accuracy']:.1f}% accurate on "
@@ -145,6 +148,8 @@ class QualityDock(QDockWidget):
             self.choice.clear()
             for key in keys:
                 self.choice.addItem(LABELS[key], key)
+            if result.get("quick"):  # an early score: whether the samples read as digits says most
+                self.choice.setCurrentIndex(max(0, self.choice.findData("confident_share")))
             self.choice.blockSignals(False)
 
     def _fill_table(self, latest: dict) -> None:

@@ -141,8 +141,21 @@ def test_background_evaluation_scores_a_snapshot_and_closes(digits):
     background.wait()
     (result,) = background.results()
     assert result["step"] == 7 and result["classes_present"] == 10
+    assert not background.running and background._thread is None  # no idle thread left between scores
+    assert background.submit(generator, 8)
     background.close()
-    assert not background._thread.is_alive()
+    assert background._thread is None or not background._thread.is_alive()
+
+
+def test_a_quick_score_reads_the_classes_of_fewer_samples(digits):
+    cfg, data = digits
+    evaluator = Evaluator(cfg, data, "cpu")
+    generator = Replay(data, keep=lambda labels: labels < 7)
+    quick, full = evaluator(generator, 1, quick=True), evaluator(generator, 1)
+    assert quick["quick"] and quick["n"] == 500 and "quick" not in full
+    assert not any(key.startswith(("fid", "kid", "precision", "recall", "diversity")) for key in quick)
+    assert quick["classes_present"] == full["classes_present"] == 7
+    assert quick["confident_share"] == pytest.approx(full["confident_share"], abs=0.02)
 
 
 def test_training_writes_quality_every_n_steps(tmp_path, tiny_ring_config):

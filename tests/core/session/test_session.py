@@ -243,12 +243,13 @@ class FakeEvaluator:
     """Scores instantly: each submitted step comes back as a result, one slot at a time."""
 
     def __init__(self, busy=False):
-        self.submitted, self.busy, self.closed = [], busy, False
+        self.submitted, self.busy, self.closed, self.quick = [], busy, False, []
 
-    def submit(self, G, step):
+    def submit(self, G, step, quick=False):
         if self.busy:
             return False
         self.submitted.append(step)
+        self.quick += [step] if quick else []
         return True
 
     def results(self):
@@ -299,9 +300,16 @@ def test_scores_of_a_branch_a_rewind_abandoned_are_dropped(tmp_path):
 def test_a_new_run_is_scored_early_and_then_every_n_steps(tmp_path):
     session = fake_session(tmp_path)
     session.trainer.cfg.eval.every, session.trainer.cfg.eval.early = 1000, 3
-    schedule = EvaluationSchedule(session, lambda trainer: FakeEvaluator())
+    evaluator = FakeEvaluator()
+    schedule = EvaluationSchedule(session, lambda trainer: evaluator)
     assert [s for s in range(1, 3001) if schedule.due(s)] == [125, 250, 500, 1000, 2000, 3000]
     assert schedule.next_due == 125
+    session.trainer.sampler = None
+    for step in range(1, 1001):
+        session.trainer.step = step
+        schedule.after_steps()
+        evaluator.results()
+    assert evaluator.quick == [125, 250, 500]  # the early scores are the quick ones
     session.trainer.step = 600
     assert schedule.next_due == 1000
     session.trainer.cfg.eval.every = 0

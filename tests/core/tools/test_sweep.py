@@ -38,6 +38,14 @@ def test_every_combination_of_the_grid_is_an_arm_trained_once_per_seed(tmp_path)
         plan(tmp_path, start_from="x.pt")
 
 
+def test_settings_that_move_together_are_one_grid_entry(tmp_path):
+    sweep = plan(tmp_path, grid=["loss.margin_real,loss.margin_fake=0.5/0.5,2/0.5", "optim.lr_d=1e-3,5e-4"], seeds=1)
+    assert sweep.arms[1] == {"loss.margin_real": "0.5", "loss.margin_fake": "0.5", "optim.lr_d": "5e-4"}
+    assert [arm_name(a) for a in sweep.arms][2] == "margin_real-2_margin_fake-0.5_lr_d-1e-3" and len(sweep.arms) == 4
+    with pytest.raises(UserError, match="needs 2 values joined by '/'"):
+        plan(tmp_path, grid=["loss.margin_real,loss.margin_fake=0.5,2/0.5"])
+
+
 def test_failed_runs_count_against_their_arm_and_another_sweep_is_refused(tmp_path):
     sweep = open_sweep(tmp_path, plan(tmp_path, grid=["loss.margin_real=0.5,1"]))
     results = {("margin_real-0.5", 0): ("done", 0.97), ("margin_real-0.5", 1): ("failed", None),
