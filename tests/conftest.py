@@ -22,7 +22,7 @@ def tiny_digits_config():
     def make(**train):
         cfg = Config(preset="tiny", data=DataConfig(source="digits", n_samples=200),
                      model=ModelConfig(z_dim=8, g_width=4, d_width=4),
-                     train=TrainConfig(batch_size=8, checkpoint_every=10_000, n_fixed=16, **{**PINNED, **train}))
+                     train=TrainConfig(**{"batch_size": 8, "checkpoint_every": 10_000, "n_fixed": 16, **PINNED, **train}))
         return validate(cfg)
     return make
 
@@ -32,6 +32,6 @@ def tiny_ring_config():
     def make(**train):
         cfg = Config(preset="tiny-ring", data=DataConfig(source="ring8"),
                      model=ModelConfig(z_dim=2, mlp_hidden=16, mlp_depth=2),
-                     train=TrainConfig(batch_size=32, checkpoint_every=10_000, **{**PINNED, **train}))
+                     train=TrainConfig(**{"batch_size": 32, "checkpoint_every": 10_000, **PINNED, **train}))
         return validate(cfg)
     return make

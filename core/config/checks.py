@@ -90,6 +90,9 @@ def validate(cfg: Config) -> Config:
     check_threads(t.threads, allow_auto=True)
     for name in ("steps", "batch_size", "checkpoint_every", "n_fixed"):
         _positive(f"train.{name}", getattr(t, name))
+    for name in ("keep_checkpoints", "keep_every"):
+        if not (isinstance(getattr(t, name), int) and getattr(t, name) >= 0):
+            raise ConfigError(f"train.{name} must be 0 (no limit) or a whole number, got {getattr(t, name)!r}")
     for name in ("publish_every_s", "samples_every_s", "autosave_minutes"):
         value = getattr(t, name)
         if not (math.isfinite(value) and value > 0):

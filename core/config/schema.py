@@ -76,6 +76,8 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 1000
     autosave_minutes: float = 1.0  # also save last.pt this often, whatever the step count: a crash costs <= 1 min
+    keep_checkpoints: int = 10  # the newest step-N.pt kept (0: all); older ones are deleted, save keep_every's
+    keep_every: int = 10000  # also keep every step-N.pt whose step is a multiple of this (0: none)
     publish_every_s: float = 0.2
     samples_every_s: float = 2.0
     n_fixed: int = 64
@@ -95,7 +97,7 @@ class EvalConfig:
     every: int = 0  # steps between quality evaluations during training; 0: never
     early: int = 3  # also score at every/2, every/4, ... (this many halvings) before the first of those steps
     n: int = 2000  # generated (and real) samples per evaluation
-    inception: str = ""  # a local Inception-v3 weights file: FID features from it instead of the classifier
+    inception: str = ""  # the FID Inception weights file (pt_inception-2015-12-05-6726825d.pth): fid/kid/precision/recall
 
 
 @dataclass

@@ -71,4 +71,6 @@ class CheckpointPolicy(Part):
         if path:
             return target
         self.saved = Saved(s.trainer.step, keep_step)
-        return s.run_dir.keep_step_copy(s.trainer.step) if keep_step else target
+        train = s.trainer.cfg.train
+        return s.run_dir.keep_step_copy(s.trainer.step, train.keep_checkpoints, train.keep_every) if keep_step \
+            else target

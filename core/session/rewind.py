@@ -27,6 +27,15 @@ def settings_commands(now: Settings, wanted: Settings) -> list:
     return commands
 
 
+def kept_note(session) -> str:
+    """What checkpoints/ holds, and the retention that decided it."""
+    steps = list(session.run_dir.step_checkpoints())
+    train = session.trainer.cfg.train
+    held = f"steps {', '.join(f'{x:,}' for x in steps)}" if steps else "no step-N.pt"
+    return (f": checkpoints/ holds {held} (train.keep_checkpoints = {train.keep_checkpoints} keeps the newest, "
+            f"train.keep_every = {train.keep_every} every multiple of it)")
+
+
 class Rewinder:
     def __init__(self, session):
         self.session = session
@@ -36,7 +45,7 @@ class Rewinder:
         target = self._target(command)
         candidates = [(step, path) for step, path in s.run_dir.step_checkpoints().items() if step <= target]
         if not candidates:
-            raise UserError(f"no checkpoint of this run at or before step {target} (checkpoints/step-N.pt)")
+            raise UserError(f"no checkpoint of this run at or before step {target} is kept{kept_note(s)}")
         step, path = candidates[-1]
         state = load_checkpoint(path)
         s.publisher.publish(judged=False)  # the abandoned branch's last rows reach metrics.csv and the window

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from core.base.errors import UserError
-from core.base.files import atomic_file, json_objects, read_json, write_atomically
+from core.base.files import atomic_file, json_objects, read_json, read_jsonl, write_atomically
 from core.config import Config
 from core.protocol.telemetry import Settings
 from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows
 from core.storage.pictures import write_frame
+from core.storage.retention import THIN_EVERY, checkpoints_to_keep, frames_to_keep
 
 
 def default_run_dir(preset: str) -> Path:
@@ -60,6 +61,34 @@ def _split_lines(path: Path, keep, abandoned: Path) -> int:
     return len(moved)
 
 
+def step_checkpoints(folder: Path) -> dict[int, Path]:
+    """{step: path} of the step-N.pt checkpoints in a run's checkpoints/ folder, in step order."""
+    found = {}
+    for path in Path(folder).glob("step-*.pt"):
+        number = path.stem[len("step-"):]
+        if number.isdigit():
+            found[int(number)] = path
+    return dict(sorted(found.items()))
+
+
+def merge_histograms(lines: list[dict], keep: set[int]) -> list[dict]:
+    """The lines whose step is kept, each carrying the counts of the dropped lines before it (a line counts
+    the scores since the previous one), so the totals stay what they were."""
+    out, carry = [], None
+    for line in lines:
+        if carry is not None and len(carry["real"]) == len(line["real"]):
+            line = {**line, **{key: [a + b for a, b in zip(carry[key], line[key])] for key in COUNTS if key in line}}
+        carry = None
+        if line["step"] in keep:
+            out.append(line)
+        else:
+            carry = line
+    return out
+
+
+COUNTS = ("real", "fake", "real_beyond", "fake_beyond")
+
+
 def _step_of(line: str) -> int:
     return int(json.loads(line)["step"]) if line.strip() else -1
 
@@ -77,6 +106,7 @@ class RunDir:
             self._metrics = Appender(self.metrics_path)
             self._events = Appender(self.events_path)
             self._quality = self._histograms = None  # opened at their first line
+            self._frames_written = 0
         except OSError as exc:
             raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
         if new_metrics:
@@ -116,23 +146,36 @@ class RunDir:
         return where
 
     def step_checkpoints(self) -> dict[int, Path]:
-        """{step: path} of the step-N.pt checkpoints in this run directory."""
-        found = {}
-        for path in self.checkpoints.glob("step-*.pt"):
-            number = path.stem[len("step-"):]
-            if number.isdigit():
-                found[int(number)] = path
-        return dict(sorted(found.items()))
+        return step_checkpoints(self.checkpoints)
 
-    def keep_step_copy(self, step: int) -> Path:
-        """checkpoints/step-N.pt: a copy of last.pt, whole or not at all."""
+    def keep_step_copy(self, step: int, keep: int = 0, every: int = 0) -> Path:
+        """checkpoints/step-N.pt: a copy of last.pt, whole or not at all; then only the newest `keep` step-N.pt
+        and every `every`-th stay (core.storage.retention)."""
         target = self.checkpoints / f"step-{step}.pt"
         try:
             with atomic_file(target, durable=True) as out, open(self.last_checkpoint, "rb") as source:
                 shutil.copyfileobj(source, out)
         except OSError as exc:
             raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
+        found = self.step_checkpoints()
+        for old in set(found) - checkpoints_to_keep(list(found), keep, every):
+            found[old].unlink(missing_ok=True)
         return target
+
+    def thin_timelapse(self) -> None:
+        """Every recent frame and histogram line kept, older ones spaced out with age (core.storage.retention)."""
+        frames = {int(p.stem[5:]): p for p in self.timelapse.glob("step-*.png") if p.stem[5:].isdigit()}
+        for step in set(frames) - frames_to_keep(list(frames)):
+            frames[step].unlink(missing_ok=True)
+        if not self.histograms_path.exists():
+            return
+        lines = [line for line in read_jsonl(self.histograms_path) if "step" in line and "real" in line]
+        kept = merge_histograms(lines, frames_to_keep([line["step"] for line in lines]))
+        if len(kept) < len(lines):
+            if self._histograms is not None:
+                self._histograms.close()
+                self._histograms = None  # reopened at the next line
+            write_atomically(self.histograms_path, "".join(json.dumps(line) + "\n" for line in kept), durable=True)
 
     def write_config(self, cfg: Config, parent: dict | None = None) -> None:
         """config.json: the settings, and for a fork its parent (kept when the fork itself is resumed)."""
@@ -150,6 +193,9 @@ class RunDir:
 
     def append_frame(self, picture: np.ndarray, step: int) -> None:
         write_frame(picture, self.timelapse, step)
+        self._frames_written += 1
+        if self._frames_written % THIN_EVERY == 0:
+            self.thin_timelapse()
 
     def append_event(self, event: dict) -> None:
         self._events.write(json.dumps(event) + "\n")

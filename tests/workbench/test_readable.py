@@ -116,20 +116,38 @@ def test_at_laptop_size_every_plot_stays_readable_and_the_quality_plot_waits_for
     assert window.quality.plot.isVisibleTo(window.quality) and window.quality.plot.height() >= PLOT_MIN_PX
 
 
-def test_the_alerts_table_wraps_what_it_saw_instead_of_cutting_it(window, qtbot):
-    window.resize(1366, 768)
-    message = "G is collapsing: only 3 of 10 classes appear (this run reached 10)."
-    show(window, telemetry([500], events=None) if False else telemetry([500]))
+def raise_alert(window, run_dir, message="G is collapsing: only 3 of 10 classes appear (this run reached 10)."):
+    show(window, telemetry([500], run_dir=str(run_dir)))
     window.model.log.append({"kind": "alert", "name": "g_collapse", "step": 500, "since": 400, "message": message,
                              "suggestion": "halve G's learning rate (0.0002 -> 0.0001)", "evidence": {},
                              "action": {"kind": "set_learning_rates", "lr_g": 1e-4}})
     window.model.version += 1
     window.health.raise_()
     window.health.refresh(window.model)
+
+
+def test_the_alerts_table_wraps_what_it_saw_instead_of_cutting_it(window, qtbot, tmp_path):
+    window.resize(1366, 768)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "step-300.pt").write_bytes(b"")
+    raise_alert(window, tmp_path)
     item = window.health.history.topLevelItem(0)
-    assert item.text(2) == message and window.health.history.wordWrap()
+    assert "only 3 of 10 classes" in item.text(2) and window.health.history.wordWrap()
     assert window.health.history.textElideMode() == Qt.TextElideMode.ElideNone
     assert "lr G 0.0002" in window.health.after_rewind.text() and window.health.rewind_apply_button.isEnabled()
+
+
+def test_rewind_is_offered_only_to_a_checkpoint_still_kept(window, tmp_path):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "step-800.pt").write_bytes(b"")  # after the alert began: no use
+    raise_alert(window, tmp_path)
+    health = window.health
+    assert not health.rewind_button.isEnabled() and not health.rewind_apply_button.isEnabled()
+    assert "No checkpoint from before the alert is kept" in health.after_rewind.text()
+    (tmp_path / "checkpoints" / "step-200.pt").write_bytes(b"")
+    window.model.version += 1
+    health.refresh(window.model)
+    assert health.rewind_button.isEnabled() and "step-200.pt" in health.rewind_button.toolTip()
 
 
 def test_linking_the_margins_makes_them_equal_at_once(window):

@@ -1,6 +1,8 @@
 """Training health as the engine judges it (core/health): each detector's state, its evidence over steps
 against its threshold, the alerts of the run, and the ways on: apply the suggested change, rewind to before
 the alert, or both in one click; the dock says what stays in force after a rewind."""
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -9,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QHeaderView,
 
 from core.health import DETECTORS
 from core.protocol import commands as C
+from core.storage.rundir import step_checkpoints
 from workbench.axes import FollowRange
 from workbench.colours import D_LOSS
 from workbench.docks import readable, stacked
@@ -126,10 +129,20 @@ class HealthDock(QDockWidget):
             self.choice.setCurrentIndex(self.choice.findData(model.alerts[-1]["name"]))
         self._redraw()
 
+    def _kept_before_alert(self, model: RunModel) -> int | None:
+        """The step of the checkpoint a rewind to before the alert would go back to, if one is kept (as the
+        engine picks it: before the first active alert began, with none active before the latest one)."""
+        if not model.alerts or not model.info.get("run_dir"):
+            return None
+        before = min(a["since"] for a in self.active_alerts) if self.active_alerts else model.alerts[-1]["since"]
+        kept = [s for s in step_checkpoints(Path(model.info["run_dir"]) / "checkpoints") if s < before]
+        return kept[-1] if kept else None
+
     def _show_ways_on(self, model: RunModel) -> None:
         suggested = self._suggested()
-        self.rewind_button.setEnabled(bool(model.alerts))
-        self.rewind_apply_button.setEnabled(bool(model.alerts) and suggested is not None)
+        target = self._kept_before_alert(model)
+        self.rewind_button.setEnabled(target is not None)
+        self.rewind_apply_button.setEnabled(target is not None and suggested is not None)
         self.apply_button.setEnabled(any(a.get("action") for a in self.active_alerts))
         tip = suggested["suggestion"].capitalize() if suggested else "No alert suggests a change"
         self.apply_button.setToolTip(tip)
@@ -137,9 +150,13 @@ class HealthDock(QDockWidget):
         if not model.alerts or model.settings is None:
             self.after_rewind.setText("")
             return
-        since = (self.active_alerts or model.alerts)[-1]["since"]
-        self.rewind_button.setToolTip(f"Go back to the last step-N.pt checkpoint written before step {since:,}; what "
-                                      "came after moves to abandoned/ and the plots keep it faint")
+        if target is None:
+            self.rewind_button.setToolTip("No checkpoint from before the alert is kept (train.keep_checkpoints)")
+            self.after_rewind.setText("No checkpoint from before the alert is kept: no rewind possible "
+                                      "(train.keep_checkpoints and train.keep_every decide what is kept).")
+            return
+        self.rewind_button.setToolTip(f"Go back to checkpoints/step-{target}.pt, the last kept before the alert; "
+                                      "what came after moves to abandoned/ and the plots keep it faint")
         then = f"; Rewind and apply then {suggested['suggestion']}" if suggested else ""
         self.after_rewind.setText(f"A rewind keeps the settings in force now: {in_force(model.settings)}{then}.")
 
