@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "class coverage; PacGAN's mode metrics for 2D data")
     evaluate.add_argument("--checkpoint", required=True)
     evaluate.add_argument("--n", type=int, help="samples to score (default: the config's eval.n, 2000)")
-    evaluate.add_argument("--inception", metavar="WEIGHTS", help="a local torchvision Inception-v3 weights file "
-                                                               "for FID features (default: the dataset classifier)")
+    evaluate.add_argument("--inception", metavar="WEIGHTS", help="the FID Inception weights file "
+                          "(pt_inception-2015-12-05-6726825d.pth): fid, kid, precision, recall as papers compute them")
     evaluate.add_argument("--seed", type=int, default=1234, help="seed of the generated samples' z")
     evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 

@@ -204,41 +204,52 @@ def load_or_train_classifier(images: torch.Tensor, labels: torch.Tensor,
     return classifier
 
 
-class InceptionFeatures:
-    """Inception-v3's 2048-d pool features from a local torchvision-format weights file."""
+FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # as pytorch-fid and torch-fidelity distribute it
 
-    name = "inception-v3"
-    metric_suffix = ""  # FID proper
+
+def fid_inception_state(path: Path) -> dict:
+    """The FID Inception weights in `path` (TensorFlow's 2015-12-05 Inception converted to PyTorch: 1008
+    classes, no auxiliary head), read without running any pickled code; CheckpointError for anything else."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"eval.inception: {path} is not a loadable weights file ({exc.__class__.__name__}); "
+                              f"expected the FID Inception weights, {FID_WEIGHTS}") from None
+    fc = state.get("fc.weight") if isinstance(state, dict) else None
+    if fc is None or tuple(fc.shape) != (1008, 2048) or any(str(k).startswith("AuxLogits") for k in state):
+        what = ("torchvision's ImageNet Inception-v3 (1000 classes), whose features do not give the FID of papers"
+                if fc is not None and tuple(fc.shape) == (1000, 2048) else "not Inception-v3 weights")
+        raise CheckpointError(f"eval.inception: {path} is {what}; expected the FID Inception weights, {FID_WEIGHTS} "
+                              "(as pytorch-fid and torch-fidelity distribute it)")
+    return state
+
+
+class InceptionFeatures:
+    """FID's features: the 2048-d pool of the FID Inception network, run by torch-fidelity's own extractor
+    (its TensorFlow-compatible resize to 299 px and normalization), from a local weights file."""
+
+    name = "inception-v3-fid"
+    metric_suffix = ""  # fid, kid, precision, recall: comparable with papers (at 50,000 samples)
     accuracy = None
     n_classes = 0
 
     def __init__(self, weights_path: str, device):
-        from torchvision.models import inception_v3  # slow to import: only with eval.inception
-
         path = Path(weights_path).expanduser()
         if not path.is_file():
             raise DataError(f"eval.inception: no weights file at {path}")
+        fid_inception_state(path)  # checked safely first: torch-fidelity itself unpickles without weights_only
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise CheckpointError(f"eval.inception: {path} is not a loadable weights file ({exc.__class__.__name__})") from None
-        net = build_without_global_rng(lambda: inception_v3(weights=None, aux_logits=True, init_weights=False))
-        try:
-            net.load_state_dict(state)
-        except (RuntimeError, TypeError) as exc:
-            raise CheckpointError(f"eval.inception: {path} does not hold torchvision's Inception-v3 weights: "
-                                  f"{str(exc).splitlines()[0]}") from None
-        net.fc = nn.Identity()
-        self.net = net.eval().to(device)
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        except ImportError:
+            raise DataError("eval.inception needs torch-fidelity: pip install 'hinge-workbench[fid]' "
+                            "(or pip install torch-fidelity)") from None
+        self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                               feature_extractor_weights_path=str(path)).to(device)
         self.path = path
-        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> np.ndarray:
-        out = []
-        for chunk in images.split(50):
-            x = chunk.to(self.mean.device).float().div(255).expand(-1, 3, -1, -1)
-            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-            out.append(self.net((x - self.mean) / self.std).float().cpu())
+        """uint8 (N, C, H, W), C 1 or 3, any size -> (N, 2048)."""
+        device = next(self.net.parameters()).device
+        out = [self.net(chunk.to(device).expand(-1, 3, -1, -1).contiguous())[0].cpu() for chunk in images.split(50)]
         return torch.cat(out).numpy()

@@ -16,11 +16,11 @@ METRICS = (
     ("high_quality_rate", "high-quality samples", False),
     ("modes_covered", "modes covered", False),
     ("reverse_kl", "reverse KL (modes)", True),
-    ("fid", "FID (Inception-v3 features)", True),
-    ("kid", "KID (Inception-v3 features)", True),
-    ("precision", "precision (Inception-v3 features)", False),
-    ("recall", "recall (Inception-v3 features)", False),
-    ("diversity", "diversity vs data (Inception-v3 features)", False),
+    ("fid", "FID (FID Inception features)", True),
+    ("kid", "KID (FID Inception features)", True),
+    ("precision", "precision (FID Inception features)", False),
+    ("recall", "recall (FID Inception features)", False),
+    ("diversity", "diversity vs data (FID Inception features)", False),
     ("fid_cnn", "FID (dataset CNN features)", True),
     ("kid_cnn", "KID (dataset CNN features)", True),
     ("precision_cnn", "precision (dataset CNN features)", False),
@@ -134,7 +134,7 @@ class QualityDock(QDockWidget):
         judge = ""
         if latest.get("classifier_accuracy") is not None:
             judge = (f" Judge: the dataset's CNN classifier, {100 * latest['classifier_accuracy']:.1f}% accurate on "
-                     "held-out real images" + ("; FID on Inception-v3 features." if "fid" in latest else "."))
+                     "held-out real images" + ("; FID on the FID Inception network's features." if "fid" in latest else "."))
         self.status.setText(f"Step {latest['step']:,}{took}; scored {schedule}.{judge}{note}")
         self._fill_table(latest)
         self._fill_choice(latest)
