@@ -156,17 +156,20 @@ class BackgroundEvaluator:
         self._idle.set()
         self._results: queue.Queue = queue.Queue()
 
-    def submit(self, G: torch.nn.Module, step: int, quick: bool = False) -> bool:
-        """Queue a copy of G for evaluation; False (and nothing queued) while one already waits."""
+    def submit(self, G: torch.nn.Module, step: int, quick: bool = False, replace: bool = False) -> str | None:
+        """Queue a copy of G for evaluation: "queued", or "replaced" when `replace` put it in the place of the
+        one waiting (a run's final score supersedes an older waiting one); None (nothing queued) while one
+        already waits, or after close."""
         with self._lock:
-            if self._waiting is not None or self.evaluator.stopped:
-                return False
+            if self.evaluator.stopped or (self._waiting is not None and not replace):
+                return None
+            outcome = "queued" if self._waiting is None else "replaced"
             self._waiting = (copy.deepcopy(G), step, quick)
             self._idle.clear()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="hinge-eval", daemon=True)
                 self._thread.start()
-            return True
+            return outcome
 
     def _next_job(self):
         with self._lock:

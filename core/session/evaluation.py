@@ -51,7 +51,7 @@ class EvaluationSchedule(Part):
 
     def on_finish(self) -> None:
         if self.every:
-            self.evaluate()
+            self.evaluate(final=True)
 
     def on_request(self, command) -> None:
         if self.session.control.state == RunState.DIVERGED:
@@ -59,16 +59,18 @@ class EvaluationSchedule(Part):
         if not self.evaluate():
             raise UserError("an evaluation of this step is already done or under way")
 
-    def evaluate(self, quick: bool = False) -> bool:
-        """Score a snapshot of G in the background (quick: an early score, FID and coverage only); False when
-        one is already waiting or this step was scored."""
+    def evaluate(self, quick: bool = False, final: bool = False) -> bool:
+        """Score a snapshot of G in the background (quick: an early score, the classes only); False when one
+        is already waiting or this step was scored. A final score takes the place of one still waiting."""
         s = self.session
         t = s.trainer
         if self._evaluated_step == t.step or s.control.state == RunState.DIVERGED:
             return False
         if self._evaluator is None:
             self._evaluator = self._start_evaluator(t)
-        queued = self._evaluator.submit(t.sampler, t.step, quick)
+        queued = self._evaluator.submit(t.sampler, t.step, quick, replace=final)
+        if queued == "replaced":
+            self._submitted.pop()
         if queued:
             self._evaluated_step = t.step
             self._submitted.append([t.step, round(s.train_seconds, 3), False])

@@ -240,17 +240,21 @@ def test_a_checkpoint_that_cannot_be_written_is_a_user_error(tmp_path):
 # --- the evaluation schedule -----------------------------------------------------------------------
 
 class FakeEvaluator:
-    """Scores instantly: each submitted step comes back as a result, one slot at a time."""
+    """Scores instantly: each submitted step comes back as a result; while busy, the last one submitted
+    waits and only a replacement takes its place."""
 
     def __init__(self, busy=False):
         self.submitted, self.busy, self.closed, self.quick = [], busy, False, []
 
-    def submit(self, G, step, quick=False):
-        if self.busy:
-            return False
+    def submit(self, G, step, quick=False, replace=False):
+        if self.busy and not replace:
+            return None
+        replaced = self.busy and bool(self.submitted)
+        if replaced:
+            self.submitted.pop()
         self.submitted.append(step)
         self.quick += [step] if quick else []
-        return True
+        return "replaced" if replaced else "queued"
 
     def results(self):
         out, self.submitted = [{"step": s, "score": s / 10} for s in self.submitted], []
@@ -280,6 +284,21 @@ def test_evaluations_come_every_n_steps_at_the_end_and_on_request(tmp_path):
     assert [json.loads(line)["step"] for line in (tmp_path / "quality.jsonl").read_text().splitlines()] == [5, 10, 12]
     schedule.on_close()
     assert evaluator.closed
+
+
+def test_a_runs_final_score_takes_the_place_of_one_still_waiting(tmp_path):
+    session = fake_session(tmp_path)
+    session.trainer.sampler = None
+    evaluator = FakeEvaluator()
+    schedule = EvaluationSchedule(session, lambda trainer: evaluator)
+    session.trainer.step, session.train_seconds = 5, 5.0
+    schedule.after_steps()
+    evaluator.busy = True  # step 5 still waits for its turn
+    session.trainer.step, session.train_seconds = 10, 10.0
+    schedule.after_steps()  # refused: one waits already
+    session.trainer.step, session.train_seconds = 12, 12.0
+    schedule.on_finish()
+    assert schedule.take_results() == [{"step": 12, "score": 1.2, "train_seconds": 12.0}]
 
 
 def test_scores_of_a_branch_a_rewind_abandoned_are_dropped(tmp_path):
