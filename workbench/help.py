@@ -2,11 +2,12 @@
 the files are, and About."""
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout
 
 import core
 
@@ -18,23 +19,41 @@ TOUR = (
                 "getting gradient."),
     ("Samples", "The generator's output for a fixed z (click a sample to enlarge). For 2D data: real points grey, "
                 "generated orange, the modes as circles, and D's score as a heat map with its colour scale."),
-    ("Controls", "Pause, step, margins (tick link to keep them equal), spectral norm, learning rates, n_dis. Each "
-                 "shows what the engine applied; a refused value snaps back and the status bar says why."),
+    ("Controls", "Pause, step, the loss, margins (tick link to keep them equal), spectral norm, learning rates, n_dis. "
+                 "Each shows what the engine applied; a refused value snaps back and the status bar says why."),
     ("Run", "Preset, data, device, speed-ups, run directory, speed and ETA, and the spectral sigma of each D layer."),
     ("Quality", "Scores of the generator measured in the background (and on request), their best values, each "
                 "distance beside its floor (real vs real), and one of them over steps or training seconds."),
-    ("Health", "Four detectors judge the run as it trains: D overpowering G, G collapsing, diverging, stalled. Each "
+    ("Health", "Five detectors judge the run as it trains: D overpowering G, G collapsing, G not covering the data, "
+               "diverging, stalled. Each "
                "one's signal against its threshold, the alerts with their evidence and a suggested change; Apply "
                "suggestion, or Rewind to the last checkpoint before the alert. The status-bar badge opens it."),
     ("Runs", "The run directories under runs/ and any you opened: tick several to overlay their curves in Losses, "
              "Margins and Quality (forks marked where they left their parent), see two runs' samples side by side, "
              "and export the comparison."),
+    ("Loss lab", "For the scores D gives now, what hinge (with the margins in force), BCE and Wasserstein would do "
+                 "with them: each loss and its gradient over D's score, the histograms under them, and how many "
+                 "samples get gradient. The loss itself is switched in Controls."),
+    ("Sweep", "A sweep (hinge-train sweep, or Sweep from here) seen whole: its arms ranked by their mean score over "
+              "the seeds with the spread and the failed runs; tick an arm to see its seeds' scores over steps."),
 )
 
 
 def _readme() -> Path | None:
     path = Path(core.__file__).resolve().parent.parent / "README.md"
     return path if path.is_file() else None
+
+
+def guide() -> tuple[str, str]:
+    """The README as Markdown and where it was read: beside the source, or (installed from a wheel) the
+    installed package's description, which is the README."""
+    readme = _readme()
+    if readme is not None:
+        return readme.read_text(encoding="utf-8"), str(readme)
+    try:
+        return importlib.metadata.metadata("hinge-workbench").get_payload() or "", "the installed package"
+    except importlib.metadata.PackageNotFoundError:
+        return "", "nowhere: neither a source tree nor an installed package"
 
 
 def shortcuts_html(actions) -> str:
@@ -51,13 +70,13 @@ def tour_html() -> str:
 def files_html(run_dir: str | None) -> str:
     readme = _readme()
     where = f"<code>{Path(run_dir).resolve()}</code>" if run_dir else "none yet (start a run from the File menu)"
-    guide = (f"<code>{readme}</code>" if readme else
-             "README.md of the hinge-workbench source (it is not installed with the package)")
+    guide = (f"<code>{readme}</code> (Help &gt; Guide shows it)" if readme else
+             "Help &gt; Guide shows it, from the installed package; the docs/ folder of the source has the rest")
     return (f"<p><b>This run's directory</b>: {where}</p><p>It holds config.json (the settings), metrics.csv "
             "(one row per step), events.jsonl (every change and its step), quality.jsonl, checkpoints/ (last.pt, "
             "step-N.pt), samples/, live/ (the latest state, for a window attached from elsewhere) and "
             "commands.jsonl (append a command to steer the run from anywhere). New runs go to runs/PRESET-TIME under the directory the workbench was "
-            f"started in, unless --run-dir says otherwise.</p><p><b>The guide</b>: {guide}</p>"
+            f"started in, unless --run-dir says otherwise.</p><p><b>The guide (README)</b>: {guide}</p>"
             "<p><b>Headless</b>: <code>hinge-train train --resume RUN/checkpoints/last.pt</code> continues a run; "
             "<code>hinge-workbench --attach RUN</code> watches and steers one that trains elsewhere.</p>")
 
@@ -69,6 +88,24 @@ def about_html(device: str) -> str:
     return (f"<b>Hinge-GAN Workbench {core.__version__}</b><br>Train GANs with the hinge loss and watch them learn."
             f"<br><br>Python {platform.python_version()} · PySide6 {PySide6.__version__} · "
             f"pyqtgraph {pyqtgraph.__version__}<br>Engine device: {device}")
+
+
+def show_guide(parent) -> QDialog:
+    text, where = guide()
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(f"Guide: {where}")
+    browser = QTextBrowser()
+    browser.setOpenExternalLinks(True)
+    browser.setMarkdown(text or "The guide could not be found: " + where)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(browser)
+    layout.addWidget(buttons)
+    dialog.resize(820, 640)
+    dialog.browser = browser
+    dialog.show()
+    return dialog
 
 
 def show(parent, title: str, html: str) -> None:

@@ -34,6 +34,7 @@ def build_menus(window) -> None:
         window, "Keyboard shortcuts", help_pages.shortcuts_html(window.findChildren(QAction))), "F1")
     add_action(window, help_menu, "Tour of the window", lambda: help_pages.show(
         window, "Tour of the window", help_pages.tour_html()))
+    add_action(window, help_menu, "Guide", lambda: help_pages.show_guide(window))
     add_action(window, help_menu, "Where are my files?", lambda: help_pages.show(
         window, "Where are my files?", help_pages.files_html(window.spec.run_dir if window.spec else None)))
     help_menu.addSeparator()

@@ -1,10 +1,9 @@
 """The File menu's dialogs driven as a user drives them: the real dialog opens, is filled in and accepted."""
 import json
+from pathlib import Path
 
 import numpy as np
-
 import pytest
-
 from PIL import Image
 
 from tests.workbench.conftest import RING, make_spec, wait_for
@@ -94,6 +93,21 @@ def test_help_lists_the_shortcuts_the_tour_and_where_the_files_are(window, qtbot
     assert "Ctrl+S" in shortcuts and "Save checkpoint" in shortcuts and "Space" in shortcuts
     assert all(dock.windowTitle() in tour for dock in window.docks)
     assert str((tmp_path / "run").resolve()) in files and "metrics.csv" in files
+
+
+def test_the_guide_is_the_readme_from_the_source_or_from_the_installed_package(window, monkeypatch):
+    from workbench import help as help_pages
+
+    readme = (Path(help_pages.core.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    title = readme.splitlines()[0].lstrip("# ")
+    dialog = help_pages.show_guide(window)
+    assert dialog.browser.toPlainText().startswith(title) and dialog.windowTitle().endswith("README.md")
+    dialog.close()
+    monkeypatch.setattr(help_pages, "_readme", lambda: None)  # as from a wheel: no source tree beside the package
+    dialog = help_pages.show_guide(window)
+    assert dialog.browser.toPlainText().startswith(title) and "installed package" in dialog.windowTitle()
+    assert "Help &gt; Guide" in help_pages.files_html(None)
+    dialog.close()
 
 
 def test_idle_controls_show_no_made_up_values_and_space_works_in_a_number_box(window, qtbot, tmp_path):
