@@ -50,6 +50,17 @@ def make_optimizer(params, lr: float, cfg: Config, device: torch.device):
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")
 
 
+@torch.no_grad()
+def update_average(average: torch.nn.Module, model: torch.nn.Module, g_ema: float, step: int) -> None:
+    """One step of G's moving average. The decay ramps up from 0.1 so that early samples are not dominated by
+    the random init: (1 + t) / (10 + t) reaches 0.99 at step 890 and 0.999 only at step 8,990, so a g_ema
+    near 1 averages ~t/9 steps until then."""
+    decay = min(g_ema, (1 + step) / (10 + step))
+    lerp_all_(list(average.parameters()), list(model.parameters()), 1.0 - decay)
+    for mine, current in zip(average.buffers(), model.buffers()):
+        mine.copy_(current)
+
+
 class Trainer:
     """One process's trainer. `cfg` is the recipe the run started from; `settings` are the steerable
     settings in force now. In a world of several processes (core.distributed) every rank draws the global
@@ -165,19 +176,10 @@ class Trainer:
         self.opt_g.step()
         self.D.requires_grad_(True)
         if self.G_ema is not None:
-            self._update_ema()
+            update_average(self.G_ema, self.G, self.cfg.train.g_ema, self.step)
         self.stats.record(d_real.detach().float(), d_fake.detach().float(), real_loss, fake_loss, g_loss.detach(),
                           s.margin_real, s.margin_fake)
         self.step += 1
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        # the decay ramps up from 0.1 so that early samples are not dominated by the random init: (1 + t) / (10 + t)
-        # reaches 0.99 at step 890 and 0.999 only at step 8,990, so a g_ema near 1 averages ~t/9 steps until then
-        decay = min(self.cfg.train.g_ema, (1 + self.step) / (10 + self.step))
-        lerp_all_(list(self.G_ema.parameters()), list(self.G.parameters()), 1.0 - decay)
-        for average, current in zip(self.G_ema.buffers(), self.G.buffers()):
-            average.copy_(current)
 
     @property
     def sampler(self) -> torch.nn.Module:

@@ -1,4 +1,4 @@
-"""Time to quality: presets (and variants of them) against the seed document's textbook recipe, each
+"""Time to quality: presets (and variants of them) against the textbook hinge-GAN recipe, each
 trained for the same wall-clock seconds on this machine, one after the other, and scored at fixed
 intervals by the same two judges (the project's classifier and the independent one in judge.py).
 
