@@ -88,7 +88,7 @@ class Session:
         return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": device,
                 "run_dir": str(self.run_dir.path), "max_steps": self.control.max_steps, "is_2d": t.cfg.is_2d,
                 "loss": t.settings.loss, "eval_every": t.cfg.eval.every, "eval_due": self.evaluation.next_due,
-                "speedups": t.speedups}
+                "checkpoint_every": t.cfg.train.checkpoint_every, "speedups": t.speedups}
 
     def handle(self, command, source: str | None = None) -> bool:
         return self.dispatcher.handle(command, source)

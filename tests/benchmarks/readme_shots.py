@@ -2,7 +2,7 @@
 
     digits    the default preset two minutes in
     ring8     PacGAN's ring, D's score as a heat map under G's points
-    health    ring8 with a divergence provoked (D's learning rate raised to 0.05 mid-run)
+    health    ring8 with a divergence provoked (D's learning rate raised to 0.05 mid-run), 8 s later
     runs      a fork (smaller margins) compared with its parent in the Runs dock, their curves overlaid
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/readme_shots.py --out assets
@@ -83,7 +83,8 @@ def main():
         save(window, app, out / "screenshot-ring8.png")
         window.close()
     if "health" in args.only:
-        window = train(app, "ring8", 25, during=(15, lambda w: w.send(C.SetLearningRates(lr_d=0.05))))
+        window = train(app, "ring8", 8, ["train.checkpoint_every=500"],  # checkpoints to rewind to
+                       during=(15, lambda w: w.send(C.SetLearningRates(lr_d=0.05))))
         save(window, app, out / "screenshot-health.png", window.health)
         window.close()
     if "runs" in args.only:

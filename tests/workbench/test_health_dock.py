@@ -46,3 +46,23 @@ def test_an_alert_shows_everywhere_and_the_dock_applies_its_suggestion_and_rewin
     assert (window.model.branches[0][0] > rewind["to_step"]).all()  # the abandoned branch, kept for the plot
     wait_for(qtbot, lambda: len(window.losses._branches) == 2)  # its D and G losses, drawn faint
     wait_for(qtbot, lambda: window.model.settings.lr_d == 0.25)  # the rewind kept the settings in force
+
+
+def test_rewind_and_apply_goes_back_before_the_alert_with_the_suggestion_in_force(window, qtbot, tmp_path):
+    window.health.raise_()
+    window.start(make_spec(tmp_path, overrides=SETUP))
+    wait_for(qtbot, lambda: window.model.step > 300 and window.model.settings is not None)
+    lr_g = window.model.settings.lr_g
+    window.send(C.SetLearningRates(lr_d=0.05))
+    wait_for(qtbot, lambda: window.model.health.get("diverging", {}).get("state") == "alert")
+    wait_for(qtbot, lambda: window.health.rewind_apply_button.isEnabled())
+    assert "lr D 0.05" in window.health.after_rewind.text()  # what a plain rewind would keep in force
+    qtbot.mouseClick(window.health.rewind_apply_button, Qt.LeftButton)
+    wait_for(qtbot, lambda: window.model.settings.lr_d == 0.025)
+    run_dir = tmp_path / "run"
+    wait_for(qtbot, lambda: any(e["kind"] == "rewind" for e in events(run_dir / "events.jsonl")))
+    after = events(run_dir / "events.jsonl")
+    rewind = next(i for i, e in enumerate(after) if e["kind"] == "rewind")
+    applied = next(e for e in after[rewind:] if e["kind"] == "set_learning_rates")
+    assert (applied["lr_g"], applied["lr_d"]) == (lr_g / 2, 0.025)  # halved over the settings the rewind kept
+    assert applied["step"] == after[rewind]["to_step"] < after[rewind]["from_step"]

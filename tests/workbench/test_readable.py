@@ -116,8 +116,9 @@ def test_at_laptop_size_every_plot_stays_readable_and_the_quality_plot_waits_for
     assert window.quality.plot.isVisibleTo(window.quality) and window.quality.plot.height() >= PLOT_MIN_PX
 
 
-def raise_alert(window, run_dir, message="G is collapsing: only 3 of 10 classes appear (this run reached 10)."):
-    show(window, telemetry([500], run_dir=str(run_dir)))
+def raise_alert(window, run_dir, message="G is collapsing: only 3 of 10 classes appear (this run reached 10).",
+                **info):
+    show(window, telemetry([500], run_dir=str(run_dir), **info))
     window.model.log.append({"kind": "alert", "name": "g_collapse", "step": 500, "since": 400, "message": message,
                              "suggestion": "halve G's learning rate (0.0002 -> 0.0001)", "evidence": {},
                              "action": {"kind": "set_learning_rates", "lr_g": 1e-4}})
@@ -148,6 +149,12 @@ def test_rewind_is_offered_only_to_a_checkpoint_still_kept(window, tmp_path):
     window.model.version += 1
     health.refresh(window.model)
     assert health.rewind_button.isEnabled() and "step-200.pt" in health.rewind_button.toolTip()
+
+
+def test_with_no_checkpoint_due_before_the_alert_the_dock_says_none_was_saved(window, tmp_path):
+    raise_alert(window, tmp_path, checkpoint_every=1000)  # the alert began at step 400
+    assert not window.health.rewind_button.isEnabled()
+    assert "No checkpoint was saved before the alert (one every 1,000 steps" in window.health.after_rewind.text()
 
 
 def test_linking_the_margins_makes_them_equal_at_once(window):

@@ -3,7 +3,8 @@
 One rule for small windows: every part of a dock keeps a readable minimum height (a plot PLOT_MIN_PX, a
 table TABLE_MIN_PX); where the dock is shorter than its parts, it scrolls rather than squash them."""
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QLayout, QScrollArea, QSizePolicy, QSplitter,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 import pyqtgraph as pg
 
@@ -11,12 +12,23 @@ PLOT_MIN_PX = 150
 TABLE_MIN_PX = 96
 
 
+def is_plot(part) -> bool:
+    """A plot, or a stack of plots shown one at a time."""
+    if isinstance(part, QStackedWidget):
+        return part.count() > 0 and all(isinstance(part.widget(i), pg.GraphicsView) for i in range(part.count()))
+    return isinstance(part, pg.GraphicsView)
+
+
 def readable(part):
     """The minimum height a part keeps, by its kind (a strip of fixed height keeps its own)."""
     if part.minimumHeight() == part.maximumHeight():
         return part
-    if isinstance(part, pg.GraphicsView) and part.minimumHeight() < PLOT_MIN_PX:
-        part.setMinimumHeight(PLOT_MIN_PX)
+    if is_plot(part) or isinstance(part, QSplitter):
+        floor = PLOT_MIN_PX if is_plot(part) else part.minimumSizeHint().height()  # a splitter: its parts' sum
+        part.setMinimumHeight(max(part.minimumHeight(), floor))
+        # a plot's preferred height (480 px) would count when a wrapped label makes the dock's height depend on
+        # its width, and push the dock into scrolling: a plot takes the height there is, down to its minimum
+        part.setSizePolicy(part.sizePolicy().horizontalPolicy(), QSizePolicy.Policy.Ignored)
     elif isinstance(part, QAbstractItemView) and part.minimumHeight() < TABLE_MIN_PX:
         part.setMinimumHeight(TABLE_MIN_PX)
     return part

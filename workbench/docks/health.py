@@ -134,9 +134,19 @@ class HealthDock(QDockWidget):
         engine picks it: before the first active alert began, with none active before the latest one)."""
         if not model.alerts or not model.info.get("run_dir"):
             return None
-        before = min(a["since"] for a in self.active_alerts) if self.active_alerts else model.alerts[-1]["since"]
+        before = self._failure_began(model)
         kept = [s for s in step_checkpoints(Path(model.info["run_dir"]) / "checkpoints") if s < before]
         return kept[-1] if kept else None
+
+    def _failure_began(self, model: RunModel) -> int:
+        return min(a["since"] for a in self.active_alerts) if self.active_alerts else model.alerts[-1]["since"]
+
+    def _why_no_rewind(self, model: RunModel) -> str:
+        every = model.info.get("checkpoint_every") or 0
+        if every and self._failure_began(model) <= every:
+            return (f"No checkpoint was saved before the alert (one every {every:,} steps, "
+                    "train.checkpoint_every; Ctrl+S saves one by hand)")
+        return "No checkpoint from before the alert is kept (train.keep_checkpoints and train.keep_every decide)"
 
     def _show_ways_on(self, model: RunModel) -> None:
         suggested = self._suggested()
@@ -151,9 +161,8 @@ class HealthDock(QDockWidget):
             self.after_rewind.setText("")
             return
         if target is None:
-            self.rewind_button.setToolTip("No checkpoint from before the alert is kept (train.keep_checkpoints)")
-            self.after_rewind.setText("No checkpoint from before the alert is kept: no rewind possible "
-                                      "(train.keep_checkpoints and train.keep_every decide what is kept).")
+            self.rewind_button.setToolTip(self._why_no_rewind(model))
+            self.after_rewind.setText(self._why_no_rewind(model) + ": no rewind possible.")
             return
         self.rewind_button.setToolTip(f"Go back to checkpoints/step-{target}.pt, the last kept before the alert; "
                                       "what came after moves to abandoned/ and the plots keep it faint")
