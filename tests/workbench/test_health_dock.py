@@ -53,16 +53,18 @@ def test_rewind_and_apply_goes_back_before_the_alert_with_the_suggestion_in_forc
     window.start(make_spec(tmp_path, overrides=SETUP))
     wait_for(qtbot, lambda: window.model.step > 300 and window.model.settings is not None)
     lr_g = window.model.settings.lr_g
-    window.send(C.SetLearningRates(lr_d=0.05))
+    window.send(C.SetLearningRates(lr_d=0.5))
     wait_for(qtbot, lambda: window.model.health.get("diverging", {}).get("state") == "alert")
-    wait_for(qtbot, lambda: window.health.rewind_apply_button.isEnabled())
-    assert "lr D 0.05" in window.health.after_rewind.text()  # what a plain rewind would keep in force
+    window.send(C.Pause())  # the alert stays active while the dock is read (running, it can clear again)
+    wait_for(qtbot, lambda: window.model.state == "paused" and window.health.rewind_apply_button.isEnabled())
+    assert "lr D 0.5" in window.health.after_rewind.text()  # what a plain rewind would keep in force
     qtbot.mouseClick(window.health.rewind_apply_button, Qt.LeftButton)
-    wait_for(qtbot, lambda: window.model.settings.lr_d == 0.025)
+    wait_for(qtbot, lambda: window.model.settings.lr_d == 0.25)
     run_dir = tmp_path / "run"
     wait_for(qtbot, lambda: any(e["kind"] == "rewind" for e in events(run_dir / "events.jsonl")))
     after = events(run_dir / "events.jsonl")
     rewind = next(i for i, e in enumerate(after) if e["kind"] == "rewind")
-    applied = next(e for e in after[rewind:] if e["kind"] == "set_learning_rates")
-    assert (applied["lr_g"], applied["lr_d"]) == (lr_g / 2, 0.025)  # halved over the settings the rewind kept
+    kept, applied = [e for e in after[rewind:] if e["kind"] == "set_learning_rates"][-2:]
+    assert (kept["lr_g"], kept["lr_d"]) == (lr_g, 0.5)  # the rewind keeps the settings in force, recorded
+    assert (applied["lr_g"], applied["lr_d"]) == (lr_g / 2, 0.25)  # then the suggestion halves them
     assert applied["step"] == after[rewind]["to_step"] < after[rewind]["from_step"]
