@@ -19,13 +19,17 @@ def _holder() -> dict:
 
 
 def claim(path: Path) -> bool:
-    """Create the lock file at `path` if nobody holds it (O_EXCL: of two workers, exactly one succeeds)."""
+    """Create the lock file at `path` if nobody holds it. The holder is written to a file of its own first and
+    hard-linked into place (a link fails where the name exists: of two workers, exactly one succeeds), so a
+    lock is never seen empty or half written."""
+    draft = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.draft")
+    draft.write_text(json.dumps(_holder()))
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.link(draft, path)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as f:
-        json.dump(_holder(), f)
+    finally:
+        draft.unlink(missing_ok=True)
     return True
 
 
@@ -58,8 +62,11 @@ def is_stale(path: Path, last_sign_of_life: float | None) -> bool:
     if last_sign_of_life is not None and now - last_sign_of_life < FRESH_S:
         return False
     held = holder(path)
-    if held is None:
-        return path.exists()  # a claim cut short while written: nobody can be holding it
+    if held is None:  # unreadable (claims are never written in place): judged by its age alone
+        try:
+            return now - max(path.stat().st_mtime, last_sign_of_life or 0.0) > STALE_AFTER_S
+        except FileNotFoundError:
+            return False
     if held.get("host") == socket.gethostname() and not _alive(int(held.get("pid", -1))):
         return True
     return now - max(float(held.get("since", 0)), last_sign_of_life or 0.0) > STALE_AFTER_S

@@ -36,3 +36,25 @@ def test_of_two_workers_taking_over_a_stale_claim_one_succeeds(tmp_path):
     lock.write_text("{}")
     assert take_over(lock) and not take_over(tmp_path / "nothing-there")
     assert holder(lock)["pid"] == os.getpid() and len(list(tmp_path.glob("claim.stale-*"))) == 1
+
+
+def test_workers_racing_for_a_new_claim_never_both_get_it(tmp_path):
+    """Each does what a sweep worker does: claim, else take over a claim that looks stale. A claim seen
+    between its creation and its content must not look stale."""
+    import threading
+
+    for trial in range(200):
+        lock, won, start = tmp_path / f"claim-{trial}", [], threading.Barrier(4)
+
+        def worker():
+            start.wait()
+            if claim(lock) or (is_stale(lock, None) and take_over(lock)):
+                won.append(threading.get_ident())
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1, trial
+    assert not list(tmp_path.glob("*.draft"))  # the drafts a claim is written in are gone
