@@ -83,8 +83,7 @@ def main():
         save(window, app, out / "screenshot-ring8.png")
         window.close()
     if "health" in args.only:
-        window = train(app, "ring8", 8, ["train.checkpoint_every=500"],  # checkpoints to rewind to
-                       during=(15, lambda w: w.send(C.SetLearningRates(lr_d=0.05))))
+        window = train(app, "ring8", 8, during=(15, lambda w: w.send(C.SetLearningRates(lr_d=0.05))))
         save(window, app, out / "screenshot-health.png", window.health)
         window.close()
     if "runs" in args.only:
