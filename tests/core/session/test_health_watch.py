@@ -68,14 +68,17 @@ def _rewinding_inbox(session_box, at_step, command):
 def test_a_rewind_goes_back_to_the_checkpoint_and_trains_the_same_steps_again(tmp_path):
     """Rewound at step 250 to step 150: step-100.pt is the checkpoint; rows 101-250 move to abandoned/;
     training from there gives the same weights and rows as a run that never went past 100 first."""
-    cfg = resolve("ring8", overrides=QUICK + ["train.checkpoint_every=100"])
+    often = ["train.checkpoint_every=100", "train.publish_every_s=0.001"]  # the speed's window spans few steps
+    cfg = resolve("ring8", overrides=QUICK + often)
     straight = run_session(cfg, tmp_path / "straight", 300)
 
-    cfg = resolve("ring8", overrides=QUICK + ["train.checkpoint_every=100"])
-    box = []
-    session = Session(Trainer(cfg, "cpu"), RunDir(tmp_path / "rewound"), max_steps=300)
+    cfg = resolve("ring8", overrides=QUICK + often)
+    box, speeds = [], []
+    session = Session(Trainer(cfg, "cpu"), RunDir(tmp_path / "rewound"), max_steps=300,
+                      publish=lambda t: speeds.append(t.steps_per_s))
     box.append(session)
     session.run(_rewinding_inbox(box, 250, C.Rewind(to_step=150)))
+    assert min(speeds) >= 0  # steps went back 150: the speed is measured afresh, never negative
 
     assert_same_weights(weights(session.trainer), weights(straight.trainer))
     rows = metrics_rows(tmp_path / "rewound")
