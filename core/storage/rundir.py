@@ -61,14 +61,22 @@ def _split_lines(path: Path, keep, abandoned: Path) -> int:
     return len(moved)
 
 
-def step_checkpoints(folder: Path) -> dict[int, Path]:
-    """{step: path} of the step-N.pt checkpoints in a run's checkpoints/ folder, in step order."""
+def step_files(folder: Path, suffix: str) -> dict[int, Path]:
+    """{step: path} of the step-N files with this suffix in a folder (checkpoints, timelapse frames), in step order."""
     found = {}
-    for path in Path(folder).glob("step-*.pt"):
+    for path in Path(folder).glob(f"step-*{suffix}"):
         number = path.stem[len("step-"):]
         if number.isdigit():
             found[int(number)] = path
     return dict(sorted(found.items()))
+
+
+def step_checkpoints(folder: Path) -> dict[int, Path]:
+    """{step: path} of the step-N.pt checkpoints in a run's checkpoints/ folder, in step order."""
+    return step_files(folder, ".pt")
+
+
+COUNTS = ("real", "fake", "real_beyond", "fake_beyond")  # the per-bin counts of a histograms.jsonl line
 
 
 def merge_histograms(lines: list[dict], keep: set[int]) -> list[dict]:
@@ -84,9 +92,6 @@ def merge_histograms(lines: list[dict], keep: set[int]) -> list[dict]:
         else:
             carry = line
     return out
-
-
-COUNTS = ("real", "fake", "real_beyond", "fake_beyond")
 
 
 def _step_of(line: str) -> int:
@@ -164,7 +169,7 @@ class RunDir:
 
     def thin_timelapse(self) -> None:
         """Every recent frame and histogram line kept, older ones spaced out with age (core.storage.retention)."""
-        frames = {int(p.stem[5:]): p for p in self.timelapse.glob("step-*.png") if p.stem[5:].isdigit()}
+        frames = step_files(self.timelapse, ".png")
         for step in set(frames) - frames_to_keep(list(frames)):
             frames[step].unlink(missing_ok=True)
         if not self.histograms_path.exists():
