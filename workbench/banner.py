@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QLabel, QPushButton, QToolBar
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QToolBar
 
 
 def format_age(seconds: float) -> str:
@@ -20,6 +20,7 @@ class ProblemBanner(QToolBar):
         self.label = QLabel()
         self.label.setStyleSheet("color: #b00020; font-weight: bold; padding: 4px;")
         self.label.setWordWrap(True)
+        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)  # one line when it fits
         self.restart_button = QPushButton("Restart from last checkpoint")
         self.restart_button.clicked.connect(restart)
         self.addWidget(self.label)

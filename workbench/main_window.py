@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from core.base.clock import since_boot
@@ -34,12 +35,19 @@ LAYOUT_VERSION = 6  # 2: the Quality dock; 3: the Runs dock; 4: the Health dock;
 POLL_MS = 33  # telemetry is taken at every tick (30 Hz); the docks redraw in turns (workbench.redraw)
 
 
+def fitting_size(width: int, height: int) -> QSize:
+    """The window's first size: as asked, or the screen's free area where that is smaller (a 1366x768 laptop)."""
+    screen = QGuiApplication.primaryScreen()
+    free = screen.availableGeometry().size() if screen is not None else QSize(width, height)
+    return QSize(min(width, free.width()), min(height, free.height()))
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, in_process: bool = False, exit_when_done: bool = False):
         super().__init__()
         pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
         self.setWindowTitle("Hinge-GAN Workbench")
-        self.resize(1400, 880)
+        self.resize(fitting_size(1400, 880))
         self.settings = settings or QSettings("hinge-workbench", "hinge-workbench")
         self.in_process = in_process
         self.runner: Runner | AttachedRunner = Runner(in_process=in_process)

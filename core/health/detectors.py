@@ -57,6 +57,15 @@ def divergence_limit(h: HealthConfig, s: Settings) -> float:
     return h.diverge_ratio * max(s.margin_real, s.margin_fake, 1.0)
 
 
+UNDER_LOSS = {  # what the margin-based detectors do when the hinge is not the loss in force
+    "bce": "Under BCE the detectors judge as under the hinge: d_overpowers needs D's loss near 0 as well as the "
+           "scores past the margins (so D must win by far, not just pass them), and diverging compares mean |D| "
+           "with the same limit (BCE's scores have no margin to stop at, so a strong D climbs towards it).",
+    "wasserstein": "Under Wasserstein d_overpowers stands down (a critic's loss has no zero to sink to); "
+                   "diverging still compares mean |D| with its limit, the one bound on a critic without a penalty.",
+}
+
+
 def describe_basis(s: Settings) -> str:
     larger = max(s.margin_real, s.margin_fake)
     return f"the larger margin, {larger:g}" if larger >= 1.0 else f"1, as both margins ({larger:g} at most) are under 1"

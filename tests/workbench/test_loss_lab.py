@@ -41,3 +41,26 @@ def test_hinge_train_losses_draws_the_figure_from_a_run_directory(tmp_path):
     figure = np.asarray(Image.open(tmp_path / "fig.png"))
     assert figure.shape[0] > 700 and figure.shape[1] == 900
     assert hinge_train(["losses", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2  # no run there
+
+
+def test_the_health_dock_says_what_its_detectors_do_under_the_loss_in_force(window):
+    said = {}
+    for loss in ("hinge", "bce", "wasserstein", "hinge"):
+        window.model.ingest(telemetry([50 + len(said)], settings=Settings(1.0, 1.0, True, 2e-4, 2e-4, 1, 1, loss)))
+        window.health.refresh(window.model)
+        said[loss] = window.health.summary.text()
+    assert "Under BCE" in said["bce"] and "d_overpowers needs D's loss near 0" in said["bce"]
+    assert "d_overpowers stands down" in said["wasserstein"]
+    assert "Under" not in said["hinge"]  # back on the hinge, the note goes
+
+
+def test_at_laptop_size_the_lab_shows_every_loss_whole(window, qtbot):
+    window.resize(1366, 768)
+    window.loss_lab.raise_()
+    window.model.ingest(telemetry([50], real=peaked(2.0), fake=peaked(-0.5)))
+    window.loss_lab.refresh(window.model)
+    qtbot.wait(50)
+    table = window.loss_lab.table
+    for i in range(3):  # every row in sight, none under the scroll bar a narrow tab shows
+        row = table.visualItemRect(table.topLevelItem(i))
+        assert row.top() >= 0 and row.bottom() < table.viewport().height()

@@ -103,6 +103,11 @@ def test_the_score_axis_follows_the_scores_keeps_the_margins_and_says_what_is_cu
     assert "of real scores" in text and "of fake scores" in text and "beyond ±10" in text
 
 
+def test_the_window_opens_within_the_screen(window):  # the offscreen screen is 800x800, smaller than it asks
+    free = window.screen().availableGeometry()
+    assert window.width() <= free.width() and window.height() <= free.height()
+
+
 def test_at_laptop_size_every_plot_stays_readable_and_the_quality_plot_waits_for_a_score(window, qtbot):
     window.resize(1366, 768)
     window.health.raise_()

@@ -9,7 +9,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
                                QTreeWidget, QTreeWidgetItem)
 
-from core.health import DETECTORS
+from core.health import DETECTORS, UNDER_LOSS
 from core.protocol import commands as C
 from core.storage.rundir import step_checkpoints
 from workbench.axes import FollowRange
@@ -114,13 +114,16 @@ class HealthDock(QDockWidget):
             return
         self._drawn = model.version
         active = self.active_alerts
+        verdict = "No verdict yet."
         if active:
-            self.summary.setText("<b style='color:#c62828'>" + "; ".join(
-                f"{a['name']} since step {a['since']:,}" for a in active) + "</b>. " + active[-1]["message"])
+            verdict = "<b style='color:#c62828'>" + "; ".join(
+                f"{a['name']} since step {a['since']:,}" for a in active) + "</b>. " + active[-1]["message"]
         elif model.health:
             watching = [n for n, r in model.health.items() if r["state"] == "warming up"]
-            self.summary.setText("Healthy: no detector sees a failure." +
-                                 (f" Still gathering steps for {', '.join(watching)}." if watching else ""))
+            verdict = "Healthy: no detector sees a failure." + (
+                f" Still gathering steps for {', '.join(watching)}." if watching else "")
+        loss = model.settings.loss if model.settings is not None else "hinge"
+        self.summary.setText(verdict + (" " + UNDER_LOSS[loss] if loss in UNDER_LOSS else ""))
         self._show_ways_on(model)
         self._fill_states(model.health)
         self._fill_history(model.alerts)

@@ -19,6 +19,14 @@ COLOURS = {"hinge": "#1f77b4", "bce": "#e6781e", "wasserstein": "#7b3294"}
 PANELS = (("D's loss on real (solid) and fake (dashed) scores", "D's loss"),
           ("dL/dD: D's gradient with respect to its score", "dL/dD"),
           ("G's loss on the fakes (solid) and its dL/dD (dashed)", "G's loss"))
+HEADERS = (  # the table's columns, short enough for a laptop's tab, each with what it counts as its tooltip
+    ("D real: get grad", "the share of the window's real samples with |dL/dD| above 1e-3 in D's loss"),
+    ("mean |dL/dD|", "the mean |dL/dD| over the real samples that get gradient"),
+    ("D fake: get grad", "the share of the window's fake samples with |dL/dD| above 1e-3 in D's loss"),
+    ("mean |dL/dD|", "the mean |dL/dD| over the fake samples that get gradient"),
+    ("G: get grad", "the share of the window's fake samples with |dL/dD| above 1e-3 in G's loss"),
+    ("mean |dL/dD|", "the mean |dL/dD| over the fake samples that give G gradient"),
+)
 
 
 class LossLabDock(QDockWidget):
@@ -66,8 +74,9 @@ class LossLabDock(QDockWidget):
                 plot.addItem(line)
             self.margin_lines.append(lines)
         self.table = QTreeWidget()
-        self.table.setHeaderLabels(["loss", "D on real: get gradient", "mean |dL/dD|", "D on fake: get gradient",
-                                    "mean |dL/dD|", "G: get gradient", "mean |dL/dD|"])
+        self.table.setHeaderLabels(["loss", *(header for header, _ in HEADERS)])
+        for column, (_, tip) in enumerate(HEADERS, start=1):
+            self.table.headerItem().setToolTip(column, tip)
         self.table.setRootIsDecorated(False)
         export = QPushButton("Export PNG…")
         export.clicked.connect(self._export)
@@ -132,7 +141,8 @@ class LossLabDock(QDockWidget):
             self.table.addTopLevelItem(item)
         for column in range(7):
             self.table.resizeColumnToContents(column)
-        self.table.setFixedHeight(self.table.sizeHintForRow(0) * 3 + self.table.header().height()
+        scroll_bar = self.table.horizontalScrollBar().sizeHint().height()  # shown when the tab is narrow
+        self.table.setFixedHeight(self.table.sizeHintForRow(0) * 3 + self.table.header().height() + scroll_bar
                                   + 2 * self.table.frameWidth() + 2)
 
     def read_at(self, score: float) -> str:
