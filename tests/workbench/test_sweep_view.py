@@ -57,6 +57,10 @@ def test_the_runs_dock_groups_a_sweep_and_opens_it_ranked(window, qtbot, sweep_f
     first = dock.table.topLevelItem(0)
     assert first.text(0) == "1" and float(first.text(2)) == max(shown.values())  # higher high_quality_rate first
     assert max(shown.values()) > 0
+    axis = dock.bars.getAxis("bottom")
+    ticks = [label for _, label in axis._tickLevels[0]]  # each arm by its values, short enough not to overlap
+    assert sorted(ticks) == sorted(" / ".join(row["settings"].values()) for row in dock.rows)
+    assert axis.labelText == "margin_real"
 
     header = dock.table.header()
     x = header.sectionViewportPosition(2) + header.sectionSize(2) // 2

@@ -131,7 +131,9 @@ class SweepDock(QDockWidget):
             label = pg.TextItem(f"{r['failed']} failed", color="#c62828", anchor=(0.5, 1))
             label.setPos(i, float(np.nanmax(means)) if len(means) else 0)
             self.bars.addItem(label)
-        self.bars.getAxis("bottom").setTicks([[(i, r["arm"]) for i, r in enumerate(self.rows)]])
+        values = [(i, " / ".join(r["settings"].values())) for i, r in enumerate(self.rows)]  # the arm's, short
+        self.bars.getAxis("bottom").setTicks([values])
+        self.bars.setLabel("bottom", " / ".join(key.rsplit(".", 1)[-1] for key in self.rows[0]["settings"]))
         self.bars.setLabel("left", self.sweep.metric)
 
     def _draw_curves(self) -> None:
