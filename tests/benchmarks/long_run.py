@@ -104,8 +104,9 @@ def main():
                                                "--attach", str(run)], stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL)
                     opened = now
-                if window is not None and window.poll() is None:
-                    memory.append({"s": round(now - opened), "step": step, "rss_mb": round(rss_mb(window.pid), 1)})
+                resident = rss_mb(window.pid) if window is not None and window.poll() is None else 0.0
+                if resident:  # 0 while the window's process is still starting
+                    memory.append({"s": round(now - opened), "step": step, "rss_mb": round(resident, 1)})
                 print(json.dumps({**disk[-1], **({"rss_mb": memory[-1]["rss_mb"]} if memory else {})}), flush=True)
         finally:
             if window is not None:
