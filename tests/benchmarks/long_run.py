@@ -11,7 +11,6 @@ It samples every --every seconds; the window is opened when the remaining steps 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -19,6 +18,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from core.base.files import AppendedLines
+from core.storage.metrics_csv import read_rows
 
 KINDS = {"checkpoints": "checkpoints", "timelapse": "samples/timelapse", "histograms": "histograms.jsonl",
          "metrics": "metrics.csv"}
@@ -40,19 +42,13 @@ def sizes(run: Path) -> dict[str, int]:
     return found
 
 
-def last_step(metrics: Path) -> int:
-    """The step of metrics.csv's last complete row (0 before the first)."""
-    try:
-        with metrics.open("rb") as f:
-            f.seek(max(0, f.seek(0, 2) - 4096))
-            lines = f.read().decode(errors="replace").splitlines()
-    except FileNotFoundError:
-        return 0
-    for line in reversed(lines[:-1] if lines and not lines[-1] else lines):
+def last_step(metrics: AppendedLines, step: int) -> int:
+    """The step of the newest whole row appended to metrics.csv since the last call (`step` if none)."""
+    for line in reversed(metrics.lines()):
         head = line.split(",", 1)[0]
         if head.isdigit():
             return int(head)
-    return 0
+    return step
 
 
 def rss_mb(pid: int) -> float:
@@ -72,9 +68,7 @@ def rss_mb(pid: int) -> float:
 
 def rows_are_steps(metrics: Path, steps: int) -> bool:
     """metrics.csv holds exactly one row for each step 1..steps, in order."""
-    with metrics.open(newline="") as f:
-        column = [int(row["step"]) for row in csv.DictReader(f)]
-    return column == list(range(1, steps + 1))
+    return [int(row["step"]) for row in read_rows(metrics) or []] == list(range(1, steps + 1))
 
 
 def main():
@@ -92,21 +86,21 @@ def main():
         train = subprocess.Popen([sys.executable, "-m", "core.cli", "train", "--preset", args.preset, "--steps",
                                   str(args.steps), "--run-dir", str(run), *overrides],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        window, started, disk, memory = None, time.time(), [], []
+        window, started, disk, memory, step = None, time.time(), [], [], 0
+        metrics = AppendedLines(run / "metrics.csv")
         try:
             while train.poll() is None:
                 time.sleep(args.every)
-                now, step = time.time() - started, last_step(run / "metrics.csv")
+                now, step = time.time() - started, last_step(metrics, step)
                 disk.append({"s": round(now), "step": step, **sizes(run)})
+                if window is not None and window.poll() is None:  # from the sample after it was opened
+                    memory.append({"s": round(now - opened), "step": step, "rss_mb": round(rss_mb(window.pid), 1)})
                 rate = step / now
                 if window is None and rate > 0 and (args.steps - step) / rate <= 60 * args.attach_minutes:
                     window = subprocess.Popen([sys.executable, "-c", "from workbench.app import main; main()",
                                                "--attach", str(run)], stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL)
                     opened = now
-                resident = rss_mb(window.pid) if window is not None and window.poll() is None else 0.0
-                if resident:  # 0 while the window's process is still starting
-                    memory.append({"s": round(now - opened), "step": step, "rss_mb": round(resident, 1)})
                 print(json.dumps({**disk[-1], **({"rss_mb": memory[-1]["rss_mb"]} if memory else {})}), flush=True)
         finally:
             if window is not None:
@@ -115,7 +109,7 @@ def main():
             train.terminate()
             train.wait(30)
         error = train.stderr.read()
-        final = {"s": round(time.time() - started), "step": last_step(run / "metrics.csv"), **sizes(run)}
+        final = {"s": round(time.time() - started), "step": last_step(metrics, step), **sizes(run)}
         result = {"preset": args.preset, "steps": args.steps, "returncode": train.returncode,
                   "minutes": round(final["s"] / 60, 1), "final": final, "disk": disk, "memory": memory,
                   "one_row_per_step": rows_are_steps(run / "metrics.csv", args.steps),
