@@ -11,6 +11,14 @@ from typing import Iterable, Iterator
 from core.base.errors import UserError
 
 
+def cache_dir() -> Path:
+    """Where work worth keeping between runs goes (trained classifiers, drawn digits): $HINGE_CACHE_DIR, else
+    $XDG_CACHE_HOME or ~/.cache, /hinge-workbench."""
+    if os.environ.get("HINGE_CACHE_DIR"):
+        return Path(os.environ["HINGE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hinge-workbench"
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -15,18 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.base.errors import CheckpointError, DataError
+from core.base.files import cache_dir
 from core.config import assets_dir
 from core.training.checkpoint import save_checkpoint
 
 CLASSIFIER_VERSION = 2
 HELD_OUT = 0.1
-
-
-def cache_dir() -> Path:
-    """Where trained classifiers are kept: $HINGE_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, /hinge-workbench."""
-    if os.environ.get("HINGE_CACHE_DIR"):
-        return Path(os.environ["HINGE_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hinge-workbench"
 
 
 def _to_unit(images: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """The engine process a window starts: one training session, commands in through a queue, telemetry out
-through another, ending with Finished or the Failure that ended it."""
+through another, ending with Finished or the Failure that ended it. Torch is imported only once the process
+has started drawing the embedded digits beside that import (core.training.digits.draw_ahead)."""
 from __future__ import annotations
 
 import os
@@ -14,15 +15,16 @@ from core.base.errors import UserError
 from core.config import from_dict, validate
 from core.protocol import commands as C
 from core.protocol.engine import Failure, Finished, RunSpec, Startup
-from core.tools.runs import make_session
-from core.training.checkpoint import load_checkpoint
-from core.training.compat import import_compiler_in_background
+from core.training.digits import draw_ahead
 
 
 def run_session(spec: RunSpec, receive, send, stages: dict | None = None) -> None:
     """Build the session a spec describes and run it; report when it was ready (with the `stages` of the
     process's start so far), its end, or its failure, through `send`."""
     try:
+        from core.tools.runs import make_session
+        from core.training.checkpoint import load_checkpoint
+
         state = load_checkpoint(spec.resume) if spec.resume else None
         cfg = validate(from_dict(spec.config if spec.config is not None else state["config"]))
         start = int(state["step"]) if state else 0
@@ -42,8 +44,15 @@ def run_session(spec: RunSpec, receive, send, stages: dict | None = None) -> Non
 
 def child_main(spec: RunSpec, commands, telemetry, parent_pid: int) -> None:
     """Entry point of the engine process. Exits by itself when the parent dies."""
-    stages = {"engine process started": process_started(), "engine imported (torch)": since_boot()}
-    import_compiler_in_background()
+    stages = {"engine process started": process_started()}
+    config = spec.config or {}
+    if config.get("data", {}).get("source") == "digits":
+        draw_ahead(int(config["data"].get("n_samples", 10000)), int(config["data"].get("image_size", 32)))
+    from core.training.compat import import_compiler_in_background
+
+    stages["engine imported (torch)"] = since_boot()
+    if config.get("train", {}).get("compile", "off") != "off":
+        import_compiler_in_background()
 
     def watchdog():
         while True:

@@ -34,9 +34,8 @@ def lerp_all_(targets: list[torch.Tensor], sources: list[torch.Tensor], weight: 
 
 
 def import_compiler_in_background() -> threading.Thread:
-    """torch imports torch._dynamo the first time an optimizer is built (about a second here, half of a
-    window's engine start); begun in a thread now, it overlaps with drawing the data and building the models,
-    which mostly run in torch's kernels, outside the GIL."""
+    """torch.compile needs torch._dynamo (1.3 s to import on a laptop CPU); begun in a thread now, the import
+    overlaps with building the models, which mostly run in torch's kernels, outside the GIL."""
     thread = threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True,
                               name="hinge-import")
     thread.start()

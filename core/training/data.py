@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from core.config import DataConfig
 from core.base.errors import DataError
+from core.training.digits import embedded_digits
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_IMAGE_PIXELS = 50_000_000  # refuse larger images instead of decoding gigabytes
-DIGITS_SEED = 20240229
 
 
 def ring8_centers() -> torch.Tensor:
@@ -132,59 +132,6 @@ def fit_images(images: torch.Tensor, size: int, channels: int) -> torch.Tensor:
         top, left = (new_h - size) // 2, (new_w - size) // 2
         out.append(chunk[..., top: top + size, left: left + size].round().clamp(0, 255).to(torch.uint8))
     return torch.cat(out)
-
-
-# --- the embedded default: digits drawn with Pillow's bundled font ------------------------------
-
-def _digit_templates(size: int) -> torch.Tensor:
-    """(10, 3, size, size) float glyphs 0-9 at three stroke weights, white on black."""
-    font = ImageFont.load_default(size=int(size * 0.7))
-    templates = []
-    for digit in range(10):
-        weights = []
-        for stroke in (0, 1, 2):
-            canvas = Image.new("L", (size, size), 0)
-            draw = ImageDraw.Draw(canvas)
-            scaled_stroke = stroke * size // 64
-            box = draw.textbbox((0, 0), str(digit), font=font, stroke_width=scaled_stroke)
-            x = (size - (box[2] - box[0])) / 2 - box[0]
-            y = (size - (box[3] - box[1])) / 2 - box[1]
-            draw.text((x, y), str(digit), fill=255, font=font, stroke_width=scaled_stroke, stroke_fill=255)
-            weights.append(torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0))
-        templates.append(torch.stack(weights))
-    return torch.stack(templates)
-
-
-def make_digits(n: int = 10000, size: int = 32, seed: int = DIGITS_SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """Deterministic labeled digits: glyphs under random affine and smooth elastic distortion.
-
-    Returns uint8 images (n, 1, size, size) and int64 labels (n,), balanced over 0-9.
-    """
-    g = torch.Generator().manual_seed(seed)
-    hi = size * 2  # draw at twice the size, then average-pool: anti-aliased strokes
-    templates = _digit_templates(hi)
-    labels = torch.arange(n) % 10
-    weight = torch.randint(3, (n,), generator=g)
-    images = []
-    for start in range(0, n, 1000):
-        lab, wt = labels[start: start + 1000], weight[start: start + 1000]
-        m = len(lab)
-        src = templates[lab, wt].unsqueeze(1)
-        angle = (torch.rand(m, generator=g) - 0.5) * math.radians(30)
-        scale = 0.85 + 0.3 * torch.rand(m, generator=g)
-        shear = (torch.rand(m, generator=g) - 0.5) * 0.4
-        shift = (torch.rand(m, 2, generator=g) - 0.5) * 0.16
-        cos, sin = angle.cos() / scale, angle.sin() / scale
-        theta = torch.stack([
-            torch.stack([cos, -sin + shear, shift[:, 0]], 1),
-            torch.stack([sin, cos, shift[:, 1]], 1),
-        ], 1)
-        grid = F.affine_grid(theta, (m, 1, hi, hi), align_corners=False)
-        elastic = torch.randn(m, 2, 4, 4, generator=g) * 0.04
-        grid = grid + F.interpolate(elastic, size=(hi, hi), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
-        warped = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        images.append((F.avg_pool2d(warped, 2).clamp(0, 1) * 255).round().to(torch.uint8))
-    return torch.cat(images), labels
 
 
 # --- MNIST-format idx files ---------------------------------------------------------------------
@@ -299,8 +246,8 @@ def load_dataset(cfg: DataConfig, batch_size: int, device: torch.device | str = 
         make_centers, std = MIXTURES[cfg.source]
         return PointMixture(cfg.source, make_centers(), std).to(device)
     if cfg.source == "digits":
-        images, labels = make_digits(cfg.n_samples, cfg.image_size)
-        bank = ImageBank("embedded digits", images, labels)
+        images, labels = embedded_digits(cfg.n_samples, cfg.image_size)
+        bank = ImageBank("embedded digits", torch.from_numpy(images), torch.from_numpy(labels))
     elif cfg.source == "idx":
         bank = load_idx_folder(_existing(cfg.root))
     elif cfg.source == "torchvision":

@@ -53,7 +53,7 @@ def set_spectral_norm(module: nn.Module, enabled: bool, layers=None) -> None:
             parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
 
 
-def switch_spectral_norm(module: nn.Module, optimizer: torch.optim.Optimizer, enabled: bool) -> list[str]:
+def switch_spectral_norm(module: nn.Module, optimizer, enabled: bool) -> list[str]:
     """Switch spectral norm on all of a module's layers; return the layers that changed.
 
     A switched weight's Adam moments are dropped: they were gathered under the other parametrization

@@ -14,6 +14,7 @@ from core.config import (Config, check_loss, check_lr, check_margin, check_n_dis
 from core.distributed.batchnorm import AllReduceBatchNorm2d
 from core.distributed.world import ONE_PROCESS, World, check_world
 from core.protocol import commands as C
+from core.training.adam import Adam
 from core.training.augment import translate
 from core.training.checkpoint import load_module_state
 from core.training.compat import lerp_all_
@@ -46,8 +47,11 @@ def initial_threads(cfg: Config, world: World, device: torch.device) -> int:
 
 
 def make_optimizer(params, lr: float, cfg: Config, device: torch.device):
+    """Adam: torch's fused kernel on CUDA; on the CPU the same maths as torch's, without importing its compiler."""
     betas = (float(cfg.optim.beta1), float(cfg.optim.beta2))  # torch 2.14 refuses integer betas
-    return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type == "cuda")
+    if device.type == "cuda":
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    return Adam(params, lr=lr, betas=betas)
 
 
 @torch.no_grad()
