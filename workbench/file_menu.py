@@ -31,11 +31,11 @@ def needs_data_folder(cfg) -> bool:
 
 def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path, subprocess.Popen, int]:
     """`hinge-train train --resume CKPT --run-dir NEW --set ...` in its own session (it outlives the window);
-    (its run directory, its process, the steps it will train). The settings are checked first, so a typo is
-    said here rather than in a log."""
+    (its run directory, its process, the steps it will train). The settings are checked first, names and
+    values, so a typo or a value out of range is said here rather than in a log."""
     parent = run_dir_of(checkpoint)
     saved = json.loads((parent / "config.json").read_text()) if parent else {"preset": "fork"}
-    forked = config_mod.apply_overrides(config_mod.from_dict(saved), overrides)  # ConfigError for a bad one
+    forked = config_mod.validate(config_mod.apply_overrides(config_mod.from_dict(saved), overrides))
     root = parent.parent if parent else Path("runs")
     run_dir = root / f"{parent.name if parent else 'run'}-fork-{time.strftime('%Y%m%d-%H%M%S')}"
     command = [sys.executable, "-m", "core.cli", "train", "--resume", checkpoint, "--run-dir", str(run_dir),
@@ -180,7 +180,7 @@ class FileMenu:
             QMessageBox.warning(self.window, "Cannot fork", f"{exc}\n\nThe settings open again as you typed them.")
             self.fork_dialog(checkpoint, text)
             return
-        self.window.forks.append(process)
+        self.window.forks.add(process, run_dir / "train.log", "fork", run_dir)
         if parent == "pauses":
             self.window.send(C.Pause())
         self.window.statusBar().showMessage(f"fork training in {run_dir} (pid {process.pid}) for {steps:,} more "

@@ -6,7 +6,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from core.base.clock import since_boot
 from core.protocol import commands as C
@@ -25,6 +25,7 @@ from workbench.docks.run_info import RunDock
 from workbench.docks.runs import RunsDock
 from workbench.docks.samples import SamplesDock
 from workbench.docks.sweeps import SweepDock
+from workbench.forks import Forks
 from workbench.menus import build_menus
 from workbench.model import RunModel
 from workbench.redraw import RedrawTurns
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
         self._stopping = self._force_stop = False
         self._history_due = False
         self.after_checkpoint = None  # File > Fork/Sweep from here: called with the checkpoint the engine saves
-        self.forks: list = []  # fork processes started from this window (they outlive it)
+        self.forks = Forks()  # fork and sweep processes started from this window (they outlive it)
 
         self.losses = LossesDock(self)
         self.margins = MarginsDock(self.model, self.send, self)
@@ -178,6 +179,10 @@ class MainWindow(QMainWindow):
                     self.banner.show_writer(item.message if not self.runner.alive else "")
         self.redraw.tick(self.model)
         self.status_line.refresh(self.model)
+        for message in self.forks.failed():
+            self.statusBar().showMessage(message.splitlines()[0], 15000)
+            QMessageBox(QMessageBox.Warning, "A process this window started stopped", message, QMessageBox.Ok,
+                        self).open()
         if self.exit_when_done and self.model.state in ("done", "failed"):
             self.exit_when_done = False
             QTimer.singleShot(0, self.close)

@@ -28,12 +28,10 @@ class History:
         self.steps = np.zeros(0, np.int64)
         self.values = {n: np.zeros(0, np.float32) for n in self.names}
 
-    def cut_after(self, step: int) -> tuple[np.ndarray, dict]:
-        """Drop the points after `step` (a rewind); return them, the abandoned branch."""
+    def cut_after(self, step: int) -> None:
+        """Drop the points after `step` (a rewind)."""
         keep = self.steps <= step
-        branch = self.steps[~keep], {n: v[~keep] for n, v in self.values.items()}
         self.steps, self.values = self.steps[keep], {n: v[keep] for n, v in self.values.items()}
-        return branch
 
     def extend(self, steps: np.ndarray, scalars: dict) -> None:
         keep = (np.arange(len(steps)) + self._skip) % self.stride == 0
@@ -97,7 +95,7 @@ class RunModel:
         self.inside_shares = None  # (real, fake): the share inside each margin over the histograms' steps
         self.markers: list[dict] = []
         self.quality: list[dict] = []  # every evaluation of the run, oldest first
-        self.branches: list[tuple[np.ndarray, dict]] = []  # what rewinds abandoned: (steps, {name: values})
+        self.rewinds = 0  # how many times the run went back; each took what came after out of every view
         self.health: dict = {}  # detector -> {state, signal, threshold, since}, as the engine last judged
         self.health_trace: dict[str, list[tuple[int, float]]] = {}  # detector -> (step, signal) over the run
         self.log: list[dict] = []  # every event, for the status line and tooltips
@@ -134,12 +132,15 @@ class RunModel:
         self.version += 1
 
     def _rewind(self, step: int) -> None:
-        steps, values = self.history.cut_after(step)
-        if len(steps):
-            self.branches.append((steps, values))
+        """The run went back to `step`: the branch after it (curves, scores, markers, alerts, health signals)
+        is out of every view; its files are in the run's abandoned/ folder."""
+        self.history.cut_after(step)
         self.quality = [q for q in self.quality if q.get("step", 0) <= step]
+        self.markers = [m for m in self.markers if m.get("step", 0) <= step]
+        self.log = [e for e in self.log if e.get("step", 0) <= step]
         for trace in self.health_trace.values():
             trace[:] = [(s, v) for s, v in trace if s <= step]
+        self.rewinds += 1
 
     def _trace_health(self, step: int, health: dict) -> None:
         if not health:
@@ -195,7 +196,6 @@ class RunModel:
 
     @property
     def eta_s(self) -> float:
-        max_steps = self.info.get("max_steps")
-        if not max_steps or self.steps_per_s <= 0 or self.state != "running":
-            return float("nan")
-        return max(0.0, (max_steps - self.step) / self.steps_per_s)
+        """The engine's estimate (at the speed of its last few minutes), while running."""
+        eta = self.info.get("eta_s")
+        return float(eta) if eta is not None and self.state == "running" else float("nan")

@@ -75,7 +75,7 @@ def sweep_dialog(window, checkpoint: str, typed: str | None = None) -> None:
         sweep_dialog(window, checkpoint, text)
         return
     process = start_sweep(line, out)
-    window.forks.append(process)
+    window.forks.add(process, out / "sweep.log", "sweep", out)
     window.runs.scan()
     window.statusBar().showMessage(f"sweep training in {out} (pid {process.pid}); the Runs dock lists it, "
                                    "double-click its row to rank the arms", 15000)

@@ -39,3 +39,22 @@ def describe_event(event: dict) -> str:
         agree = "identical weights" if event["identical"] else "DIFFERENT weights (a bug: please report it)"
         return at + f"the {event['world_size']} processes ended with {agree}"
     return at + kind.replace("_", " ")
+
+
+def describe_score(result: dict) -> str:
+    """One evaluation (a quality.jsonl line) in a few words: the numbers a user reads first."""
+    at = f"step {result['step']:,}: "
+    if "error" in result:
+        return at + f"evaluation failed ({result['error']})"
+    if "modes_total" in result:
+        return at + (f"{result['modes_covered']}/{result['modes_total']} modes, "
+                     f"{100 * result['high_quality_rate']:.1f}% high quality")
+    parts = []
+    if "classes_present" in result:
+        parts.append(f"{result['classes_present']}/{result['classes_total']} classes, "
+                     f"{100 * result['confident_share']:.0f}% read confidently")
+    for key in ("fid", "fid_cnn"):
+        if result.get(key) is not None:
+            floor = result.get(f"{key}_floor")
+            parts.append(f"{key} {result[key]:.2f}" + (f" (floor {floor:.2f})" if floor is not None else ""))
+    return at + (", ".join(parts) or "no feature metrics (no labels and no eval.inception)")

@@ -38,6 +38,7 @@ class Samples:
     extent: float = 0.0
     centers: np.ndarray | None = None
     fresh: bool = False  # drawn from a fresh random z rather than the run's fixed z
+    count: int = 0  # images in the grid (its last row may have empty cells); 0: every cell holds one
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Evaluator:
         self._extractor = self._classifier = None
         self._real_features = None
         self._floor = None
+        self.training_classifier: float | None = None  # the share done while the dataset's classifier trains
 
     def stop(self) -> None:
         """Ask a long first evaluation (a classifier still training) to give up."""
@@ -92,9 +93,7 @@ class Evaluator:
     def read_classes(self, fake: torch.Tensor, probabilities: np.ndarray | None = None) -> dict:
         """How the dataset's classifier reads the samples: class coverage, confidence and, for a
         class-conditional G, the share read as the class asked."""
-        self._classifier = self._classifier or load_or_train_classifier(
-            self.data.images, self.data.labels, lambda: self.stopped, self.log)
-        probabilities = self._classifier.probabilities(fake) if probabilities is None else probabilities
+        probabilities = self._dataset_classifier().probabilities(fake) if probabilities is None else probabilities
         result = {**metrics.class_coverage(probabilities), "classifier_accuracy": self._classifier.accuracy}
         asked = asked_classes(self.cfg.model.classes, len(fake))
         if asked is not None:
@@ -123,12 +122,24 @@ class Evaluator:
             result["note"] = "no feature extractor: the dataset has no labels and eval.inception is not set"
         return result
 
+    def _dataset_classifier(self):
+        """The labelled dataset's classifier: shipped, cached, or trained now (once; `training_classifier` says
+        how far it has come meanwhile)."""
+        if self._classifier is None:
+            self._classifier = load_or_train_classifier(self.data.images, self.data.labels, lambda: self.stopped,
+                                                        self.log, self._trained)
+            self.training_classifier = None
+        return self._classifier
+
+    def _trained(self, share: float) -> None:
+        self.training_classifier = share
+
     def _prepare(self) -> None:
         if self._real_features is not None or not isinstance(self.data, ImageBank):
             return
         bank: ImageBank = self.data
         if bank.labels is not None:
-            self._classifier = load_or_train_classifier(bank.images, bank.labels, lambda: self.stopped, self.log)
+            self._dataset_classifier()
         self._extractor = (InceptionFeatures(self.cfg.eval.inception, self.device) if self.cfg.eval.inception
                            else self._classifier)
         if self._extractor is not None:

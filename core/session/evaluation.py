@@ -44,6 +44,15 @@ class EvaluationSchedule(Part):
         later = [s for s in self.early_steps if s > step]
         return later[0] if later else (step // self.every + 1) * self.every
 
+    @property
+    def note(self) -> str | None:
+        """What the next score waits for, when it waits for more than G: the dataset's classifier training."""
+        share = self._evaluator.evaluator.training_classifier if self._evaluator is not None else None
+        if share is None:
+            return None
+        return (f"Training the classifier the image scores read with, once for this dataset: {share:.0%} done "
+                "(kept when the run stops, and taken up again at the next).")
+
     def after_steps(self) -> None:
         step = self.session.trainer.step
         if self.due(step):

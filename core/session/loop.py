@@ -87,8 +87,11 @@ class Session:
         device = f"{t.device.type}, {t.world.size} processes" if t.world.distributed else str(t.device)
         return {"preset": t.cfg.preset, "dataset": t.data.describe(), "device": device,
                 "run_dir": str(self.run_dir.path), "max_steps": self.control.max_steps, "is_2d": t.cfg.is_2d,
+                "classes": t.cfg.model.classes,
                 "loss": t.settings.loss, "eval_every": t.cfg.eval.every, "eval_due": self.evaluation.next_due,
-                "checkpoint_every": t.cfg.train.checkpoint_every, "speedups": t.speedups}
+                "eval_note": self.evaluation.note,
+                "checkpoint_every": t.cfg.train.checkpoint_every, "speedups": t.speedups,
+                "precision": f"{t.cfg.train.precision} ({t.precision_why})"}
 
     def handle(self, command, source: str | None = None) -> bool:
         return self.dispatcher.handle(command, source)

@@ -16,6 +16,8 @@ from core.session.parts import Part
 from core.training.spectral import SigmaProbe
 from core.training.views import picture, sample_view
 
+ETA_WINDOW_S = 180.0  # the ETA's speed: over this much of the latest training
+
 
 @dataclass(frozen=True)
 class Published:
@@ -34,6 +36,7 @@ class Publisher(Part):
         self.fresh_view = False  # sample views from a fresh random z, not the run's fixed one
         self.steps_per_s = 0.0
         self._rates = collections.deque(maxlen=30)  # (training seconds, step) at recent publications
+        self._since = collections.deque()  # the same over the last ETA_WINDOW_S of training, for the ETA
         self._next_publish = self._next_samples = 0.0
         self._sigma_probe = SigmaProbe()
         self._hist_since_frame = np.zeros((2, len(session.trainer.stats.edges) + 1))  # bins, then below, above
@@ -57,6 +60,7 @@ class Publisher(Part):
         self._hist_since_frame[:] = 0
         self._next_samples = 0.0
         self._rates.clear()  # steps went back: the speed is measured afresh
+        self._since.clear()
 
     def publish(self, samples: bool = False, judged: bool = True) -> Telemetry:
         """Publish now (with a sample view if `samples`); judged=False leaves the health watch out (the last
@@ -88,13 +92,30 @@ class Publisher(Part):
             settings=t.settings, steps=steps, scalars=scalars, hist_edges=t.stats.edges, hist_real=hist_real,
             hist_fake=hist_fake, hist_beyond=beyond, samples=view, sigmas=self._sigma_probe(t.D) if samples else {},
             events=s.record.take_unpublished(), quality=tuple(published.quality), message=s.control.message,
-            health=s.health.states(), info=s.info)
+            health=s.health.states(), info={**s.info, "eta_s": self._eta_s()})
         for send in self.send_to:
             send(telemetry)
         return telemetry
 
     def _measure_rate(self) -> None:
-        self._rates.append((self.session.train_seconds, self.session.trainer.step))
-        (t0, s0), (t1, s1) = self._rates[0], self._rates[-1]
-        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
-        self.steps_per_s = rate if math.isfinite(rate) else 0.0
+        now = (self.session.train_seconds, self.session.trainer.step)
+        self._rates.append(now)
+        self._since.append(now)
+        while len(self._since) > 2 and now[0] - self._since[1][0] >= ETA_WINDOW_S:
+            self._since.popleft()
+        self.steps_per_s = rate(self._rates)
+
+    def _eta_s(self) -> float | None:
+        """Seconds to the step budget at the speed of the last few minutes (evaluations and a busy machine
+        included, which the speed of the last seconds leaves out); None with no budget or no speed yet."""
+        budget, speed = self.session.control.max_steps, rate(self._since)
+        if budget is None or speed <= 0:
+            return None
+        return round(max(0, budget - self.session.trainer.step) / speed, 1)
+
+
+def rate(samples) -> float:
+    """Steps per second of training between the first and the last of (training seconds, step) samples."""
+    (t0, s0), (t1, s1) = samples[0], samples[-1]
+    speed = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+    return speed if math.isfinite(speed) else 0.0

@@ -105,7 +105,7 @@ def read_samples(run_dir: str | Path) -> Samples | None:
             values = {name: arrays[name] for name in arrays.files}
     except (OSError, ValueError, KeyError):
         return None
-    scalars = {"step": int, "cell": int, "extent": float, "fresh": bool}
+    scalars = {"step": int, "cell": int, "extent": float, "fresh": bool, "count": int}
     for name, kind in scalars.items():
         if name in values:
             values[name] = kind(values[name])

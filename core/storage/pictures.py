@@ -13,16 +13,27 @@ from core.base.errors import UserError
 from core.base.files import atomic_file
 
 
-def image_grid(images: np.ndarray, padding: int = 2) -> np.ndarray:
-    """uint8 (N, H, W, C) -> one uint8 (H', W', C) grid, as square as it gets, with black gutters."""
+def image_grid(images: np.ndarray, padding: int = 2, cols: int = 0) -> np.ndarray:
+    """uint8 (N, H, W, C) -> one uint8 (H', W', C) grid, `cols` images a row (0: as square as it gets), with
+    black gutters."""
     n, h, w, c = images.shape
-    cols = int(np.ceil(np.sqrt(n)))
+    cols = cols or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
     grid = np.zeros((padding + rows * (h + padding), padding + cols * (w + padding), c), np.uint8)
     for i, image in enumerate(images):
         y, x = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
         grid[y: y + h, x: x + w] = image
     return grid
+
+
+def grid_cells(grid: np.ndarray, cell: int, count: int = 0, padding: int = 2) -> np.ndarray:
+    """The images of an image_grid, (N, cell, cell, C), in order; count 0: every cell."""
+    cols = (grid.shape[1] - padding) // (cell + padding)
+    rows = (grid.shape[0] - padding) // (cell + padding)
+    pitch = cell + padding
+    return np.stack([grid[padding + (i // cols) * pitch: padding + (i // cols) * pitch + cell,
+                          padding + (i % cols) * pitch: padding + (i % cols) * pitch + cell]
+                     for i in range(count or rows * cols)])
 
 
 def _pil(array: np.ndarray) -> Image.Image:
@@ -125,8 +136,9 @@ def score_palette() -> Image.Image:
     return palette
 
 
-def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None = None) -> Path:
-    """.npy: the raw array; .png: one grid of images, or for 2D points `figure` (or a plain scatter of them);
+def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None = None, cols: int = 0) -> Path:
+    """.npy: the raw array; .png: one grid of images (`cols` a row, 0: square), or for 2D points `figure` (or a
+    plain scatter of them);
     a folder (no suffix): one PNG per image, or the figure as points.png."""
     path = Path(path)
     try:
@@ -141,7 +153,7 @@ def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None
                 raise UserError(f"cannot export points as {path.suffix!r}: use .png, .npy or a folder")
             Image.fromarray(figure if figure is not None else points_figure(array)).save(path)
         elif path.suffix.lower() == ".png":
-            _pil(image_grid(array)).save(path)
+            _pil(image_grid(array, cols=cols)).save(path)
         elif path.suffix == "":
             path.mkdir(exist_ok=True)
             for i, image in enumerate(array):

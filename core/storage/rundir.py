@@ -129,7 +129,8 @@ class RunDir:
     def abandon_after(self, step: int, events: list[dict]) -> Path:
         """Training resumes at `step`: what was written after it (a branch that crashed or was abandoned)
         moves to abandoned/from-step-N-TIME/, so that metrics.csv keeps one row per step, quality.jsonl one
-        score per evaluation and events.jsonl exactly the checkpoint's events. Returns the folder."""
+        score per evaluation, events.jsonl exactly the checkpoint's events, and the timelapse frames and
+        step-N.pt checkpoints only the steps trained on the way kept. Returns the folder."""
         where = self.path / "abandoned" / f"from-step-{step}-{time.strftime('%Y%m%d-%H%M%S')}"
         header = METRIC_COLUMNS[0] + ","
         _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
@@ -139,6 +140,11 @@ class RunDir:
         kept = {json.dumps(e, sort_keys=True) for e in events}
         _split_lines(self.events_path, lambda line: not line.strip()
                      or json.dumps(json.loads(line), sort_keys=True) in kept, where / "events.jsonl")
+        for folder, files in ((self.timelapse, step_files(self.timelapse, ".png")),
+                              (self.checkpoints, self.step_checkpoints())):
+            for later in (path for at, path in files.items() if at > step):
+                (where / folder.name).mkdir(parents=True, exist_ok=True)
+                later.rename(where / folder.name / later.name)
         return where
 
     def rewind(self, step: int, events: list[dict]) -> Path:

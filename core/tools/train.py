@@ -6,13 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from core.base.cpu import run_as_batch_work
 from core.base.errors import UserError
 from core.distributed.collectives import broadcast
 from core.distributed.world import ONE_PROCESS, join, launched, leave
-from core.protocol.describe import describe_event
+from core.protocol.describe import describe_event, describe_score
 from core.protocol.states import EventKind, RunState
 from core.session.control_points import follow
 from core.storage.rundir import read_events
@@ -31,12 +30,15 @@ class Progress:
         self.start, self.total, self.stream = start, total, stream or sys.stderr
         self.tty = self.stream.isatty()
         self.last_line = 0.0
+        self.last_state = None
         self.d_loss_text = "--"  # until the first step is published
+        self.last_score: dict | None = None
+        self.alerts: dict[str, dict] = {}  # detector -> its alert while raised
 
     def __call__(self, t) -> None:
         done = t.step - self.start
-        eta = (self.total - done) / t.steps_per_s if t.steps_per_s > 0 else float("nan")
-        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if np.isfinite(eta) else "--:--:--"
+        eta = t.info.get("eta_s")
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
         if len(t.steps):
             self.d_loss_text = f"{t.scalars['d_loss'][-1]:.3f}"
         text = (f"step {t.step} ({done}/{self.total}) {t.steps_per_s:7.1f} steps/s  ETA {eta_text}  "
@@ -46,13 +48,25 @@ class Progress:
             filled = int(width * done / max(self.total, 1))
             self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\033[K")
             self.stream.flush()
-        elif time.monotonic() - self.last_line > 5 or t.state != RunState.RUNNING:
+        elif time.monotonic() - self.last_line > 5 or t.state != self.last_state:
             self.last_line = time.monotonic()
             print(text, file=self.stream, flush=True)
+        self.last_state = t.state
+        self.last_score = t.quality[-1] if t.quality else self.last_score
         for event in t.events:
+            if event["kind"] == EventKind.ALERT:
+                self.alerts[event["name"]] = event
+            elif event["kind"] == EventKind.ALERT_CLEARED:
+                self.alerts.pop(event["name"], None)
             if event["kind"] in SHOWN_EVENTS:
                 line = describe_event(event)
                 print(f"\n{line}" if self.tty else line, file=self.stream, flush=True)
+
+    def summary(self) -> str:
+        """The run's last score and its health, in one line."""
+        score = f"last score {describe_score(self.last_score)}" if self.last_score else "not scored"
+        alerts = ", ".join(f"{name} since step {event['step']:,}" for name, event in self.alerts.items())
+        return f"{score}; health: {f'ALERT {alerts}' if alerts else 'no alert'}"
 
     def close(self):
         if self.tty:
@@ -101,5 +115,6 @@ def train(args, world, device) -> int:
         print(f"interrupted at step {session.trainer.step}; saved {run_dir}/checkpoints/last.pt", file=sys.stderr)
         return 130
     progress.close()
-    print(f"{final} at step {session.trainer.step}; checkpoint {run_dir}/checkpoints/last.pt", file=sys.stderr)
+    print(f"{final} at step {session.trainer.step}; {progress.summary()}; checkpoint {run_dir}/checkpoints/last.pt",
+          file=sys.stderr)
     return 0 if final == RunState.DONE else 3

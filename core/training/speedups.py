@@ -15,14 +15,21 @@ from core.distributed.world import World
 from core.training.compat import compile_backends, cpu_has_native_bf16
 
 
-def resolve_precision(cfg: Config, data_kind: str, device: torch.device) -> Config:
+def resolve_precision(cfg: Config, data_kind: str, device: torch.device) -> tuple[Config, str]:
     """The recipe with train.precision = auto replaced by its choice (so config.json records what is
-    trained): bf16 for image models on a CPU with bf16 instructions, where it trains the image presets 1.7x
-    as fast as fp32; fp32 elsewhere (emulated bf16 is ten times slower; GPUs: unmeasured)."""
+    trained), and why, in words: bf16 for image models on a CPU with bf16 instructions, where it trains the
+    image presets 1.7x as fast as fp32; fp32 elsewhere (emulated bf16 is ten times slower; GPUs: unmeasured)."""
     if cfg.train.precision != "auto":
-        return cfg
-    native = data_kind == "images" and device.type == "cpu" and cpu_has_native_bf16()
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, precision="bf16" if native else "fp32"))
+        return cfg, "set by train.precision"
+    if data_kind != "images":
+        precision, why = "fp32", "auto: 2D models are too small to gain from bf16"
+    elif device.type != "cpu":
+        precision, why = "fp32", "auto: bf16 is not yet measured on a GPU"
+    elif cpu_has_native_bf16():
+        precision, why = "bf16", "auto: this CPU has bf16 instructions"
+    else:
+        precision, why = "fp32", "auto: this CPU has no bf16 instructions (AVX512-BF16 or AMX), so bf16 would be slower"
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, precision=precision)), why
 
 
 def check_compile_backend(how: str) -> None:

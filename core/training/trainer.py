@@ -86,7 +86,7 @@ class Trainer:
         self.data = load_dataset(cfg.data, cfg.train.batch_size, self.device)
         if cfg.model.classes:
             self.data.check_labels(cfg.model.classes)
-        self.cfg = resolve_precision(cfg, self.data.kind, self.device)
+        self.cfg, self.precision_why = resolve_precision(cfg, self.data.kind, self.device)
         self.settings = settings_of(self.cfg, threads)
         self.G, self.D = build_models(cfg, AllReduceBatchNorm2d if world.distributed else torch.nn.BatchNorm2d)
         init_weights(self.G)

@@ -40,7 +40,8 @@ def sample_view(trainer, fresh: bool = False) -> Samples:
         if fresh:
             z = latent(trainer.cfg.model, len(z), trainer.view_generator, trainer.device, balanced=True)
         images = to_uint8_images(trainer.generate(z))
-        return Samples(trainer.step, grid=image_grid(images), cell=images.shape[1], fresh=fresh)
+        grid = image_grid(images, cols=trainer.cfg.model.classes)  # a class-conditional G's: a row per cycle
+        return Samples(trainer.step, grid=grid, cell=images.shape[1], fresh=fresh, count=len(images))
     extent = trainer.data.bounds()
     axis = torch.linspace(-extent, extent, FIELD_RESOLUTION, device=trainer.device)
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
@@ -74,7 +75,7 @@ def export_samples(trainer, command: C.ExportSamples) -> Path:
     out = trainer.generate(z)
     path = str(command.path).replace("{step}", str(trainer.step))  # named when written, not when asked
     if trainer.data.kind != "points":
-        return write_samples(to_uint8_images(out), path)
+        return write_samples(to_uint8_images(out), path, cols=trainer.cfg.model.classes)
     points = out.float().cpu().numpy()
     figure = None if path.endswith(".npy") else points_figure_of(trainer, points, sample_view(trainer), 560)
     return write_samples(points, path, figure)

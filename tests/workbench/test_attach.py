@@ -100,7 +100,7 @@ def test_fork_from_here_trains_a_copy_with_other_settings_beside_the_parent(wind
     pending = answer(qtbot, enter(settings), enter("pauses"))
     menu_action(window, "File", "Fork from here…").trigger()
     wait_for(qtbot, lambda: pending == [] and bool(window.forks))
-    fork_process = window.forks[0]
+    fork_process = window.forks.running[0].process
     try:
         fork = next(p for p in tmp_path.iterdir() if "-fork-" in p.name)
         wait_for(qtbot, lambda: (fork / "live" / "heartbeat.json").exists())

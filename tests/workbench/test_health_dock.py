@@ -37,14 +37,22 @@ def test_an_alert_shows_everywhere_and_the_dock_applies_its_suggestion_and_rewin
     qtbot.mouseClick(window.health.apply_button, Qt.LeftButton)  # halve both learning rates
     wait_for(qtbot, lambda: (window.model.settings.lr_g, window.model.settings.lr_d) == (lr_g / 2, 0.25))
 
+    window.send(C.Pause())  # the view after the rewind is read before training moves on
+    wait_for(qtbot, lambda: window.model.state == "paused")
     qtbot.mouseClick(window.health.rewind_button, Qt.LeftButton)
-    wait_for(qtbot, lambda: bool(window.model.branches))
+    wait_for(qtbot, lambda: any(e["kind"] == "rewind" for e in window.model.log))
     run_dir = tmp_path / "run"
     rewind = next(e for e in events(run_dir / "events.jsonl") if e["kind"] == "rewind")
     alert = next(e for e in events(run_dir / rewind["abandoned"] / "events.jsonl") if e["kind"] == "alert")
     assert rewind["to_step"] < alert["since"] and rewind["to_step"] % 100 == 0
-    assert (window.model.branches[0][0] > rewind["to_step"]).all()  # the abandoned branch, kept for the plot
-    wait_for(qtbot, lambda: len(window.losses._branches) == 2)  # its D and G losses, drawn faint
+    # the abandoned branch is out of every view: its curves, its alert and markers, the step axis it reached
+    assert window.model.history.steps.max() <= rewind["to_step"] and window.model.step == rewind["to_step"]
+    assert not [a for a in window.model.alerts if a["step"] > rewind["to_step"]]
+    window.losses.raise_()
+    wait_for(qtbot, lambda: window.losses._drawn[2] == window.model.rewinds == 1)
+    assert all(line.value() <= rewind["to_step"] for line in window.losses._markers)
+    qtbot.wait(200)
+    assert window.losses.plot.viewRange()[0][1] < rewind["from_step"]
     wait_for(qtbot, lambda: window.model.settings.lr_d == 0.25)  # the rewind kept the settings in force
 
 

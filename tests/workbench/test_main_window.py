@@ -42,6 +42,7 @@ def test_a_short_run_updates_every_view(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: window.margins.hist_real.getData()[1].sum() > 0)
     wait_for(qtbot, lambda: window.samples.fake_points.data.size > 0)
     assert window.run_info.labels["device"].text() == "cpu"
+    assert window.run_info.labels["precision"].text() == "fp32 (set by train.precision)"
     assert "steps/s" in window.status_line.labels["rate"].text()
 
 
@@ -362,3 +363,19 @@ def test_a_new_run_shows_its_own_sample_view(window, qtbot, tmp_path):
     window.start(make_spec(tmp_path / "second", "digits", DIGITS))  # a new session draws from its fixed z
     wait_for(qtbot, lambda: window.model.samples is not None and window.model.samples.step > 0)
     wait_for(qtbot, lambda: not window.samples.fresh.isChecked())
+
+
+@pytest.mark.slow
+def test_a_classifier_in_training_is_shown_as_progress_and_kept_when_the_window_closes(window, qtbot, tmp_path,
+                                                                                   monkeypatch):
+    """A labelled set without a shipped classifier: the first score waits for one to train (minutes on a
+    laptop); the Quality dock says how far it is, and closing the window keeps the work for the next run."""
+    monkeypatch.setenv("HINGE_CACHE_DIR", str(tmp_path / "cache"))  # the engine process inherits it: empty
+    window.quality.raise_()
+    window.start(make_spec(tmp_path, "digits", DIGITS + ["eval.every=20", "eval.early=0"]))
+    wait_for(qtbot, lambda: "Training the classifier" in window.quality.status.text())
+    first = window.quality.status.text()
+    wait_for(qtbot, lambda: window.quality.status.text() != first and "% done" in window.quality.status.text())
+    wait_for(qtbot, lambda: any((tmp_path / "cache").rglob("*.partial.pt")), timeout=90_000)
+    window.close()
+    assert list((tmp_path / "cache" / "classifiers").glob("*.partial.pt"))

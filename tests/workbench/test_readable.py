@@ -1,5 +1,6 @@
 """Every view readable: the rules for colours of compared runs, for axis ranges and for small windows, each
 checked on the docks as they draw real telemetry (built here, as the engine publishes it)."""
+import dataclasses
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.protocol import commands as C
 from core.protocol.telemetry import STAT_NAMES, Settings, Telemetry
-from core.storage.pictures import label_step, nice_ticks, points_figure, write_frame, write_timelapse
+from core.storage.pictures import image_grid, label_step, nice_ticks, points_figure, write_frame, write_timelapse
 from core.storage.run_index import read_run
 from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, choose_file, menu_action
@@ -268,3 +269,44 @@ def test_runs_dock_steps_follow_the_runs_after_hiding_behind_a_tab(window, qtbot
     window.runs.raise_()
     wait_for(qtbot, lambda: window.runs.table.topLevelItem(0).text(2) == "16,130", timeout=12_000)
     assert read_run(run).last_step == 300
+
+
+def sample_view(count=64, cell=32, step=900):
+    from core.protocol.telemetry import Samples
+
+    images = np.random.default_rng(0).integers(0, 255, (count, cell, cell, 1), dtype=np.uint8)
+    return Samples(step, grid=image_grid(images), cell=cell, count=count), images
+
+
+def shown_cell_px(window) -> float:
+    """How many screen pixels one sample of the Samples dock spans."""
+    box = window.samples.image_box
+    scale = box.width() / box.viewRect().width()
+    return scale * window.samples._cell
+
+
+def test_the_samples_fill_their_view_at_laptop_size_and_large(window, qtbot):
+    for size, least_px in (((1366, 768), 26), ((1920, 1080), 40)):
+        window.resize(*size)
+        window.samples.raise_()
+        view, images = sample_view()
+        t = telemetry([900])
+        window.model.ingest(dataclasses.replace(t, samples=view))
+        window.samples.refresh(window.model)
+        qtbot.wait(50)
+        grid, view_size = window.samples._grid, window.samples.image_view.size()
+        pitch = window.samples._cell + 2
+        cols = (grid.shape[1] - 2) // pitch
+        assert np.array_equal(window.samples._cells[:, :, :, :], images)  # every sample, in order
+        used = max(grid.shape[1] * shown_cell_px(window) / 32 / view_size.width(),
+                   grid.shape[0] * shown_cell_px(window) / 32 / view_size.height())
+        assert used > 0.9, f"{size}: {cols} columns leave the view {1 - used:.0%} empty"
+        assert shown_cell_px(window) >= least_px, f"{size}: a digit is drawn {shown_cell_px(window):.0f} px wide"
+
+
+def test_a_class_conditional_grid_keeps_whole_rows_of_classes():
+    from workbench.docks.samples import best_columns
+
+    assert best_columns(64, 32, 800, 400) == 11  # wide: 11 x 6 (two cells empty) beats 8 x 8 by a third
+    assert best_columns(64, 32, 400, 400) == 8
+    assert best_columns(50, 32, 500, 300, classes=10) == 10  # rows 0-9, not 0-8 then 9-7 ...

@@ -2,9 +2,14 @@
 their fork points, shows two runs' samples side by side and exports the comparison."""
 import csv
 
+import pytest
 from PIL import Image
 
 from core.cli import main as hinge_train
+from core.storage.live import read_heartbeat
+from core.storage.run_index import nearest_frame
+from tests.workbench.conftest import wait_for
+from tests.workbench.test_attach import headless  # noqa: F401 - a fixture
 
 
 def train(run, *extra):
@@ -48,3 +53,25 @@ def test_ticked_runs_overlay_in_every_compared_dock_and_export(window, qtbot, tm
 
     runs.tick(parent)
     assert len([i for i in window.losses.overlay.items if hasattr(i, "getData")]) == 2
+
+
+@pytest.mark.slow
+def test_a_ticked_run_that_is_still_training_is_followed(window, qtbot, tmp_path, headless):  # noqa: F811
+    run = tmp_path / "training"
+    headless(run)
+    wait_for(qtbot, lambda: (read_heartbeat(run) or {}).get("step", 0) > 100 and nearest_frame(run, 0) is not None)
+    runs = window.runs
+    runs.root = tmp_path
+    runs.scan()
+    runs.tick(run)
+    first = len(window.losses.overlay.items[0].xData)
+    shown = runs.step.value()
+    wait_for(qtbot, lambda: read_heartbeat(run)["step"] > shown + 500)
+    runs.scan()  # what the dock does at its turn to redraw
+    assert len(window.losses.overlay.items[0].xData) > first + 500  # the curve follows the run
+    assert runs.step.value() > shown + 500 and f"step {runs.step.value():,}"[:8] in runs.side_by_side.titles[0].text()
+    runs.step.setValue(100)  # a step the user chose stays
+    runs.scan()
+    wait_for(qtbot, lambda: read_heartbeat(run)["step"] > runs.picked[0][0].last_step)
+    runs.scan()
+    assert runs.step.value() == 100

@@ -81,7 +81,7 @@ def test_sweep_from_here_forks_the_live_run_into_every_arm(window, qtbot, tmp_pa
     pending = answer(qtbot, enter("loss.margin_fake=0.5,2"), enter(60), enter(2))
     menu_action(window, "File", "Sweep from here…").trigger()
     wait_for(qtbot, lambda: pending == [] and bool(window.forks))
-    process = window.forks[0]
+    process = window.forks.running[0].process
     try:
         assert process.wait(300) == 0
     finally:
@@ -116,5 +116,5 @@ def test_a_grid_that_does_not_plan_is_said_and_typed_again(window, qtbot, tmp_pa
     pending = answer(qtbot, enter("loss.margn_fake=0.5,2"), enter(60), enter(1), read_message(said), read_typed)
     menu_action(window, "File", "Sweep from here…").trigger()
     wait_for(qtbot, lambda: pending == [])
-    assert "margn_fake" in said[0] and typed == ["loss.margn_fake=0.5,2"] and window.forks == []
+    assert "margn_fake" in said[0] and typed == ["loss.margn_fake=0.5,2"] and len(window.forks) == 0
     assert not any("-sweep-" in p.name and (p / "sweep.json").exists() for p in tmp_path.iterdir())

@@ -1,5 +1,5 @@
 """Losses over steps, smoothed like TensorBoard, with a marker wherever a command changed the run or a health
-alert was raised, and the branches rewinds abandoned drawn faint."""
+alert was raised. After a rewind only the run as it now stands is drawn (the abandoned branch is on disk)."""
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider
@@ -38,8 +38,7 @@ class LossesDock(QDockWidget):
         self.slider_label = QLabel()
         self.slider.valueChanged.connect(self._smoothing_changed)
         self._markers = []
-        self._branches = []
-        self._drawn = (-1, -1)
+        self._drawn = (-1, -1, -1)
         self.overlay = OverlayLayer(self.plot)
         self._overlaid = []
         self._live_values, self._overlay_values = [], []  # what the y range follows
@@ -58,7 +57,7 @@ class LossesDock(QDockWidget):
 
     def _smoothing_changed(self, value) -> None:
         self.slider_label.setText(f"{value / 100:.2f}")
-        self._drawn = (-1, -1)
+        self._drawn = (-1, -1, -1)
         self.show_overlays(self._overlaid)
 
     def show_overlays(self, runs) -> None:
@@ -75,9 +74,11 @@ class LossesDock(QDockWidget):
         self.y_range.update(self._live_values + self._overlay_values)
 
     def refresh(self, model: RunModel) -> None:
-        if self._drawn == (model.version, len(model.markers)):
+        if self._drawn == (model.version, len(model.markers), model.rewinds):
             return
-        self._drawn = (model.version, len(model.markers))
+        if self._drawn[2] != model.rewinds:  # markers of an abandoned branch go with it
+            self._clear_markers()
+        self._drawn = (model.version, len(model.markers), model.rewinds)
         h = model.history
         shown = {name: smooth(h.values[name], self.smoothing) for name in self.curves}
         for name, curve in self.curves.items():
@@ -90,18 +91,13 @@ class LossesDock(QDockWidget):
             line.setToolTip(describe_event(marker))
             self.plot.addItem(line)
             self._markers.append(line)
-        for steps, values in model.branches[len(self._branches) // 2:]:
-            for name in ("d_loss", "g_loss"):
-                curve = pg.PlotDataItem(steps, smooth(values[name], self.smoothing),
-                                        pen=pg.mkPen((150, 150, 150, 160), width=1, style=Qt.DotLine))
-                curve.setToolTip(f"{name.replace('_', ' ')} of a branch a rewind abandoned")
-                self.plot.addItem(curve)
-                self._branches.append(curve)
 
-    def clear(self) -> None:
-        for item in self._markers + self._branches:
+    def _clear_markers(self) -> None:
+        for item in self._markers:
             self.plot.removeItem(item)
         self._markers.clear()
-        self._branches.clear()
+
+    def clear(self) -> None:
+        self._clear_markers()
         self._live_values = []
-        self._drawn = (-1, -1)
+        self._drawn = (-1, -1, -1)

@@ -50,6 +50,12 @@ def first_score_due(model: RunModel) -> str:
     return f"The first score comes at step {due:,}{when}; each is taken in the background."
 
 
+def waiting_for(model: RunModel) -> str:
+    """What the next score waits for besides the generator (the dataset's classifier training), or nothing."""
+    note = model.info.get("eval_note")
+    return f" {note}" if note else ""
+
+
 def format_value(key: str, value) -> str:
     if value is None:
         return "–"
@@ -112,14 +118,15 @@ class QualityDock(QDockWidget):
 
     def refresh(self, model: RunModel) -> None:
         every = model.info.get("eval_every")
-        if self._drawn == (len(model.quality), every, model.step // 25):
+        drawn = (len(model.quality), model.rewinds, every, model.step // 25, model.info.get("eval_note"))
+        if self._drawn == drawn:
             return
-        self._drawn = (len(model.quality), every, model.step // 25)
+        self._drawn = drawn
         self._results = model.quality
         schedule = f"every {every:,} steps" if every else "on request only (set eval.every to schedule it)"
         self._show_scored(bool(self._results) or bool(self._overlaid))
         if not self._results:
-            self.status.setText(f"No score yet. {first_score_due(model)}")
+            self.status.setText(f"No score yet. {first_score_due(model)}{waiting_for(model)}")
             return
         latest = self._results[-1]
         if "error" in latest:
@@ -135,7 +142,7 @@ class QualityDock(QDockWidget):
         if latest.get("classifier_accuracy") is not None:
             judge = (f" Judge: the dataset's CNN classifier, {100 * latest['classifier_accuracy']:.1f}% accurate on "
                      "held-out real images" + ("; FID on the FID Inception network's features." if "fid" in latest else "."))
-        self.status.setText(f"Step {latest['step']:,}{took}; scored {schedule}.{judge}{note}")
+        self.status.setText(f"Step {latest['step']:,}{took}; scored {schedule}.{judge}{note}{waiting_for(model)}")
         self._fill_table(latest)
         self._fill_choice(latest)
         self._redraw()

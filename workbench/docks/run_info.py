@@ -15,7 +15,7 @@ def format_duration(seconds: float) -> str:
 
 
 class RunDock(QDockWidget):
-    FIELDS = ("preset", "dataset", "device", "speed-ups", "run directory", "state", "step", "steps/s", "elapsed",
+    FIELDS = ("preset", "dataset", "device", "precision", "speed-ups", "run directory", "state", "step", "steps/s", "elapsed",
               "ETA")
 
     def __init__(self, parent=None):
@@ -41,7 +41,8 @@ class RunDock(QDockWidget):
         info = model.info
         values = {
             "preset": info.get("preset", "–"), "dataset": info.get("dataset", "–"),
-            "device": info.get("device", "–"), "speed-ups": info.get("speedups", "–"),
+            "device": info.get("device", "–"), "precision": info.get("precision", "–"),
+            "speed-ups": info.get("speedups", "–"),
             "run directory": info.get("run_dir", "–"),
             "state": model.state, "step": f"{model.step:,}", "steps/s": f"{model.steps_per_s:.1f}" if model.state == "running" else "–",
             "elapsed": format_duration(model.elapsed_s), "ETA": format_duration(model.eta_s),

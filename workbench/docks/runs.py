@@ -57,6 +57,7 @@ class RunsDock(QDockWidget):
         self.setWidget(stacked(top, (self.table, 1), (self.side_by_side, 2), bottom))
         self.picked: list = []  # (RunRecord, colour)
         self._listed: list[Path] = []
+        self._auto_step: int | None = None  # the step the samples follow, until the user picks another
 
     def add_run(self, path) -> None:
         path = Path(path).resolve()
@@ -128,14 +129,21 @@ class RunsDock(QDockWidget):
             self.open_sweep(item.data(0, SWEEP_ROLE))
 
     def _update_live_rows(self) -> None:
-        """Steps and state of the listed runs from their heartbeats (cheap: one small file each)."""
+        """Steps and state of the listed runs from their heartbeats (cheap: one small file each); ticked runs
+        that trained on since they were read are read again, so their overlays follow them."""
+        moved = False
+        steps = {run.path: run.last_step for run, _ in self.picked}
         for item in self.run_items():
-            beat = read_heartbeat(item.data(0, Qt.ItemDataRole.UserRole))
+            path = Path(item.data(0, Qt.ItemDataRole.UserRole))
+            beat = read_heartbeat(path)
             if beat is not None:
                 self.table.blockSignals(True)
                 item.setText(2, f"{beat['step']:,}")
                 item.setText(3, beat["state"])
                 self.table.blockSignals(False)
+                moved = moved or (path in steps and path != self.own and beat["step"] != steps[path])
+        if moved:
+            self.compare()
 
     def tick(self, *paths) -> None:
         wanted = {Path(p).resolve() for p in paths}
@@ -158,8 +166,9 @@ class RunsDock(QDockWidget):
         compared = [(run, colour) for run, colour in self.picked if run.path != self.own]
         for dock in self.overlay_docks:
             dock.show_overlays(compared)
-        if self.picked and self.step.value() == 0:  # start where the ticked runs all have samples
-            self.step.setValue(min(run.last_step for run, _ in self.picked))
+        if self.picked and self.step.value() in (0, self._auto_step):  # where the ticked runs all have samples
+            self._auto_step = min(run.last_step for run, _ in self.picked)
+            self.step.setValue(self._auto_step)
         self._show_samples()
 
     def _show_samples(self) -> None:

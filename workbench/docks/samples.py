@@ -7,11 +7,26 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout
 
 from core.protocol import commands as C
+from core.storage.pictures import grid_cells, image_grid
 from workbench.colours import FAKE, REAL
 from workbench.docks import stacked
 from workbench.model import RunModel
 
 ENLARGED_PX = 256
+PADDING = 2  # image_grid's gutters
+
+
+def best_columns(count: int, cell: int, width: float, height: float, classes: int = 0) -> int:
+    """How many of `count` images of `cell` px a row shows them largest in a width x height view; a
+    class-conditional run's images cycle through its classes, so rows of whole cycles are kept where they
+    cost at most a tenth of the size."""
+    def scale(cols: int) -> float:
+        rows = -(-count // cols)
+        return min(width / (PADDING + cols * (cell + PADDING)), height / (PADDING + rows * (cell + PADDING)))
+
+    best = max(range(1, count + 1), key=scale)
+    cycles = [cols for cols in range(classes, count + 1, classes) if scale(cols) >= 0.9 * scale(best)] if classes else []
+    return max(cycles, key=scale) if cycles else best
 
 
 class SamplesDock(QDockWidget):
@@ -54,8 +69,11 @@ class SamplesDock(QDockWidget):
         self._extent = None
         self.setWidget(stacked((self.stack, 1), self.caption, self.fresh))
         self._version = -1
-        self._grid = None
+        self._grid = None  # the grid as shown
+        self._cells = None  # its images, (N, cell, cell, C)
         self._cell = 0
+        self._classes = 0
+        self.image_view.resizeEvent = self._resized
 
     def refresh(self, model: RunModel) -> None:
         if model.samples_version == self._version or model.samples is None:
@@ -64,9 +82,9 @@ class SamplesDock(QDockWidget):
         view = model.samples
         if view.grid is not None:
             self.stack.setCurrentIndex(0)
-            self._grid, self._cell = view.grid, view.cell
-            grid = view.grid[:, :, 0] if view.grid.shape[2] == 1 else view.grid
-            self.image.setImage(grid, autoLevels=False, levels=(0, 255))
+            self._cells, self._cell = grid_cells(view.grid, view.cell, view.count, PADDING), view.cell
+            self._classes = int(model.info.get("classes") or 0)
+            self._show_grid()
             self.caption.setText(f"step {view.step} · click a sample to enlarge")
             if self.fresh.isChecked() != view.fresh:  # the engine's view, not the box, is the truth
                 self.fresh.blockSignals(True)
@@ -77,6 +95,20 @@ class SamplesDock(QDockWidget):
             self._draw_points(view, model.settings)
             self.caption.setText(f"step {view.step} · grey: real, orange: generated, circles: modes · "
                                  "background: D's score, lines: D = +m_real, D = -m_fake")
+
+    def _show_grid(self) -> None:
+        """The images tiled to fill the view: as many a row as shows them largest at its size now."""
+        size = self.image_view.size()
+        cols = best_columns(len(self._cells), self._cell, size.width(), size.height(), self._classes)
+        self._grid = image_grid(self._cells, PADDING, cols)
+        shown = self._grid[:, :, 0] if self._grid.shape[2] == 1 else self._grid
+        self.image.setImage(shown, autoLevels=False, levels=(0, 255))
+        self.image_box.autoRange(padding=0)
+
+    def _resized(self, event) -> None:
+        pg.GraphicsLayoutWidget.resizeEvent(self.image_view, event)
+        if self._cells is not None:
+            self._show_grid()
 
     def _draw_points(self, view, settings) -> None:
         e = view.extent
@@ -100,14 +132,14 @@ class SamplesDock(QDockWidget):
         if self._grid is None or not self._cell:
             return
         pos = event.pos()
-        pitch = self._cell + 2  # image_grid pads with 2 pixels
+        pitch = self._cell + PADDING
+        cols = (self._grid.shape[1] - PADDING) // pitch
         col, row = int(pos.x() // pitch), int(pos.y() // pitch)
-        y, x = 2 + row * pitch, 2 + col * pitch
-        cell = self._grid[y: y + self._cell, x: x + self._cell]
-        if cell.shape[:2] != (self._cell, self._cell):
+        index = row * cols + col
+        if not (0 <= col < cols and 0 <= index < len(self._cells)):
             return
         event.accept()
-        self.show_enlarged(np.ascontiguousarray(cell), f"sample {row * (self._grid.shape[1] // pitch) + col}")
+        self.show_enlarged(np.ascontiguousarray(self._cells[index]), f"sample {index}")
 
     def show_enlarged(self, cell: np.ndarray, title: str) -> QDialog:
         h, w, c = cell.shape

@@ -8,7 +8,7 @@ from core.base.files import read_jsonl
 from core.config import resolve
 from core.protocol import commands as C
 from core.session import Session
-from core.storage.rundir import RunDir
+from core.storage.rundir import RunDir, step_files
 from core.training.trainer import Trainer
 from tests.core.helpers import assert_same_weights, metrics_rows, run_session, weights
 
@@ -68,7 +68,7 @@ def _rewinding_inbox(session_box, at_step, command):
 def test_a_rewind_goes_back_to_the_checkpoint_and_trains_the_same_steps_again(tmp_path):
     """Rewound at step 250 to step 150: step-100.pt is the checkpoint; rows 101-250 move to abandoned/;
     training from there gives the same weights and rows as a run that never went past 100 first."""
-    often = ["train.checkpoint_every=100", "train.publish_every_s=0.001"]  # the speed's window spans few steps
+    often = ["train.checkpoint_every=100", "train.publish_every_s=0.001", "train.samples_every_s=0.02"]
     cfg = resolve("ring8", overrides=QUICK + often)
     straight = run_session(cfg, tmp_path / "straight", 300)
 
@@ -91,6 +91,9 @@ def test_a_rewind_goes_back_to_the_checkpoint_and_trains_the_same_steps_again(tm
     abandoned = tmp_path / "rewound" / rewind["abandoned"]
     moved = [int(line.split(",")[0]) for line in (abandoned / "metrics.csv").read_text().splitlines()]
     assert moved == list(range(101, 251))
+    assert [p.name for p in (abandoned / "checkpoints").iterdir()] == ["step-200.pt"]  # the branch's own
+    frames = step_files(abandoned / "timelapse", ".png")
+    assert frames and min(frames) > 100 and max(frames) <= 250  # its frames are out of the timelapse
     assert json.loads((tmp_path / "rewound" / "live" / "heartbeat.json").read_text())["step"] == 300
 
 

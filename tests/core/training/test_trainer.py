@@ -173,6 +173,9 @@ def test_auto_precision_is_bf16_for_image_models_on_a_cpu_with_bf16_instructions
     named = _train(tiny_digits_config(precision="bf16" if native else "fp32"))
     assert auto.speedups.startswith("bf16" if native else "fp32")
     assert auto.cfg.train.precision == ("bf16" if native else "fp32")  # what config.json will record
+    assert auto.precision_why == ("auto: this CPU has bf16 instructions" if native else
+                                  "auto: this CPU has no bf16 instructions (AVX512-BF16 or AMX), so bf16 would be slower")
+    assert named.precision_why == "set by train.precision"
     np.testing.assert_array_equal(auto.drain_statistics()[2]["d_loss"], named.drain_statistics()[2]["d_loss"])
     assert _train(tiny_ring_config(precision="auto")).speedups.startswith("fp32")  # 2D points keep fp32
 
