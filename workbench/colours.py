@@ -1,18 +1,6 @@
-"""The window's colours, in one place: the live run's series, and the colours of other runs overlaid for
-comparison, chosen so that no overlaid run can be taken for a live series."""
-
-D_LOSS, G_LOSS, REAL, FAKE = "#4e9af1", "#f28e2b", "#59a14f", "#e15759"  # D real part and D(real) are REAL
-LIVE = (D_LOSS, G_LOSS, REAL, FAKE)
-# purple, brown, magenta, olive, dark cyan, grey, gold, navy: away from the live blue, orange, green and red
-RUNS = ("#7b3294", "#8c564b", "#d01c8b", "#7f7f00", "#00838f", "#5f5f5f", "#b8860b", "#283593")
-
-
-def run_colour(index: int) -> str:
-    return RUNS[index % len(RUNS)]
-
-
-def rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+"""The window's colours (core.base.colours holds them all) and the one-line key a plot's title shows."""
+from core.base.colours import (ALERT, CAUTION, D_LOSS, FAKE, FAKE_POINTS, G_LOSS, HEALTHY, LIVE, LOSSES, REAL,  # noqa: F401
+                               REAL_POINTS, RUNS, rgb, rgba, run_colour)
 
 
 def key(entries) -> str:

@@ -7,10 +7,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from core.analysis.losslab import LOSS_KINDS, Scores, d_losses, g_loss, gradients
+from core.base.colours import FAKE, LOSSES, REAL, rgb
 from core.storage.pictures import nice_ceiling
 
-COLOURS = {"hinge": (31, 119, 180), "bce": (230, 120, 20), "wasserstein": (123, 50, 148)}
-REAL_SHADE, FAKE_SHADE = (89, 161, 79), (225, 87, 89)
+COLOURS = {kind: rgb(colour) for kind, colour in LOSSES.items()}
+REAL_SHADE, FAKE_SHADE = rgb(REAL), rgb(FAKE)
 WIDTH, PANEL_H, PAD_L, PAD_R, PAD_T, GAP = 900, 190, 60, 20, 40, 46
 
 

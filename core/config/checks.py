@@ -45,6 +45,14 @@ def check_compile(value: str) -> None:
                           f"backend's name; got {value!r}")
 
 
+def unused_settings(loss: str) -> dict[str, str]:
+    """The settings that do nothing under `loss`, each with why: only the hinge has margins."""
+    if loss == "hinge":
+        return {}
+    why = f"only the hinge loss has margins; {loss} ignores them"
+    return {"loss.margin_real": why, "loss.margin_fake": why}
+
+
 def _choice(name: str, value: str, options) -> None:
     if value not in options:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, options))}; got {value!r}")
@@ -124,7 +132,7 @@ def _validate_health(h: HealthConfig) -> None:
         value = getattr(h, name)
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise ConfigError(f"health.{name} must be a share from 0 to 1, got {value!r}")
-    for name in ("overpower_d_loss", "diverge_ratio", "stall_loss_change", "stall_sample_change"):
+    for name in ("overpower_d_loss", "diverge_ratio", "stall_loss_change", "stall_sample_change", "stall_weight_change"):
         value = getattr(h, name)
         if not (math.isfinite(value) and value >= 0.0):
             raise ConfigError(f"health.{name} must be a finite number >= 0, got {value!r}")

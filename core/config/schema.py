@@ -119,6 +119,8 @@ class HealthConfig:
     stall_window: int = 2000  # stalled: steps over which nothing moves
     stall_loss_change: float = 0.01  # ... loss means move less than this between the window's halves
     stall_sample_change: float = 0.002  # ... and the fixed-z samples less than this (mean abs, data range 1)
+    stall_weight_change: float = 0.001  # ... and G's weights less than this share of their size: a converged G
+    # still moves its weights (the samples stay because its moves balance), a stuck one does not
     auto_rewind: int = 0  # rewind to the last checkpoint before an alert automatically, at most this often
     apply_suggestion: bool = False  # with auto_rewind: also apply the alert's suggested change
 

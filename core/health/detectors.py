@@ -109,7 +109,7 @@ def diverging(w: dict, h: HealthConfig, run: RunFacts, active: bool = False) -> 
     if _spectral_norm_would_help(run):
         suggestion, action = "switch spectral normalization on", {"kind": "set_spectral_norm", "enabled": True}
     else:
-        suggestion, action = f"halve both learning rates ({o.lr_g:g}, {o.lr_d:g})", \
+        suggestion, action = f"halve both learning rates (G {o.lr_g:g} -> {o.lr_g / 2:g}, D {o.lr_d:g} -> {o.lr_d / 2:g})", \
             {"kind": "set_learning_rates", "lr_g": o.lr_g / 2, "lr_d": o.lr_d / 2}
     return Finding(
         f"D's scores are running away: mean |D| is {score:.3g}, over the limit of {limit:g} ({h.diverge_ratio:g} "
@@ -118,18 +118,22 @@ def diverging(w: dict, h: HealthConfig, run: RunFacts, active: bool = False) -> 
          "d_loss": float(w["d_loss"][-1]), "g_loss": float(w["g_loss"][-1])}, suggestion, action)
 
 
-def stalled(w: dict, sample_change: float, h: HealthConfig, run: RunFacts) -> Finding | None:
-    """Neither player's loss moves and the fixed-z samples stay the same over a long window."""
+def stalled(w: dict, sample_change: float, weight_change: float, h: HealthConfig, run: RunFacts) -> Finding | None:
+    """Neither player's loss moves, the fixed-z samples stay the same and G's weights stand still over a long
+    window. A converged run also has flat losses and steady samples, but its G keeps moving its weights (each
+    step's update, balanced by the next): that is equilibrium, not a stall."""
     moves = {name: abs(np.subtract(*_halves(w[name]))) for name in ("d_loss", "g_loss")}
-    if max(moves.values()) > h.stall_loss_change or sample_change > h.stall_sample_change:
+    if (max(moves.values()) > h.stall_loss_change or sample_change > h.stall_sample_change
+            or weight_change > h.stall_weight_change):
         return None
     o = run.settings
     lr_g, lr_d = min(o.lr_g * 10, MAX_LR), min(o.lr_d * 10, MAX_LR)
     return Finding(
         f"Nothing is learning: over {len(w['steps'])} steps D's loss moved {moves['d_loss']:.4f}, G's "
-        f"{moves['g_loss']:.4f}, and the samples changed by {sample_change:.4f} (of the data's range).",
+        f"{moves['g_loss']:.4f}, the samples changed by {sample_change:.4f} (of the data's range) and G's weights "
+        f"by {weight_change:.2g} of their size.",
         {"steps": _span(w), "d_loss_change": moves["d_loss"], "g_loss_change": moves["g_loss"],
-         "sample_change": sample_change},
+         "sample_change": sample_change, "weight_change": weight_change},
         f"raise both learning rates tenfold ({o.lr_g:g} -> {lr_g:g}, {o.lr_d:g} -> {lr_d:g})",
         {"kind": "set_learning_rates", "lr_g": lr_g, "lr_d": lr_d})
 

@@ -70,7 +70,7 @@ class HealthMonitor:
     def __init__(self, health: HealthConfig, evaluated: bool):
         self.health, self.evaluated = health, evaluated  # evaluated: scores come (eval.every), so g_collapse judges
         self.window = StepWindow(max(health.window, health.diverge_window, health.stall_window))
-        self.views: list = []  # (step, fixed-z sample array in [0, 1] units)
+        self.views: list = []  # (step, fixed-z sample array in [0, 1] units, a fixed sample of G's weights)
         self.active: dict[str, Alert] = {}
         self.best: dict = {}  # the run's best diversity and coverage ("present") so far
         self.coverage: list[tuple[int, int]] = []  # (step, classes or modes present) of each evaluation
@@ -85,8 +85,8 @@ class HealthMonitor:
         self.__init__(self.health, self.evaluated)
         return cleared
 
-    def observe_view(self, step: int, picture: np.ndarray) -> None:
-        self.views.append((step, np.asarray(picture, np.float32)))
+    def observe_view(self, step: int, picture: np.ndarray, weights: np.ndarray) -> None:
+        self.views.append((step, np.asarray(picture, np.float32), np.asarray(weights, np.float64)))
         horizon = step - self.health.stall_window
         while len(self.views) > 2 and self.views[1][0] <= horizon:  # keep one view at or before the horizon
             self.views.pop(0)
@@ -107,10 +107,10 @@ class HealthMonitor:
             w = self.window.last(h.diverge_window)
             found = w and diverging(w, h, run, "diverging" in self.active)
             events += self._judge("diverging", step, found, w, w and mean_abs_score(w), divergence_limit(h, run.settings))
-            w, change = self.window.last(h.stall_window), self._sample_change(h.stall_window)
+            w, change = self.window.last(h.stall_window), self._view_change(h.stall_window)
             ready = w if change is not None else None
-            events += self._judge("stalled", step, ready and stalled(ready, change, h, run), ready, change,
-                                  h.stall_sample_change)
+            events += self._judge("stalled", step, ready and stalled(ready, *change, h, run), ready,
+                                  change and change[0], h.stall_sample_change)
         for result in quality:
             if "error" not in result:
                 step_of = int(result["step"])
@@ -129,12 +129,16 @@ class HealthMonitor:
             self.best["present"] = max(coverage[0], self.best.get("present", coverage[0]))
             self.coverage.append((int(quality["step"]), coverage[0]))
 
-    def _sample_change(self, window: int) -> float | None:
-        """Mean absolute change of the fixed-z samples over the last `window` steps (None: not yet seen)."""
+    def _view_change(self, window: int) -> tuple[float, float] | None:
+        """Over the last `window` steps: the mean absolute change of the fixed-z samples, and the change of G's
+        sampled weights as a share of their size (None: not yet seen)."""
         if len(self.views) < 2 or self.views[-1][0] - self.views[0][0] < window:
             return None
-        (_, before), (_, now) = self.views[0], self.views[-1]
-        return float(np.abs(now - before).mean()) if before.shape == now.shape else None
+        (_, before, weights_before), (_, now, weights_now) = self.views[0], self.views[-1]
+        if before.shape != now.shape or weights_before.shape != weights_now.shape:
+            return None
+        size = max(float(np.linalg.norm(weights_before)), 1e-12)
+        return float(np.abs(now - before).mean()), float(np.linalg.norm(weights_now - weights_before)) / size
 
     def _judge(self, name, step, finding, window, signal, threshold) -> list[dict]:
         if window is None:

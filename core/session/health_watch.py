@@ -3,11 +3,29 @@ to the record, and with health.auto_rewind an alert queues a rewind to before it
 health.apply_suggestion, its suggested change after), applied at the next boundary like any command."""
 from __future__ import annotations
 
+import numpy as np
+import torch
+
 from core.base.errors import UserError
 from core.health import HealthMonitor, RunFacts
 from core.protocol import commands as C
 from core.protocol.states import EventKind
 from core.session.parts import Part
+
+
+class WeightSample:
+    """The same few thousand of G's weights at every look, chosen once (numpy's own generator: the training
+    RNGs are never drawn from), to tell a G that still moves from one that stands still."""
+
+    SIZE = 4096
+
+    def __init__(self, G):
+        total = sum(p.numel() for p in G.parameters())
+        self.index = np.sort(np.random.default_rng(0).choice(total, min(self.SIZE, total), replace=False))
+
+    def __call__(self, G) -> np.ndarray:
+        flat = torch.cat([p.detach().reshape(-1) for p in G.parameters()])
+        return flat[torch.from_numpy(self.index).to(flat.device)].double().cpu().numpy()
 
 
 class HealthWatch(Part):
@@ -16,6 +34,7 @@ class HealthWatch(Part):
         cfg = session.trainer.cfg
         self.monitor = HealthMonitor(cfg.health, evaluated=bool(cfg.eval.every))
         self.auto_rewinds = 0
+        self._weight_sample = WeightSample(session.trainer.G)
 
     def on_publish(self, published) -> None:
         s = self.session
@@ -24,7 +43,7 @@ class HealthWatch(Part):
             view = published.view
             data_range = 2.0 if view.grid is not None else 2 * view.extent
             fixed = t.generate(t.fixed_z[:16], average=False).float().cpu().numpy()
-            self.monitor.observe_view(view.step, fixed / data_range)
+            self.monitor.observe_view(view.step, fixed / data_range, self._weight_sample(t.G))
         facts = RunFacts(t.settings, t.cfg.is_2d)
         queued = False
         for event in self.monitor.update(facts, t.step, published.steps, published.scalars, published.quality):

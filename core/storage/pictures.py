@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from core.base.colours import FAKE, FAKE_POINTS, REAL, REAL_POINTS, rgb
 from core.base.errors import UserError
 from core.base.files import atomic_file
 
@@ -48,6 +49,17 @@ def score_colors(field: np.ndarray, limit: float) -> np.ndarray:
     return np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t).astype(np.uint8)
 
 
+def contour(field: np.ndarray, level: float) -> np.ndarray:
+    """The pixels where `field` crosses `level` (a two-pixel line), as a boolean mask."""
+    above = field > level
+    edge = np.zeros_like(above)
+    edge[:-1] |= above[:-1] != above[1:]
+    edge[1:] |= above[:-1] != above[1:]
+    edge[:, :-1] |= above[:, :-1] != above[:, 1:]
+    edge[:, 1:] |= above[:, :-1] != above[:, 1:]
+    return edge
+
+
 def nice_ceiling(value: float) -> float:
     """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least `value` (> 0)."""
     exponent = math.floor(math.log10(value))
@@ -66,7 +78,7 @@ def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: floa
                   margins: tuple[float, float] | None = None, size: int = 560) -> np.ndarray:
     """A figure of 2D samples as an RGB uint8 image: D's score as a heat map with its colour scale (round
     ticks, reaching the margins), real points grey, generated orange, the modes as circles, the x and y axes
-    labelled with round ticks, and the step."""
+    labelled with round ticks, the contours D = +m_real and D = -m_fake as the window draws them, and the step."""
     fake = np.asarray(fake, np.float32)
     if extent is None:
         extent = float(np.abs(fake).max()) * 1.1 + 1e-6
@@ -80,6 +92,13 @@ def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: floa
         seen = float(np.nanmax(np.abs(field))) if np.isfinite(field).any() else 1.0
         limit = nice_ceiling(max(seen, *(margins or (1.0,)), 1e-3))
         heat = Image.fromarray(score_colors(field[::-1], limit)).resize((size, size), Image.BILINEAR)
+        if margins is not None:
+            smooth = np.asarray(Image.fromarray(np.nan_to_num(field[::-1]).astype(np.float32), mode="F")
+                                .resize((size, size), Image.BILINEAR))
+            heat = np.asarray(heat).copy()
+            for level, colour in ((margins[0], REAL), (-margins[1], FAKE)):
+                heat[contour(smooth, level)] = rgb(colour)
+            heat = Image.fromarray(heat)
         img.paste(heat, (pad_l, pad_t))
         x0 = pad_l + size + 24
         ramp = score_colors(np.linspace(limit, -limit, size)[:, None].repeat(14, 1), limit)
@@ -89,7 +108,7 @@ def points_figure(fake: np.ndarray, real: np.ndarray | None = None, extent: floa
             draw.line([(x0 + 14, y), (x0 + 18, y)], fill=(0, 0, 0))
             draw.text((x0 + 20, y - 5), f"{value:+g}" if value else "0", fill=(0, 0, 0), font=font)
         draw.text((x0 - 6, pad_t - 18), "D(x)", fill=(0, 0, 0), font=font)
-    for points, color, r in ((real, (120, 120, 128), 1), (fake, (245, 130, 20), 1)):
+    for points, color, r in ((real, rgb(REAL_POINTS), 1), (fake, rgb(FAKE_POINTS), 1)):
         if points is not None:
             pixels = to_px(np.asarray(points, np.float32))
             inside = ((pixels[:, 0] >= pad_l) & (pixels[:, 0] < pad_l + size) & (pixels[:, 1] >= pad_t)
@@ -127,10 +146,11 @@ def label_step(image: Image.Image, step: int) -> Image.Image:
 
 def score_palette() -> Image.Image:
     """A GIF palette for 2D figures: D's score ramp in 160 levels (the heat map and its colour bar come out
-    smooth, not banded), 80 greys, and the orange of generated points."""
+    smooth, not banded), 80 greys, the orange of generated points and the margins' contours."""
     ramp = score_colors(np.linspace(-1, 1, 160)[None, :], 1.0)[0]
     greys = np.repeat(np.linspace(0, 255, 80).round().astype(np.uint8)[:, None], 3, 1)
-    colours = np.concatenate([ramp, greys, np.array([[245, 130, 20]] * 16, np.uint8)])
+    marks = [rgb(FAKE_POINTS)] * 8 + [rgb(REAL)] * 4 + [rgb(FAKE)] * 4
+    colours = np.concatenate([ramp, greys, np.array(marks, np.uint8)])
     palette = Image.new("P", (1, 1))
     palette.putpalette(colours.astype(np.uint8).ravel().tolist())
     return palette

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.base.errors import UserError
 from core.base.files import read_json, write_atomically
-from core.config import from_dict, resolve
+from core.config import from_dict, resolve, unused_settings
 from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.run_plan import resume_changes
 
@@ -64,8 +64,13 @@ class Sweep:
         base = settled([])
         arms = [{k: v for key, value in zip(grid, values) for k, v in paired(key, value).items()}
                 for values in itertools.product(*grid.values())] or [{}]
+        trained: dict[str, dict] = {}  # what an arm trains -> the first arm that trains it
         for arm in arms:
-            settled([f"{k}={v}" for k, v in arm.items()])
+            what, unused = trains(settled([f"{k}={v}" for k, v in arm.items()]))
+            if what in trained:
+                why = "".join(f"; {key}: {reason}" for key, reason in unused.items() if key in arm)
+                raise UserError(f"the arms {arm_name(trained[what])} and {arm_name(arm)} would train the same{why}")
+            trained[what] = arm
         metric = args.metric or JUDGES["points" if base.is_2d else "images"]
         return cls(base.preset, list(args.set), grid, list(range(base.train.seed, base.train.seed + args.seeds)),
                    args.steps or base.train.steps, args.minutes, args.start_from, args.device, metric,
@@ -89,6 +94,16 @@ class Run:
     @property
     def result(self) -> dict | None:
         return read_json(self.path / "sweep-result.json")
+
+
+def trains(cfg) -> tuple[str, dict]:
+    """What a config trains, as text (the settings it ignores left out), and those settings with why."""
+    unused = unused_settings(cfg.loss.kind)
+    settings = cfg.to_dict()
+    for key in unused:
+        section, name = key.split(".")
+        settings[section].pop(name)
+    return json.dumps(settings, sort_keys=True), unused
 
 
 def paired(key: str, value: str) -> dict[str, str]:

@@ -64,3 +64,15 @@ def test_at_laptop_size_the_lab_shows_every_loss_whole(window, qtbot):
     for i in range(3):  # every row in sight, none under the scroll bar a narrow tab shows
         row = table.visualItemRect(table.topLevelItem(i))
         assert row.top() >= 0 and row.bottom() < table.viewport().height()
+
+
+def test_the_margin_controls_say_when_the_loss_in_force_ignores_them(window):
+    titles = {}
+    for loss in ("hinge", "bce", "wasserstein", "hinge"):
+        window.model.ingest(telemetry([60 + len(titles)], settings=Settings(1.0, 1.0, True, 2e-4, 2e-4, 1, 1, loss)))
+        window.model.state = "running"
+        window.controls.refresh(window.model)
+        titles[loss] = (window.controls.margin_box.title(), window.controls.margin_box.toolTip())
+    assert titles["hinge"] == ("Margins", "")
+    assert titles["bce"][0] == "Margins: not used by the loss in force" and "bce ignores them" in titles["bce"][1]
+    assert "wasserstein ignores them" in titles["wasserstein"][1]

@@ -15,7 +15,7 @@ from core.storage.pictures import image_grid, label_step, nice_ticks, points_fig
 from core.storage.run_index import read_run
 from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, choose_file, menu_action
-from workbench.colours import LIVE, RUNS, rgb
+from workbench.colours import FAKE, LIVE, REAL, RUNS, rgb
 from workbench.docks import PLOT_MIN_PX
 
 SETTINGS = Settings(1.0, 1.0, True, 2e-4, 2e-4, 1, 1)
@@ -98,10 +98,13 @@ def test_the_score_axis_follows_the_scores_keeps_the_margins_and_says_what_is_cu
     show(window, telemetry([1], real=near, fake=near[::-1], settings=Settings(0.8, 0.5, True, 2e-4, 2e-4, 1, 1)))
     low, high = window.margins.plot.getViewBox().viewRange()[0]
     assert -2.5 < low <= -0.5 and 0.8 <= high < 2.5  # a few units, not -10..10, with both margins in view
-    assert not window.margins.beyond.isVisible() or window.margins.beyond.text() == ""
+    axis = window.margins.plot.getAxis("bottom")
+    assert axis.labelText == "discriminator score D" and axis.labelUnitPrefix == ""  # no SI prefix within ±1
     show(window, telemetry([2], real=near, fake=near, beyond=np.array([[0, 30], [120, 0]])))
-    text = window.margins.beyond.text()
+    text = axis.labelText
     assert "of real scores" in text and "of fake scores" in text and "beyond ±10" in text
+    show(window, telemetry([3], real=near * 20, fake=near * 20, beyond=np.array([[0, 0], [1, 0]])))
+    assert axis.labelText == "discriminator score D"  # one score in thousands is not worth a line (0.0%)
 
 
 def test_the_window_opens_within_the_screen(window):  # the offscreen screen is 800x800, smaller than it asks
@@ -252,9 +255,15 @@ def test_a_timelapse_frame_keeps_its_own_title_and_a_2d_colour_bar_stays_smooth(
     assert np.abs(got - want).max() < 8  # the score ramp survives the GIF's palette without bands
 
 
-def test_the_2d_figure_has_round_ticks():
+def test_the_2d_figure_has_round_ticks_and_the_margins_contours():
     assert list(nice_ticks(2.0)) == [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2]
     assert list(nice_ticks(6.5)) == [-6, -4, -2, 0, 2, 4, 6]
+    xx = np.mgrid[-1:1:64j, -1:1:64j][1]
+    figure = points_figure(np.zeros((1, 2)), None, 1.0, None, 4 * xx, None, (1.0, 2.0), 400)  # D = 4x
+    plot = figure[26:426, 52:452]
+    for colour, x in ((REAL, 0.25), (FAKE, -0.5)):  # D = +m_real at x = 0.25, D = -m_fake at x = -0.5
+        columns = np.nonzero((plot == rgb(colour)).all(2).any(0))[0]
+        assert len(columns) and abs((columns.mean() / 399) * 2 - 1 - x) < 0.02
 
 
 def test_runs_dock_steps_follow_the_runs_after_hiding_behind_a_tab(window, qtbot, tmp_path):

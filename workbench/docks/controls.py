@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from core.analysis.losslab import LOSS_KINDS
+from core.config import unused_settings
 from core.protocol import commands as C
 from workbench.model import RunModel
 
@@ -75,7 +76,7 @@ class ControlsDock(QDockWidget):
         run_row = QHBoxLayout(run_box)
         for w in (self.pause_button, self.step_button, self.step_n, self.step_n_button):
             run_row.addWidget(w)
-        margin_box = QGroupBox("Margins")
+        margin_box = self.margin_box = QGroupBox("Margins")
         margin_form = QFormLayout(margin_box)
         margin_form.addRow("m_real", self.margin_real)
         margin_form.addRow("m_fake", self.margin_fake)
@@ -135,8 +136,15 @@ class ControlsDock(QDockWidget):
             self.spectral_norm.setChecked(s.spectral_norm)
             if self.loss.currentText() != s.loss:
                 self.loss.setCurrentText(s.loss)
+            self._say_margins_unused(unused_settings(s.loss).get("loss.margin_real"))
         finally:
             self._updating = False
+
+    def _say_margins_unused(self, why: str | None) -> None:
+        """Under BCE or Wasserstein the margins train nothing: the box says so (they count again under the hinge)."""
+        self.margin_box.setTitle("Margins" if why is None else "Margins: not used by the loss in force")
+        self.margin_box.setToolTip("" if why is None else f"{why.capitalize()}; they take effect again when the "
+                                                          "loss is switched back to hinge.")
 
     def eventFilter(self, watched, event) -> bool:
         """Space pauses and resumes even while a number box has the keyboard (it types nothing there)."""

@@ -13,7 +13,7 @@ from core.health import DETECTORS, UNDER_LOSS
 from core.protocol import commands as C
 from core.storage.rundir import step_checkpoints
 from workbench.axes import FollowRange
-from workbench.colours import D_LOSS
+from workbench.colours import ALERT, D_LOSS, HEALTHY
 from workbench.docks import readable, stacked
 from workbench.model import RunModel
 
@@ -24,7 +24,7 @@ SIGNALS = {  # what each detector's signal is, for the plot's title
     "stalled": "change of the fixed-z samples over the window (alert below the line, losses flat)",
     "not_covering": "share of the classes (2D: modes) the samples cover (alert below the line)",
 }
-STATE_COLOURS = {"alert": "#c62828", "ok": "#2e7d32"}
+STATE_COLOURS = {"alert": ALERT, "ok": HEALTHY}
 
 
 def _number(value) -> str:

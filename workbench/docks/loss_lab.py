@@ -11,11 +11,10 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
 
 from core.analysis.losslab import LOSS_KINDS, Scores, d_losses, g_loss, gradients
 from workbench.axes import robust_span
-from workbench.colours import FAKE, REAL, key
+from workbench.colours import FAKE, LOSSES, REAL, key, rgba
 from workbench.docks import readable, stacked
 from workbench.model import RunModel
 
-COLOURS = {"hinge": "#1f77b4", "bce": "#e6781e", "wasserstein": "#7b3294"}
 PANELS = (("D's loss on real (solid) and fake (dashed) scores", "D's loss"),
           ("dL/dD: D's gradient with respect to its score", "dL/dD"),
           ("G's loss on the fakes (solid) and its dL/dD (dashed)", "G's loss"))
@@ -43,7 +42,7 @@ class LossLabDock(QDockWidget):
         self.panels = QStackedWidget()  # one panel at a time: the dock stays readable in a tab
         for index, (title, label) in enumerate(PANELS):
             plot = pg.PlotWidget()
-            plot.setTitle(key([(kind, COLOURS[kind]) for kind in LOSS_KINDS]) + "&nbsp;&nbsp; solid: real, dashed: "
+            plot.setTitle(key([(kind, LOSSES[kind]) for kind in LOSS_KINDS]) + "&nbsp;&nbsp; solid: real, dashed: "
                           + ("fake" if index < 2 else "dL/dD"), size="9pt")
             plot.setLabel("left", label)
             plot.showGrid(x=True, y=True, alpha=0.15)
@@ -54,16 +53,16 @@ class LossLabDock(QDockWidget):
             self.plots.append(plot)
             self.panels.addWidget(readable(plot))
             for kind in LOSS_KINDS:
-                self.curves[index, kind, 0] = plot.plot(pen=pg.mkPen(COLOURS[kind], width=1.5))
-                self.curves[index, kind, 1] = plot.plot(pen=pg.mkPen(COLOURS[kind], width=1.5, style=Qt.DashLine))
+                self.curves[index, kind, 0] = plot.plot(pen=pg.mkPen(LOSSES[kind], width=1.5))
+                self.curves[index, kind, 1] = plot.plot(pen=pg.mkPen(LOSSES[kind], width=1.5, style=Qt.DashLine))
         self.histograms = pg.PlotWidget()
         self.histograms.setFixedHeight(120)
         self.histograms.setTitle(key([("D(real)", REAL), ("D(fake)", FAKE)]), size="9pt")
         self.histograms.setLabel("bottom", "discriminator score D")
         self.histograms.setXLink(self.plots[0])
         self.histograms.getAxis("left").enableAutoSIPrefix(False)
-        self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=(89, 161, 79, 90), pen=pg.mkPen(REAL))
-        self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=(225, 87, 89, 90), pen=pg.mkPen(FAKE))
+        self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=rgba(REAL, 90), pen=pg.mkPen(REAL))
+        self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=rgba(FAKE, 90), pen=pg.mkPen(FAKE))
         self.histograms.addItem(self.hist_real)
         self.histograms.addItem(self.hist_fake)
         self.margin_lines = []
@@ -135,7 +134,7 @@ class LossLabDock(QDockWidget):
             for part in ("d_real", "d_fake", "g"):
                 cells += [f"{100 * g[part].share:.1f}%", f"{g[part].mean:.3f}"]
             item = QTreeWidgetItem(cells)
-            item.setForeground(0, QBrush(QColor(COLOURS[kind])))
+            item.setForeground(0, QBrush(QColor(LOSSES[kind])))
             if kind == self._loss:
                 item.setFont(0, bold)
             self.table.addTopLevelItem(item)
@@ -152,7 +151,7 @@ class LossLabDock(QDockWidget):
         for kind in LOSS_KINDS:
             real, fake, d_real, d_fake = (float(v[0]) for v in d_losses(kind, np.array([score]), m_real, m_fake))
             g, d_g = (float(v[0]) for v in g_loss(kind, np.array([score])))
-            parts.append(f"<span style='color:{COLOURS[kind]}'>{kind}</span>: D loss {real:.3g} real / {fake:.3g} "
+            parts.append(f"<span style='color:{LOSSES[kind]}'>{kind}</span>: D loss {real:.3g} real / {fake:.3g} "
                          f"fake, dL/dD {d_real:+.3g} / {d_fake:+.3g}; G {g:.3g}, {d_g:+.3g}")
         return f"<b>D = {score:.3g}</b> · " + " · ".join(parts)
 

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel
 
 from core.protocol import commands as C
 from workbench.axes import FollowRange
-from workbench.colours import FAKE, REAL, key
+from workbench.colours import CAUTION, FAKE, REAL, key, rgba
 from workbench.docks import stacked
 from workbench.model import RunModel, smooth
 from workbench.overlays import OverlayLayer
@@ -20,14 +20,13 @@ class MarginsDock(QDockWidget):
         self.send = send
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "discriminator score D")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)  # scores within ±1 read as scores, not milli-scores
         self.plot.setMinimumHeight(180)
         self.plot.setLabel("left", "% of samples")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setTitle(key([("D(real)", REAL), ("D(fake)", FAKE), ("hinge shapes, dotted", "#777")]), size="9pt")
-        self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=(89, 161, 79, 90),
-                                          pen=pg.mkPen(REAL))
-        self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=(225, 87, 89, 90),
-                                          pen=pg.mkPen(FAKE))
+        self.hist_real = pg.PlotCurveItem(fillLevel=0, brush=rgba(REAL, 90), pen=pg.mkPen(REAL))
+        self.hist_fake = pg.PlotCurveItem(fillLevel=0, brush=rgba(FAKE, 90), pen=pg.mkPen(FAKE))
         self.hinge_real = pg.PlotCurveItem(pen=pg.mkPen(REAL, width=1, style=Qt.DotLine))
         self.hinge_fake = pg.PlotCurveItem(pen=pg.mkPen(FAKE, width=1, style=Qt.DotLine))
         for item in (self.hinge_real, self.hinge_fake, self.hist_real, self.hist_fake):
@@ -43,9 +42,6 @@ class MarginsDock(QDockWidget):
             line.sigPositionChangeFinished.connect(self._dragged)
             self.plot.addItem(line)
         self.x_range = FollowRange(self.plot.getPlotItem(), axis="x")
-        self.beyond = QLabel()
-        self.beyond.setStyleSheet("color: #8a5a00;")
-        self.beyond.setToolTip("Scores beyond the histograms' range are counted, not drawn")
         self.rates = QLabel()
         self.rates.setTextFormat(Qt.RichText)
         self.rates.setToolTip("Share of the samples in the histograms above that are inside their margin")
@@ -66,18 +62,19 @@ class MarginsDock(QDockWidget):
         row = QHBoxLayout()
         row.addWidget(self.rates)
         row.addWidget(self.rate_plot, 1)
-        self.setWidget(stacked((self.plot, 1), self.beyond, row))
+        self.setWidget(stacked((self.plot, 1), row))
 
     def _follow_scores(self, model: RunModel, margins: tuple[float, float], beyond: np.ndarray, totals) -> tuple:
-        """The axis spans the scores the histograms hold and both margins; scores beyond the bins are said."""
+        """The axis spans the scores the histograms hold and both margins; scores beyond the bins are said in the
+        axis's own label (a line of its own would push the dock into scrolling at laptop size)."""
         centres = (model.hist_edges[:-1] + model.hist_edges[1:]) / 2
         seen = [np.repeat(centres, counts.astype(int)) for counts in (model.hist_real, model.hist_fake)]
         span = self.x_range.update(seen, include=margins)
-        parts = [f"{100 * beyond[i].sum() / max(totals[i], 1):.1f}% of {side} scores" for i, side in
-                 enumerate(("real", "fake")) if beyond[i].sum()]
+        shares = [(100 * beyond[i].sum() / max(totals[i], 1), side) for i, side in enumerate(("real", "fake"))]
+        parts = [f"{share:.1f}% of {side} scores" for share, side in shares if share >= 0.05]
         limit = max(abs(model.hist_edges[0]), abs(model.hist_edges[-1]))
-        self.beyond.setText(f"{' and '.join(parts)} beyond ±{limit:g}: counted, not drawn" if parts else "")
-        self.beyond.setVisible(bool(parts))
+        said = f" · {' and '.join(parts)} beyond ±{limit:g} (counted, not drawn)" if parts else ""
+        self.plot.setLabel("bottom", f"discriminator score D{said}", color=CAUTION if said else None)
         return span
 
     def show_overlays(self, runs) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedW
 
 from core.protocol import commands as C
 from core.storage.pictures import grid_cells, image_grid
-from workbench.colours import FAKE, REAL
+from workbench.colours import FAKE, FAKE_POINTS, REAL, REAL_POINTS, rgba
 from workbench.docks import stacked
 from workbench.model import RunModel
 
@@ -54,8 +54,8 @@ class SamplesDock(QDockWidget):
         self.contour_fake = pg.IsocurveItem(pen=pg.mkPen(FAKE, width=2))
         for contour in (self.contour_real, self.contour_fake):
             contour.setParentItem(self.field)
-        self.real_points = pg.ScatterPlotItem(size=3, pen=None, brush=(40, 40, 40, 160), name="real")
-        self.fake_points = pg.ScatterPlotItem(size=3, pen=None, brush=(255, 140, 0, 200), name="generated")
+        self.real_points = pg.ScatterPlotItem(size=3, pen=None, brush=rgba(REAL_POINTS, 200), name="real")
+        self.fake_points = pg.ScatterPlotItem(size=3, pen=None, brush=rgba(FAKE_POINTS, 220), name="generated")
         self.modes = pg.ScatterPlotItem(size=10, symbol="o", pen=pg.mkPen((0, 0, 0, 200), width=1.5), brush=None)
         for item in (self.real_points, self.fake_points, self.modes):
             self.points_view.addItem(item)

@@ -18,6 +18,8 @@ from workbench.colours import run_colour
 from workbench.docks import stacked
 
 COLUMNS = ("rank", "arm", "mean", "std", "failed", "seeds")
+SHARES = ("high_quality_rate", "confident_share", "asked_class_share", "precision", "recall", "precision_cnn",
+          "recall_cnn")  # scores that are shares: their axis stays within 0..1
 
 
 class ArmItem(QTreeWidgetItem):
@@ -50,7 +52,6 @@ class SweepDock(QDockWidget):
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # by rank until a header is clicked
         self.table.itemChanged.connect(lambda *_: self._draw_curves())
         self.bars = pg.PlotWidget()
-        self.bars.setTitle("mean over seeds, ± one standard deviation", size="9pt")
         self.bars.getAxis("left").enableAutoSIPrefix(False)
         self.curves = pg.PlotWidget()
         self.curves.setLabel("bottom", "step")
@@ -133,8 +134,13 @@ class SweepDock(QDockWidget):
             self.bars.addItem(label)
         values = [(i, " / ".join(r["settings"].values())) for i, r in enumerate(self.rows)]  # the arm's, short
         self.bars.getAxis("bottom").setTicks([values])
-        self.bars.setLabel("bottom", " / ".join(key.rsplit(".", 1)[-1] for key in self.rows[0]["settings"]))
+        keys = " / ".join(key.rsplit(".", 1)[-1] for key in self.rows[0]["settings"])
+        self.bars.setTitle(f"mean over seeds, ± one standard deviation; arms by {keys}", size="9pt")
         self.bars.setLabel("left", self.sweep.metric)
+        if self.sweep.metric in SHARES:
+            low, high = np.nanmin(means - spread), np.nanmax(means + spread)
+            pad = 0.1 * max(high - low, 0.01)
+            self.bars.setYRange(max(0.0, low - pad), min(1.0, high + pad), padding=0)
 
     def _draw_curves(self) -> None:
         self.curves.clear()

@@ -35,9 +35,10 @@ def test_each_detector_is_silent_on_a_healthy_window_and_fires_on_its_failure():
     assert diverging(window(50, d_real_mean=80.0, d_fake_mean=-75.0), h, cfg).evidence["mean_abs_score"] > 20
     assert diverging(window(50, d_real_mean=np.nan), h, cfg) is not None
 
-    assert stalled(window(2000), 0.05, h, cfg) is None  # samples still change
-    assert stalled(window(2000), 0.0001, h, cfg) is not None
-    assert stalled(window(2000, g_loss=np.linspace(0, 1, 2000)), 0.0001, h, cfg) is None  # G's loss moves
+    assert stalled(window(2000), 0.05, 1e-6, h, cfg) is None  # samples still change
+    assert stalled(window(2000), 0.0001, 1e-6, h, cfg) is not None
+    assert stalled(window(2000, g_loss=np.linspace(0, 1, 2000)), 0.0001, 1e-6, h, cfg) is None  # G's loss moves
+    assert stalled(window(2000), 0.0001, 0.05, h, cfg) is None  # converged: G moves, its moves balance
 
     learned = {"diversity": 0.9, "present": 10}
     assert g_collapse({"step": 1000, "diversity_cnn": 0.9, "classes_present": 10, "classes_total": 10}, learned, h,

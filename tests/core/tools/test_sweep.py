@@ -38,6 +38,18 @@ def test_every_combination_of_the_grid_is_an_arm_trained_once_per_seed(tmp_path)
         plan(tmp_path, start_from="x.pt")
 
 
+def test_arms_that_would_train_the_same_are_refused_naming_why(tmp_path):
+    """Under BCE (or Wasserstein) the margins do nothing: a margin sweep would train identical arms."""
+    with pytest.raises(UserError, match="would train the same; loss.margin_real: only the hinge loss has margins"):
+        plan(tmp_path, set=["loss.kind=bce"], grid=["loss.margin_real=0.5,1"])
+    with pytest.raises(UserError, match="kind-bce_margin_real-0.5 and kind-bce_margin_real-1 would train the same"):
+        plan(tmp_path, grid=["loss.kind=hinge,bce", "loss.margin_real=0.5,1"])
+    sweep = plan(tmp_path, set=["loss.kind=bce"], grid=["loss.kind=hinge", "loss.margin_real=0.5,1"])
+    assert len(sweep.arms) == 2  # under the hinge the margins count
+    with pytest.raises(UserError, match="would train the same"):
+        plan(tmp_path, grid=["optim.lr_d=1e-3,0.001"])  # one value typed twice
+
+
 def test_settings_that_move_together_are_one_grid_entry(tmp_path):
     sweep = plan(tmp_path, grid=["loss.margin_real,loss.margin_fake=0.5/0.5,2/0.5", "optim.lr_d=1e-3,5e-4"], seeds=1)
     assert sweep.arms[1] == {"loss.margin_real": "0.5", "loss.margin_fake": "0.5", "optim.lr_d": "5e-4"}
