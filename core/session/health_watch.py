@@ -70,6 +70,23 @@ class HealthWatch(Part):
             raise UserError("no health alert in this run to rewind before; give to_step instead")
         return int(raised[-1]["since"]) - 1
 
+    def rewind_target(self) -> dict | None:
+        """Where a rewind to before the alert would go, for the window to offer: {"step": N} (checkpoints/
+        step-N.pt, the last kept at or before the last healthy step), {"why_not": text}, or None with no alert."""
+        try:
+            healthy = self.last_healthy_step()
+        except UserError:
+            return None
+        kept = [step for step in self.session.run_dir.step_checkpoints() if step <= healthy]
+        if kept:
+            return {"step": kept[-1]}
+        every = self.session.trainer.cfg.train.checkpoint_every
+        if every and healthy < every:
+            return {"why_not": f"No checkpoint was saved before the alert (one every {every:,} steps, "
+                               "train.checkpoint_every; Ctrl+S saves one by hand)"}
+        return {"why_not": "No checkpoint from before the alert is kept (train.keep_checkpoints and train.keep_every "
+                           "decide)"}
+
     def on_rewind(self, step: int) -> None:
         for cleared in self.monitor.reset():
             self.session.record.record(cleared)

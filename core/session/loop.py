@@ -91,7 +91,7 @@ class Session:
                 "loss": t.settings.loss, "eval_every": t.cfg.eval.every, "eval_due": self.evaluation.next_due,
                 "eval_note": self.evaluation.note,
                 "checkpoint_every": t.cfg.train.checkpoint_every, "speedups": t.speedups,
-                "precision": f"{t.cfg.train.precision} ({t.precision_why})"}
+                "precision": f"{t.cfg.train.precision} ({t.precision_why})", "rewind": self.health.rewind_target()}
 
     def handle(self, command, source: str | None = None) -> bool:
         return self.dispatcher.handle(command, source)

@@ -126,8 +126,9 @@ def test_at_laptop_size_every_plot_stays_readable_and_the_quality_plot_waits_for
 
 
 def raise_alert(window, run_dir, message="G is collapsing: only 3 of 10 classes appear (this run reached 10).",
-                **info):
-    show(window, telemetry([500], run_dir=str(run_dir), **info))
+                rewind=None, **info):
+    """An active g_collapse alert; `rewind` is what the engine says a rewind to before it would do."""
+    show(window, telemetry([500], run_dir=str(run_dir), rewind=rewind or {"step": 300}, **info))
     window.model.log.append({"kind": "alert", "name": "g_collapse", "step": 500, "since": 400, "message": message,
                              "suggestion": "halve G's learning rate (0.0002 -> 0.0001)", "evidence": {},
                              "action": {"kind": "set_learning_rates", "lr_g": 1e-4}})
@@ -138,8 +139,6 @@ def raise_alert(window, run_dir, message="G is collapsing: only 3 of 10 classes 
 
 def test_the_alerts_table_wraps_what_it_saw_instead_of_cutting_it(window, qtbot, tmp_path):
     window.resize(1366, 768)
-    (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "step-300.pt").write_bytes(b"")
     raise_alert(window, tmp_path)
     item = window.health.history.topLevelItem(0)
     assert "only 3 of 10 classes" in item.text(2) and window.health.history.wordWrap()
@@ -147,23 +146,31 @@ def test_the_alerts_table_wraps_what_it_saw_instead_of_cutting_it(window, qtbot,
     assert "lr G 0.0002" in window.health.after_rewind.text() and window.health.rewind_apply_button.isEnabled()
 
 
-def test_rewind_is_offered_only_to_a_checkpoint_still_kept(window, tmp_path):
-    (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "step-800.pt").write_bytes(b"")  # after the alert began: no use
-    raise_alert(window, tmp_path)
+def test_rewind_is_offered_where_the_engine_says_it_would_go(window, tmp_path):
+    why = "No checkpoint from before the alert is kept (train.keep_checkpoints and train.keep_every decide)"
+    raise_alert(window, tmp_path, rewind={"why_not": why})
     health = window.health
     assert not health.rewind_button.isEnabled() and not health.rewind_apply_button.isEnabled()
-    assert "No checkpoint from before the alert is kept" in health.after_rewind.text()
-    (tmp_path / "checkpoints" / "step-200.pt").write_bytes(b"")
-    window.model.version += 1
+    assert health.after_rewind.text() == why + ": no rewind possible."
+    show(window, telemetry([501], run_dir=str(tmp_path), rewind={"step": 200}))
     health.refresh(window.model)
     assert health.rewind_button.isEnabled() and "step-200.pt" in health.rewind_button.toolTip()
 
 
-def test_with_no_checkpoint_due_before_the_alert_the_dock_says_none_was_saved(window, tmp_path):
-    raise_alert(window, tmp_path, checkpoint_every=1000)  # the alert began at step 400
-    assert not window.health.rewind_button.isEnabled()
-    assert "No checkpoint was saved before the alert (one every 1,000 steps" in window.health.after_rewind.text()
+def test_a_suggestion_goes_with_its_alert_and_with_its_being_applied(window, tmp_path):
+    raise_alert(window, tmp_path)  # suggests lr G 0.0001, where 0.0002 is in force
+    health = window.health
+    assert health.apply_button.isEnabled() and health.rewind_apply_button.isEnabled()
+    show(window, telemetry([510], run_dir=str(tmp_path), rewind={"step": 300},
+                           settings=Settings(1.0, 1.0, True, 1e-4, 2e-4, 1, 1)))  # applied: in force now
+    health.refresh(window.model)
+    assert not health.apply_button.isEnabled() and not health.rewind_apply_button.isEnabled()
+    window.model.log.append({"kind": "alert_cleared", "name": "g_collapse", "raised_at": 500, "why": "recovered",
+                             "step": 900})
+    show(window, telemetry([900], run_dir=str(tmp_path), rewind={"step": 300}))  # lr G 0.0002 again, but healthy
+    health.refresh(window.model)
+    assert not health.apply_button.isEnabled() and not health.rewind_apply_button.isEnabled()
+    assert health.rewind_button.isEnabled()  # going back before the last alert stays possible
 
 
 def test_linking_the_margins_makes_them_equal_at_once(window):

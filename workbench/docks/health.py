@@ -1,8 +1,6 @@
 """Training health as the engine judges it (core/health): each detector's state, its evidence over steps
 against its threshold, the alerts of the run, and the ways on: apply the suggested change, rewind to before
 the alert, or both in one click; the dock says what stays in force after a rewind."""
-from pathlib import Path
-
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -11,7 +9,6 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QHeaderView,
 
 from core.health import DETECTORS, UNDER_LOSS
 from core.protocol import commands as C
-from core.storage.rundir import step_checkpoints
 from workbench.axes import FollowRange
 from workbench.colours import ALERT, D_LOSS, HEALTHY
 from workbench.docks import readable, stacked
@@ -29,6 +26,17 @@ STATE_COLOURS = {"alert": ALERT, "ok": HEALTHY}
 
 def _number(value) -> str:
     return "–" if value is None else f"{value:.3g}"
+
+
+def in_force_already(action: dict, settings) -> bool:
+    """Whether the settings in force already are what a suggested command would set."""
+    if settings is None:
+        return False
+    fields = {"set_learning_rates": ("lr_g", "lr_d"), "set_spectral_norm": ("enabled",), "set_n_dis": ("n_dis",),
+              "set_margins": ("margin_real", "margin_fake"), "set_loss": ("loss",)}.get(action["kind"], ())
+    named = {"enabled": "spectral_norm"}
+    return bool(fields) and all(action.get(f) is None or getattr(settings, named.get(f, f)) == action[f]
+                                for f in fields)
 
 
 def in_force(settings) -> str:
@@ -104,8 +112,10 @@ class HealthDock(QDockWidget):
         return [a for a in (self._model.alerts if self._model else []) if a["cleared_at"] is None]
 
     def _suggested(self) -> dict | None:
-        """The latest alert's suggestion with a command to it: the active one, else the last one raised."""
-        alerts = [a for a in (self.active_alerts or (self._model.alerts if self._model else [])) if a.get("action")]
+        """The latest active alert's suggestion with a command to it, unless what it would set is in force
+        already (a suggestion goes with its alert, and with its being applied)."""
+        settings = self._model.settings if self._model else None
+        alerts = [a for a in self.active_alerts if a.get("action") and not in_force_already(a["action"], settings)]
         return alerts[-1] if alerts else None
 
     def refresh(self, model: RunModel) -> None:
@@ -132,43 +142,27 @@ class HealthDock(QDockWidget):
             self.choice.setCurrentIndex(self.choice.findData(model.alerts[-1]["name"]))
         self._redraw()
 
-    def _kept_before_alert(self, model: RunModel) -> int | None:
-        """The step of the checkpoint a rewind to before the alert would go back to, if one is kept (as the
-        engine picks it: before the first active alert began, with none active before the latest one)."""
-        if not model.alerts or not model.info.get("run_dir"):
-            return None
-        before = self._failure_began(model)
-        kept = [s for s in step_checkpoints(Path(model.info["run_dir"]) / "checkpoints") if s < before]
-        return kept[-1] if kept else None
-
-    def _failure_began(self, model: RunModel) -> int:
-        return min(a["since"] for a in self.active_alerts) if self.active_alerts else model.alerts[-1]["since"]
-
-    def _why_no_rewind(self, model: RunModel) -> str:
-        every = model.info.get("checkpoint_every") or 0
-        if every and self._failure_began(model) <= every:
-            return (f"No checkpoint was saved before the alert (one every {every:,} steps, "
-                    "train.checkpoint_every; Ctrl+S saves one by hand)")
-        return "No checkpoint from before the alert is kept (train.keep_checkpoints and train.keep_every decide)"
-
     def _show_ways_on(self, model: RunModel) -> None:
+        """The engine says where a rewind would go (model.info["rewind"]); the suggestion is the active alert's."""
         suggested = self._suggested()
-        target = self._kept_before_alert(model)
+        rewind = model.info.get("rewind") or {}
+        target = rewind.get("step")
         self.rewind_button.setEnabled(target is not None)
         self.rewind_apply_button.setEnabled(target is not None and suggested is not None)
-        self.apply_button.setEnabled(any(a.get("action") for a in self.active_alerts))
-        tip = suggested["suggestion"].capitalize() if suggested else "No alert suggests a change"
+        self.apply_button.setEnabled(suggested is not None)
+        tip = suggested["suggestion"].capitalize() if suggested else "No active alert suggests a change"
         self.apply_button.setToolTip(tip)
         self.rewind_apply_button.setToolTip(f"Rewind to before the alert, then: {tip.lower()}")
         if not model.alerts or model.settings is None:
             self.after_rewind.setText("")
             return
         if target is None:
-            self.rewind_button.setToolTip(self._why_no_rewind(model))
-            self.after_rewind.setText(self._why_no_rewind(model) + ": no rewind possible.")
+            why = rewind.get("why_not", "No checkpoint from before the alert")
+            self.rewind_button.setToolTip(why)
+            self.after_rewind.setText(why + ": no rewind possible.")
             return
         self.rewind_button.setToolTip(f"Go back to checkpoints/step-{target}.pt, the last kept before the alert; "
-                                      "what came after moves to abandoned/ and the plots keep it faint")
+                                      "what came after moves to the run's abandoned/ folder, out of every view")
         then = f"; Rewind and apply then {suggested['suggestion']}" if suggested else ""
         self.after_rewind.setText(f"A rewind keeps the settings in force now: {in_force(model.settings)}{then}.")
 
@@ -218,9 +212,9 @@ class HealthDock(QDockWidget):
             self.plot.addItem(line)
 
     def _apply_suggestion(self) -> None:
-        active = [a for a in self.active_alerts if a.get("action")]
-        if active:
-            self.send(C.from_event(active[-1]["action"]))
+        suggested = self._suggested()
+        if suggested is not None:
+            self.send(C.from_event(suggested["action"]))
 
     def _rewind_and_apply(self) -> None:
         """Both in order at the next step boundary: the settings a rewind keeps first, the suggestion over them."""

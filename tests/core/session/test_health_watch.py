@@ -124,3 +124,27 @@ def test_a_rewind_without_a_checkpoint_before_its_target_is_refused_and_training
     assert [r["command"] for r in refusals] == ["rewind", "rewind"]
     assert "no health alert" in refusals[0]["reason"] and "no checkpoint" in refusals[1]["reason"]
     assert session.trainer.step == 50
+
+
+@pytest.mark.slow
+def test_the_engine_says_where_a_rewind_would_go_with_its_alert(tmp_path):
+    """The window offers what the engine would do (info["rewind"]): the last kept checkpoint before the failure
+    began, or why there is none."""
+    published = []
+
+    def run(folder, overrides):
+        cfg = resolve("ring8", overrides=QUICK + ["train.batch_size=128", "train.publish_every_s=0.01", *overrides])
+        replay = [{"step": 500, "kind": "set_learning_rates", "lr_d": 0.05}]  # D's scores run away
+        session = Session(Trainer(cfg, "cpu"), RunDir(folder), max_steps=1000, replay=replay,
+                          publish=lambda t: published.append(t.info["rewind"]))
+        session.run()
+        return session, next(e for e in read_jsonl(folder / "events.jsonl") if e["kind"] == "alert")
+
+    session, alert = run(tmp_path / "kept", ["train.checkpoint_every=200"])
+    assert published[0] is None  # no alert, nothing to rewind before
+    target = session.health.rewind_target()
+    assert target == {"step": 200 * ((alert["since"] - 1) // 200)} and target in published
+    assert (tmp_path / "kept" / "checkpoints" / f"step-{target['step']}.pt").is_file()
+
+    session, _ = run(tmp_path / "none", ["train.checkpoint_every=5000"])
+    assert session.health.rewind_target()["why_not"].startswith("No checkpoint was saved before the alert (one every")
