@@ -28,7 +28,8 @@ class OverlayLayer:
         if step is None:
             return
         line = pg.InfiniteLine(pos=step, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine),
-                               label="fork", labelOpts={"position": 0.96, "color": color, "anchors": [(0, 0), (0, 0)]})
+                               label="fork", labelOpts={"position": 0.85, "color": color, "fill": (255, 255, 255, 220),
+                                                        "anchors": [(0, 0.5), (0, 0.5)]})  # beside the line, on white
         line.setToolTip(f"{name} forked from its parent at step {step}")
         line.setZValue(OVERLAY_Z)
         self.plot.addItem(line)

@@ -17,6 +17,7 @@ from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, choose_file, menu_action
 from workbench.colours import FAKE, LIVE, REAL, RUNS, rgb
 from workbench.docks import PLOT_MIN_PX
+from workbench.docks.health import EVIDENCE_MIN_PX
 
 SETTINGS = Settings(1.0, 1.0, True, 2e-4, 2e-4, 1, 1)
 EDGES = np.linspace(-10, 10, 161)
@@ -116,7 +117,7 @@ def test_at_laptop_size_every_plot_stays_readable_and_the_quality_plot_waits_for
     window.resize(1366, 768)
     window.health.raise_()
     qtbot.wait(50)
-    assert window.health.plot.height() >= PLOT_MIN_PX
+    assert window.health.plot.height() >= EVIDENCE_MIN_PX
     window.quality.raise_()
     show(window, telemetry([10], eval_every=1000, eval_due=125))
     assert not window.quality.plot.isVisibleTo(window.quality) and "step 125" in window.quality.status.text()

@@ -5,11 +5,15 @@ import csv
 import pytest
 from PIL import Image
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel
+
 from core.cli import main as hinge_train
 from core.storage.live import read_heartbeat
 from core.storage.run_index import nearest_frame
 from tests.workbench.conftest import wait_for
 from tests.workbench.test_attach import headless  # noqa: F401 - a fixture
+from workbench.docks.side_by_side import FULL_PX
 
 
 def train(run, *extra):
@@ -43,6 +47,12 @@ def test_ticked_runs_overlay_in_every_compared_dock_and_export(window, qtbot, tm
 
     runs.step.setValue(100)
     assert all(not picture.pixmap().isNull() for picture in runs.side_by_side.pictures)
+    first = runs.side_by_side.pictures[0]
+    qtbot.mouseClick(first, Qt.MouseButton.LeftButton)  # too small to read in a laptop's tab: both at full size
+    full = next(d for d in runs.side_by_side.findChildren(QDialog) if d.isVisible())
+    shown = [label.pixmap() for label in full.findChildren(QLabel) if not label.pixmap().isNull()]
+    assert len(shown) == 2 and shown[0].width() >= max(first.source.width(), FULL_PX) > first.pixmap().width()
+    full.close()
 
     table = runs.export(str(tmp_path / "compare.csv"))
     with open(table) as f:

@@ -2,9 +2,10 @@
 
 One rule for small windows: every part of a dock keeps a readable minimum height (a plot PLOT_MIN_PX, a
 table TABLE_MIN_PX); where the dock is shorter than its parts, it scrolls rather than squash them."""
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QLayout, QScrollArea, QSizePolicy, QSplitter,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLayout, QScrollArea, QSizePolicy, QSplitter,
+                               QStackedWidget, QStyledItemDelegate, QStyleOptionViewItem, QTreeView, QVBoxLayout,
+                               QWidget)
 
 import pyqtgraph as pg
 
@@ -32,6 +33,32 @@ def readable(part):
     elif isinstance(part, QAbstractItemView) and part.minimumHeight() < TABLE_MIN_PX:
         part.setMinimumHeight(TABLE_MIN_PX)
     return part
+
+
+class WrappedRows(QStyledItemDelegate):
+    """Rows of a tree view whose stretching columns wrap their text: each row as tall as its longest text at the
+    column's width now (QTreeView alone measures the text unwrapped and cuts it to one line)."""
+
+    def __init__(self, view: QTreeView):
+        super().__init__(view)
+        self.view = view
+        view.setWordWrap(True)
+        view.setUniformRowHeights(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideNone)
+        view.setItemDelegate(self)
+        view.header().sectionResized.connect(lambda *_: view.scheduleDelayedItemsLayout())
+
+    def sizeHint(self, option, index) -> QSize:
+        natural = super().sizeHint(option, index)
+        header = self.view.header()
+        if header.sectionResizeMode(index.column()) != QHeaderView.ResizeMode.Stretch:
+            return natural
+        shown = QStyleOptionViewItem(option)
+        self.initStyleOption(shown, index)
+        width = max(header.sectionSize(index.column()) - 8, 40)
+        height = shown.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap,
+                                                shown.text).height()
+        return QSize(natural.width(), max(natural.height(), height + 4))
 
 
 def stacked(*parts) -> QScrollArea:

@@ -4,14 +4,14 @@ the alert, or both in one click; the dock says what stays in force after a rewin
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
-                               QTreeWidget, QTreeWidgetItem)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTabWidget,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from core.health import DETECTORS, UNDER_LOSS
 from core.protocol import commands as C
 from workbench.axes import FollowRange
 from workbench.colours import ALERT, D_LOSS, HEALTHY
-from workbench.docks import readable, stacked
+from workbench.docks import WrappedRows, stacked
 from workbench.model import RunModel
 
 SIGNALS = {  # what each detector's signal is, for the plot's title
@@ -22,6 +22,7 @@ SIGNALS = {  # what each detector's signal is, for the plot's title
     "not_covering": "share of the classes (2D: modes) the samples cover (alert below the line)",
 }
 STATE_COLOURS = {"alert": ALERT, "ok": HEALTHY}
+EVIDENCE_MIN_PX = 120  # the signal's plot: shorter than other plots, as it shares a laptop's tab with the rest
 
 
 def _number(value) -> str:
@@ -82,27 +83,31 @@ class HealthDock(QDockWidget):
         self.history = QTreeWidget()
         self.history.setHeaderLabels(["step", "detector", "what it saw", "suggested", "cleared"])
         self.history.setRootIsDecorated(False)
-        self.history.setWordWrap(True)
-        self.history.setUniformRowHeights(False)
-        self.history.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.history.header()
         header.setStretchLastSection(False)
         for column, mode in ((0, QHeaderView.ResizeToContents), (1, QHeaderView.ResizeToContents),
                              (2, QHeaderView.Stretch), (3, QHeaderView.Stretch), (4, QHeaderView.ResizeToContents)):
             header.setSectionResizeMode(column, mode)
-        evidence = QSplitter(Qt.Orientation.Vertical)  # the user trades the plot's height for the alerts'
-        evidence.addWidget(readable(self.plot))
-        evidence.addWidget(readable(self.history))
-        evidence.setChildrenCollapsible(False)
+        WrappedRows(self.history)
+        self.plot.setMinimumHeight(EVIDENCE_MIN_PX)
 
+        evidence = QWidget()
+        column = QVBoxLayout(evidence)
+        column.setContentsMargins(2, 2, 2, 2)
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("Signal of"))
+        chooser.addWidget(self.choice, 1)
+        column.addLayout(chooser)
+        column.addWidget(self.plot, 1)
+        self.tabs = QTabWidget()  # at laptop size the alerts and the evidence take turns rather than squeeze
+        self.tabs.addTab(evidence, "Evidence")
+        self.tabs.addTab(self.history, "Alerts")
+        self.tabs.setMinimumHeight(EVIDENCE_MIN_PX + 60)
         buttons = QHBoxLayout()
         for button in (self.rewind_button, self.rewind_apply_button, self.apply_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Evidence"))
-        row.addWidget(self.choice, 1)
-        self.setWidget(stacked(self.summary, self.states, buttons, self.after_rewind, row, (evidence, 1)))
+        self.setWidget(stacked(self.summary, self.states, buttons, self.after_rewind, (self.tabs, 1)))
         self._model: RunModel | None = None
         self._drawn = None
         self._alerts_seen = 0
@@ -137,9 +142,11 @@ class HealthDock(QDockWidget):
         self._show_ways_on(model)
         self._fill_states(model.health)
         self._fill_history(model.alerts)
-        if len(model.alerts) > self._alerts_seen:  # a new alert: show its evidence
+        self.tabs.setTabText(1, f"Alerts ({len(model.alerts)})")
+        if len(model.alerts) > self._alerts_seen:  # a new alert: what it saw, and its evidence behind it
             self._alerts_seen = len(model.alerts)
             self.choice.setCurrentIndex(self.choice.findData(model.alerts[-1]["name"]))
+            self.tabs.setCurrentIndex(1)
         self._redraw()
 
     def _show_ways_on(self, model: RunModel) -> None:

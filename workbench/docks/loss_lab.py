@@ -56,7 +56,7 @@ class LossLabDock(QDockWidget):
                 self.curves[index, kind, 0] = plot.plot(pen=pg.mkPen(LOSSES[kind], width=1.5))
                 self.curves[index, kind, 1] = plot.plot(pen=pg.mkPen(LOSSES[kind], width=1.5, style=Qt.DashLine))
         self.histograms = pg.PlotWidget()
-        self.histograms.setFixedHeight(120)
+        self.histograms.setFixedHeight(100)
         self.histograms.setTitle(key([("D(real)", REAL), ("D(fake)", FAKE)]), size="9pt")
         self.histograms.setLabel("bottom", "discriminator score D")
         self.histograms.setXLink(self.plots[0])
@@ -83,7 +83,7 @@ class LossLabDock(QDockWidget):
         row.addWidget(QLabel("Show"))
         row.addWidget(self.panel, 1)
         row.addWidget(export)
-        self.setWidget(stacked(row, (self.panels, 1), self.histograms, self.reading, self.table))
+        self.setWidget(stacked(row, self.table, (self.panels, 1), self.histograms, self.reading))  # the numbers first
         self.scores: Scores | None = None
         self._margins, self._loss, self._x = (1.0, 1.0), "hinge", np.zeros(0)
         self._version = -1

@@ -21,7 +21,6 @@ class MarginsDock(QDockWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "discriminator score D")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)  # scores within ±1 read as scores, not milli-scores
-        self.plot.setMinimumHeight(180)
         self.plot.setLabel("left", "% of samples")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setTitle(key([("D(real)", REAL), ("D(fake)", FAKE), ("hinge shapes, dotted", "#777")]), size="9pt")

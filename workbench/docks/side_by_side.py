@@ -1,21 +1,25 @@
 """Two runs' samples side by side at one step (from their timelapse frames), each under its run's name and
-the frame's step, as large as the dock lets them be."""
+the frame's step, as large as the dock lets them be; a click shows both at full size, where a laptop's tab
+is too small to read a 2D figure's axes."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from core.storage.run_index import nearest_frame
 
 MIN_PX = 140
+FULL_PX = 480  # a picture enlarged is at least this wide (an image grid is scaled up to it)
 
 
 class Picture(QLabel):
-    """A picture scaled to the label's size, keeping its aspect (scaled again whenever the label resizes)."""
+    """A picture scaled to the label's size, keeping its aspect (scaled again whenever the label resizes); a click
+    calls `clicked`."""
 
-    def __init__(self):
+    def __init__(self, clicked=lambda: None):
         super().__init__()
+        self.clicked = clicked
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(MIN_PX, MIN_PX)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
@@ -33,6 +37,10 @@ class Picture(QLabel):
         super().resizeEvent(event)
         self._scale()
 
+    def mousePressEvent(self, event) -> None:
+        if self.source is not None:
+            self.clicked()
+
     def _scale(self) -> None:
         if self.source is not None:
             self.setPixmap(self.source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
@@ -45,7 +53,7 @@ class SideBySide(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         self.titles = [QLabel(), QLabel()]
-        self.pictures = [Picture(), Picture()]
+        self.pictures = [Picture(self.show_full), Picture(self.show_full)]
         for column, (title, picture) in enumerate(zip(self.titles, self.pictures)):
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             title.setWordWrap(True)
@@ -68,5 +76,25 @@ class SideBySide(QWidget):
                 continue
             title.setText(f"<b style='color:{colour}'>{run.name}</b> · step {int(frame.stem.split('-')[1]):,}")
             picture.show_picture(QPixmap(str(frame)))
-            picture.setToolTip(f"{run.name}: {frame}")
+            picture.setToolTip(f"{run.name}: {frame} (click to see both at full size)")
             picture.setStyleSheet(f"border: 2px solid {colour};")
+
+    def show_full(self) -> QDialog:
+        """Both pictures at full size (an image grid scaled up to FULL_PX), side by side, under their titles."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Samples side by side")
+        grid = QGridLayout(dialog)
+        for column, (title, picture) in enumerate(zip(self.titles, self.pictures)):
+            if picture.source is None:
+                continue
+            heading, full = QLabel(title.text()), QLabel()
+            heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            source = picture.source
+            if source.width() < FULL_PX:
+                source = source.scaledToWidth(FULL_PX, Qt.TransformationMode.FastTransformation)  # pixels stay sharp
+            full.setPixmap(source)
+            grid.addWidget(heading, 0, column)
+            grid.addWidget(full, 1, column)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
