@@ -9,7 +9,7 @@ import sys
 
 from core.base.errors import UserError
 from core.config import preset_description, preset_names
-from core.storage.run_plan import add_run_arguments
+from core.run_args import add_run_arguments
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hinge-train", description="Train GANs with the hinge loss, headless.")
@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     losses.add_argument("--step", type=int, help="the histograms nearest this step (default: the last)")
     losses.add_argument("--out", required=True, help="FIG.png")
 
+    checkpoint = sub.add_parser("checkpoint", help="whether a checkpoint loads (exit 0, or one line and exit 2)")
+    checkpoint.add_argument("checkpoint", metavar="CKPT")
+    checkpoint.add_argument("--describe", action="store_true", help="print its step and config as one JSON line")
+
     sub.add_parser("presets", help="list the shipped presets")
     return parser
 
@@ -100,10 +104,11 @@ def cmd_presets(args) -> int:
     return 0
 
 
-HANDLERS = {"train": "core.tools.train:cmd_train", "sample": "core.tools.checkpoints:cmd_sample",
-            "eval": "core.tools.checkpoints:cmd_eval", "compare": "core.tools.compare:cmd_compare",
+HANDLERS = {"train": "core.tools.train:cmd_train", "sample": "core.tools.sample_eval:cmd_sample",
+            "eval": "core.tools.sample_eval:cmd_eval", "compare": "core.tools.compare:cmd_compare",
             "bench": "core.tools.bench:cmd_bench", "export-tb": "core.tools.export_tb:cmd_export_tb",
-            "losses": "core.tools.losses:cmd_losses", "sweep": "core.tools.sweep:cmd_sweep"}
+            "losses": "core.tools.lab_figure:cmd_losses", "sweep": "core.tools.sweep:cmd_sweep",
+            "checkpoint": "core.tools.sample_eval:cmd_checkpoint"}
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ from core.base.errors import UserError
 from core.protocol.engine import RunSpec
 from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.follow import RunFollower
-from core.storage.run_plan import add_run_arguments, plan_run
+from core.run_args import add_run_arguments, plan_run
 from workbench import startup
 from workbench.display import display_problem
 from workbench.runner import Runner

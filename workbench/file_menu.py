@@ -14,8 +14,7 @@ from core import config as config_mod
 from core.base.errors import UserError
 from core.storage.pictures import copy_metrics, write_timelapse
 from core.storage.checkpoint_probe import describe_checkpoint
-from core.storage.run_plan import run_dir_of
-from core.storage.rundir import default_run_dir
+from core.storage.layout import RUNS_ROOT, RunLayout, default_run_dir, run_dir_of
 from core.protocol.engine import RunSpec
 from workbench.actions import add_action
 from workbench.sweep_dialog import sweep_dialog
@@ -34,16 +33,16 @@ def start_fork(checkpoint: str, overrides: list[str], device: str) -> tuple[Path
     (its run directory, its process, the steps it will train). The settings are checked first, names and
     values, so a typo or a value out of range is said here rather than in a log."""
     parent = run_dir_of(checkpoint)
-    saved = json.loads((parent / "config.json").read_text()) if parent else {"preset": "fork"}
+    saved = json.loads(RunLayout(parent).config.read_text()) if parent else {"preset": "fork"}
     forked = config_mod.validate(config_mod.apply_overrides(config_mod.from_dict(saved), overrides))
-    root = parent.parent if parent else Path("runs")
+    root = parent.parent if parent else RUNS_ROOT
     run_dir = root / f"{parent.name if parent else 'run'}-fork-{time.strftime('%Y%m%d-%H%M%S')}"
     command = [sys.executable, "-m", "core.cli", "train", "--resume", checkpoint, "--run-dir", str(run_dir),
                "--device", device]
     for item in overrides:
         command += ["--set", item]
     run_dir.mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "train.log", "w")
+    log = open(RunLayout(run_dir).train_log, "w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     return run_dir, process, forked.train.steps
@@ -118,12 +117,11 @@ class FileMenu:
         if path and (problem := checkpoint_problem(path)):
             QMessageBox.warning(self.window, "Cannot resume", f"{problem}\n\nThe current run goes on.")
         elif path:
-            run_dir = Path(path).parent.parent if (Path(path).parent.parent / "config.json").exists() \
-                else default_run_dir("resumed")
+            run_dir = run_dir_of(path) or default_run_dir("resumed")
             self.window.start(RunSpec(None, str(run_dir), self.window.spec.device if self.window.spec else "auto", resume=path))
 
     def attach_dialog(self) -> None:
-        start = str(Path(self.window.model.info.get("run_dir", "runs")).parent)
+        start = str(Path(self.window.model.info.get("run_dir", RUNS_ROOT)).parent)
         folder = QFileDialog.getExistingDirectory(self.window, "Attach to run: choose its run directory", start)
         if folder and self.window.runner.working and QMessageBox.question(
                 self.window, "Attach to another run",
@@ -148,7 +146,7 @@ class FileMenu:
         self.window.send(C.SaveCheckpoint())
 
     def fork_checkpoint_dialog(self) -> None:
-        start = str(Path(self.window.model.info.get("run_dir", ".")) / "checkpoints")
+        start = str(RunLayout(self.window.model.info.get("run_dir", ".")).checkpoints)
         path, _ = QFileDialog.getOpenFileName(self.window, "Fork from checkpoint", start, "Checkpoints (*.pt)")
         if path and (problem := checkpoint_problem(path)):
             QMessageBox.warning(self.window, "Cannot fork", problem)
@@ -180,14 +178,14 @@ class FileMenu:
             QMessageBox.warning(self.window, "Cannot fork", f"{exc}\n\nThe settings open again as you typed them.")
             self.fork_dialog(checkpoint, text)
             return
-        self.window.forks.add(process, run_dir / "train.log", "fork", run_dir)
+        self.window.forks.add(process, RunLayout(run_dir).train_log, "fork", run_dir)
         if parent == "pauses":
             self.window.send(C.Pause())
         self.window.statusBar().showMessage(f"fork training in {run_dir} (pid {process.pid}) for {steps:,} more "
                                             "steps; File > Attach to run… watches it", 15000)
 
     def _ask_path(self, title: str, suffix: str, name: str) -> str | None:
-        default = str(Path(self.window.model.info.get("run_dir", ".")) / "samples" / f"{name}{suffix}")
+        default = str(RunLayout(self.window.model.info.get("run_dir", ".")).samples / f"{name}{suffix}")
         if suffix:
             path, _ = QFileDialog.getSaveFileName(self.window, title, default, f"*{suffix}")
             return (path if path.endswith(suffix) else path + suffix) if path else None
@@ -207,14 +205,14 @@ class FileMenu:
     def export_timelapse_dialog(self) -> None:
         path = self._ask_path("Export timelapse", ".gif", f"timelapse-{self.window.model.step}")
         if path:
-            frames = Path(self.window.model.info.get("run_dir", ".")) / "samples" / "timelapse"
+            frames = RunLayout(self.window.model.info.get("run_dir", ".")).timelapse
             figures = bool(self.window.model.info.get("is_2d"))
             self.run_file_action(lambda: write_timelapse(frames, path, figures=figures))
 
     def export_metrics_dialog(self) -> None:
         path = self._ask_path("Export metrics", ".csv", f"metrics-{self.window.model.step}")
         if path:
-            metrics = Path(self.window.model.info.get("run_dir", ".")) / "metrics.csv"
+            metrics = RunLayout(self.window.model.info.get("run_dir", ".")).metrics
             self.run_file_action(lambda: copy_metrics(metrics, path))
 
     def run_file_action(self, action) -> None:

@@ -12,7 +12,7 @@ from core.base.clock import since_boot
 from core.protocol import commands as C
 from core.protocol.describe import describe_event
 from core.protocol.engine import Failure, Finished, RunSpec, Startup
-from core.storage.rundir import default_run_dir
+from core.storage.layout import RunLayout, default_run_dir
 from workbench.attached import AttachedRunner
 from workbench.banner import ProblemBanner
 from workbench.docks.controls import ControlsDock
@@ -199,7 +199,7 @@ class MainWindow(QMainWindow):
     def last_checkpoint(self) -> Path | None:
         if self.spec is None:
             return None
-        path = Path(self.spec.run_dir) / "checkpoints" / "last.pt"
+        path = RunLayout(self.spec.run_dir).last_checkpoint
         return path if path.exists() else None
 
     def restart_from_last(self) -> None:

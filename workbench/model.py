@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.files import read_jsonl
+from core.storage.layout import RunLayout
 from core.storage.metrics_csv import read_metrics
 from core.protocol.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 
@@ -176,13 +177,13 @@ class RunModel:
         """What a resumed run recorded up to `through_step`: curves from metrics.csv, scores from
         quality.jsonl, markers from events.jsonl (but the events `already` delivered); read once, so a
         resumed run shows its whole past."""
-        run_dir = Path(run_dir)
-        rows = read_metrics(run_dir / "metrics.csv", through_step)
+        layout = RunLayout(run_dir)
+        rows = read_metrics(layout.metrics, through_step)
         if rows is not None:
             steps, scalars = rows
             self.history.extend(steps, scalars)
-        self.quality = [r for r in read_jsonl(run_dir / "quality.jsonl") if r.get("step", 0) <= through_step]
-        for event in read_jsonl(run_dir / "events.jsonl"):
+        self.quality = [r for r in read_jsonl(layout.quality) if r.get("step", 0) <= through_step]
+        for event in read_jsonl(layout.events):
             if event.get("step", 0) <= through_step and event not in already:
                 self.log.append(event)
                 if event.get("kind") in MARKER_KINDS:

@@ -12,14 +12,14 @@ from pathlib import Path
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from core.base.errors import UserError
-from core.storage.run_plan import run_dir_of
+from core.storage.layout import RUNS_ROOT, SweepLayout, run_dir_of
 from core.storage.sweeps import Sweep
 
 
 def sweep_folder(checkpoint: str) -> Path:
     """Beside the parent run: runs/PARENT-sweep-TIME (found by the Runs dock, which lists that folder)."""
     parent = run_dir_of(checkpoint)
-    root = parent.parent if parent else Path("runs")
+    root = parent.parent if parent else RUNS_ROOT
     return root / f"{parent.name if parent else 'run'}-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -37,7 +37,7 @@ def sweep_command(checkpoint: str, grid: list[str], steps: int, parallel: int, d
 
 def start_sweep(line: list[str], out: Path) -> subprocess.Popen:
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "sweep.log", "w") as log:
+    with open(SweepLayout(out).log, "w") as log:
         return subprocess.Popen(line, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -75,7 +75,7 @@ def sweep_dialog(window, checkpoint: str, typed: str | None = None) -> None:
         sweep_dialog(window, checkpoint, text)
         return
     process = start_sweep(line, out)
-    window.forks.add(process, out / "sweep.log", "sweep", out)
+    window.forks.add(process, SweepLayout(out).log, "sweep", out)
     window.runs.scan()
     window.statusBar().showMessage(f"sweep training in {out} (pid {process.pid}); the Runs dock lists it, "
                                    "double-click its row to rank the arms", 15000)

@@ -11,6 +11,7 @@ from core.base.errors import UserError
 from core.protocol import commands as C
 from core.protocol.states import EventKind
 from core.storage.inbox import CommandFile
+from core.storage.layout import COMMANDS
 
 Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None when none came
 
@@ -53,9 +54,9 @@ class CommandIntake:
         self._next_read = now + s.trainer.cfg.train.publish_every_s
         for line, command in self._command_file.read():
             if isinstance(command, UserError):
-                s.record.record({"kind": EventKind.REJECTED, "command": "commands.jsonl", "line": line,
+                s.record.record({"kind": EventKind.REJECTED, "command": COMMANDS, "line": line,
                                  "reason": str(command)})
             else:
-                s.dispatcher.handle(command, source=f"commands.jsonl:{line}")
+                s.dispatcher.handle(command, source=f"{COMMANDS}:{line}")
             if s.control.stopping:
                 return

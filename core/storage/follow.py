@@ -19,6 +19,7 @@ from core.protocol.states import FINAL_STATES
 from core.protocol.telemetry import Telemetry
 from core.storage import live
 from core.storage.inbox import append_command
+from core.storage.layout import RunLayout, is_run_dir
 from core.storage.metrics_csv import MetricsParser, series, settings_from_row
 
 STALE_AFTER_S = 5.0  # a heartbeat older than this: the writer is not (or no longer) seen
@@ -27,11 +28,13 @@ STALE_AFTER_S = 5.0  # a heartbeat older than this: the writer is not (or no lon
 class RunFollower:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
-        if not (self.run_dir / "config.json").is_file() and not (self.run_dir / "metrics.csv").is_file():
-            raise UserError(f"{self.run_dir} is not a run directory (no config.json or metrics.csv)")
-        self.config = read_json(self.run_dir / "config.json") or {}
-        self._metrics = AppendedLines(self.run_dir / "metrics.csv")
-        self._events, self._quality = AppendedLines(self.run_dir / "events.jsonl"), AppendedLines(self.run_dir / "quality.jsonl")
+        layout = RunLayout(self.run_dir)
+        if not is_run_dir(self.run_dir):
+            raise UserError(f"{self.run_dir} is not a run directory (no {layout.config.name})")
+        self.config = read_json(layout.config) or {}
+        self._metrics = AppendedLines(layout.metrics)
+        self._events, self._quality = AppendedLines(layout.events), AppendedLines(layout.quality)
+        self._samples_file = layout.live_samples
         self._parser = MetricsParser()
         self._last_event_time = 0.0
         self._histogram_step = self._samples_mtime = None
@@ -103,7 +106,7 @@ class RunFollower:
             beyond = np.stack([histograms.get("real_beyond", np.zeros(2)), histograms.get("fake_beyond", np.zeros(2))])
         samples = None
         try:
-            mtime = (self.run_dir / "live" / live.SAMPLES).stat().st_mtime_ns
+            mtime = self._samples_file.stat().st_mtime_ns
         except OSError:
             mtime = None
         if mtime != self._samples_mtime:

@@ -19,6 +19,7 @@ from core.base.errors import UserError
 from core.base.files import AppendedLines
 from core.base.typed import field_types, from_json
 from core.protocol import commands as C
+from core.storage.layout import RunLayout
 
 MAX_LINE = 10_000  # bytes; a longer line is refused unread
 PATH_FIELDS = ("path",)
@@ -67,7 +68,7 @@ class CommandFile:
 
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
-        self._lines = AppendedLines(self.run_dir / "commands.jsonl", from_end=True)
+        self._lines = AppendedLines(RunLayout(self.run_dir).commands, from_end=True)
 
     def read(self) -> list[tuple[int, object]]:
         """[(line number, command or UserError)] for each whole new line."""
@@ -90,7 +91,7 @@ def append_command(run_dir: str | Path, command) -> None:
     One write of a line shorter than the pipe buffer: concurrent writers do not interleave."""
     payload = C.to_event(command) if dataclasses.is_dataclass(command) else dict(command)
     line = (json.dumps(payload) + "\n").encode()
-    fd = os.open(Path(run_dir) / "commands.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    fd = os.open(RunLayout(run_dir).commands, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         os.write(fd, line)
     finally:

@@ -20,20 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from core.base.files import read_json, write_atomically
+from core.storage.layout import RunLayout
 from core.storage.pictures import save_png
 from core.storage.rundir import histogram_record
 from core.protocol.telemetry import Samples, Settings, Telemetry
 
 MIN_INTERVAL_S = 0.5
-HEARTBEAT, HISTOGRAMS, SAMPLES, SAMPLES_PNG = "heartbeat.json", "histograms.json", "samples.npz", "samples.png"
 
 
 class LiveWriter:
     """A publisher: give it every Telemetry; it writes live/ when MIN_INTERVAL_S has passed."""
 
     def __init__(self, run_dir: str | Path, points_figure=None):
-        self.path = Path(run_dir) / "live"
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.layout = RunLayout(run_dir)
+        self.layout.live.mkdir(parents=True, exist_ok=True)
         self.points_figure = points_figure  # Samples -> an RGB picture, for 2D runs' samples.png
         self._next = 0.0
         self._hist = None
@@ -69,39 +69,39 @@ class LiveWriter:
             self._samples = None
         if self._hist is not None and self._hist[0].sum() > 0:
             record = histogram_record(t.step, t.hist_edges, *self._hist)
-            write_atomically(self.path / HISTOGRAMS, json.dumps(record).encode())
+            write_atomically(self.layout.live_histograms, json.dumps(record).encode())
             self._hist = np.zeros_like(self._hist)
         heartbeat = {"step": t.step, "state": t.state, "steps_per_s": round(t.steps_per_s, 3),
                      "elapsed_s": round(t.elapsed_s, 3), "settings": dataclasses.asdict(t.settings),
                      "speedups": t.info.get("speedups", ""), "sigmas": self._sigmas, "message": t.message,
                      "host": socket.gethostname(), "pid": os.getpid(), "wall_time": round(time.time(), 3),
                      "health": t.health, "info": t.info}
-        write_atomically(self.path / HEARTBEAT, json.dumps(heartbeat).encode())
+        write_atomically(self.layout.heartbeat, json.dumps(heartbeat).encode())
 
     def _write_samples(self, samples: Samples) -> None:
         arrays = {f.name: getattr(samples, f.name) for f in dataclasses.fields(samples)
                   if getattr(samples, f.name) is not None}
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        write_atomically(self.path / SAMPLES, buffer.getvalue())
+        write_atomically(self.layout.live_samples, buffer.getvalue())
         picture = samples.grid if samples.grid is not None else (
             self.points_figure(samples) if self.points_figure else None)
         if picture is not None:
-            save_png(picture, self.path / SAMPLES_PNG)
+            save_png(picture, self.layout.live_samples_png)
 
 
 def read_heartbeat(run_dir: str | Path) -> dict | None:
-    return read_json(Path(run_dir) / "live" / HEARTBEAT)
+    return read_json(RunLayout(run_dir).heartbeat)
 
 
 def read_histograms(run_dir: str | Path) -> dict | None:
-    raw = read_json(Path(run_dir) / "live" / HISTOGRAMS)
+    raw = read_json(RunLayout(run_dir).live_histograms)
     return None if raw is None else {k: np.asarray(v) if isinstance(v, list) else v for k, v in raw.items()}
 
 
 def read_samples(run_dir: str | Path) -> Samples | None:
     try:
-        with np.load(Path(run_dir) / "live" / SAMPLES) as arrays:
+        with np.load(RunLayout(run_dir).live_samples) as arrays:
             values = {name: arrays[name] for name in arrays.files}
     except (OSError, ValueError, KeyError):
         return None

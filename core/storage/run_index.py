@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.storage.layout import RunLayout, SweepLayout, is_run_dir, is_sweep
 from core.storage.live import read_heartbeat
+from core.storage.rundir import step_files
 from core.base.files import read_jsonl
 from core.storage.metrics_csv import read_metrics
 
@@ -36,10 +38,6 @@ class RunRecord:
         return self.parent.get("step") if self.parent else None
 
 
-def is_run_dir(path: Path) -> bool:
-    return (path / "config.json").is_file() and (path / "metrics.csv").is_file()
-
-
 def find_runs(root: str | Path) -> list[Path]:
     """Run directories directly under root (and root itself if it is one), newest first."""
     root = Path(root)
@@ -47,7 +45,12 @@ def find_runs(root: str | Path) -> list[Path]:
         return []
     found = [root] if is_run_dir(root) else []
     found += [p for p in root.iterdir() if p.is_dir() and is_run_dir(p)]
-    return sorted(found, key=lambda p: (p / "metrics.csv").stat().st_mtime, reverse=True)
+    return sorted(found, key=last_written, reverse=True)
+
+
+def last_written(path: Path) -> float:
+    metrics = RunLayout(path).metrics
+    return metrics.stat().st_mtime if metrics.exists() else 0.0
 
 
 def find_sweeps(root: str | Path) -> dict[Path, list[Path]]:
@@ -55,32 +58,30 @@ def find_sweeps(root: str | Path) -> dict[Path, list[Path]]:
     root = Path(root)
     if not root.is_dir():
         return {}
-    folders = [root] if (root / "sweep.json").is_file() else []
-    folders += [p for p in sorted(root.iterdir()) if p.is_dir() and (p / "sweep.json").is_file()]
-    return {folder.resolve(): sorted(p.resolve() for p in (folder / "runs").glob("*") if is_run_dir(p))
+    folders = [root] if is_sweep(root) else []
+    folders += [p for p in sorted(root.iterdir()) if p.is_dir() and is_sweep(p)]
+    return {folder.resolve(): sorted(p.resolve() for p in SweepLayout(folder).runs.glob("*") if is_run_dir(p))
             for folder in folders}
 
 
 def read_run(path: str | Path) -> RunRecord:
     path = Path(path)
     try:
-        config = json.loads((path / "config.json").read_text())
+        config = json.loads(RunLayout(path).config.read_text())
     except (OSError, ValueError):
         config = {}
-    steps, series = read_metrics(path / "metrics.csv") or (np.zeros(0, np.int64), {n: np.zeros(0) for n in SERIES})
+    steps, series = read_metrics(RunLayout(path).metrics) or (np.zeros(0, np.int64), {n: np.zeros(0) for n in SERIES})
     beat = read_heartbeat(path)
     return RunRecord(path=path, preset=str(config.get("preset", "?")), last_step=int(steps[-1]) if len(steps) else 0,
                      state=beat["state"] if beat else "finished", parent=config.get("parent"), steps=steps,
                      series={name: series[name] for name in SERIES},
-                     quality=read_jsonl(path / "quality.jsonl"))
+                     quality=read_jsonl(RunLayout(path).quality))
 
 
 def nearest_frame(run_dir: str | Path, step: int) -> Path | None:
     """The timelapse frame closest to `step`."""
-    frames = sorted((Path(run_dir) / "samples" / "timelapse").glob("step-*.png"))
-    if not frames:
-        return None
-    return min(frames, key=lambda p: abs(int(p.stem.split("-")[1]) - step))
+    frames = step_files(RunLayout(run_dir).timelapse, ".png")
+    return frames[min(frames, key=lambda at: abs(at - step))] if frames else None
 
 
 def overlay_csv(runs: list[RunRecord], path: str | Path) -> Path:

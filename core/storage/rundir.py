@@ -15,12 +15,9 @@ from core.base.files import atomic_file, json_objects, read_json, read_jsonl, wr
 from core.config import Config
 from core.protocol.telemetry import Settings
 from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows
+from core.storage.layout import RunLayout, run_dir_of
 from core.storage.pictures import write_frame
 from core.storage.retention import THIN_EVERY, checkpoints_to_keep, frames_to_keep
-
-
-def default_run_dir(preset: str) -> Path:
-    return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 class Appender:
@@ -98,10 +95,22 @@ def _step_of(line: str) -> int:
     return int(json.loads(line)["step"]) if line.strip() else -1
 
 
+def fork_parent(checkpoint: str | None, step: int, run_dir: str | Path) -> dict | None:
+    """What a run started from a checkpoint of another run directory records as its parent; None when it
+    continues the checkpoint's own run."""
+    if not checkpoint:
+        return None
+    origin = run_dir_of(checkpoint)
+    if origin is not None and origin == Path(run_dir).resolve():
+        return None
+    return {"run_dir": str(origin) if origin else None, "step": step, "checkpoint": str(Path(checkpoint).resolve())}
+
+
 class RunDir:
     def __init__(self, path: str | Path, resume_from: tuple[int, list[dict]] | None = None):
         """resume_from: (step, events) of the checkpoint a session resumes from in this directory."""
         self.path = Path(path)
+        self.layout = RunLayout(self.path)
         try:
             for sub in ("checkpoints", "samples/timelapse"):
                 (self.path / sub).mkdir(parents=True, exist_ok=True)
@@ -117,21 +126,21 @@ class RunDir:
         if new_metrics:
             self._metrics.write(HEADER)
 
-    metrics_path = property(lambda self: self.path / "metrics.csv")
-    events_path = property(lambda self: self.path / "events.jsonl")
-    quality_path = property(lambda self: self.path / "quality.jsonl")
-    histograms_path = property(lambda self: self.path / "histograms.jsonl")
-    checkpoints = property(lambda self: self.path / "checkpoints")
-    last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
-    samples = property(lambda self: self.path / "samples")
-    timelapse = property(lambda self: self.path / "samples" / "timelapse")
+    metrics_path = property(lambda self: self.layout.metrics)
+    events_path = property(lambda self: self.layout.events)
+    quality_path = property(lambda self: self.layout.quality)
+    histograms_path = property(lambda self: self.layout.histograms)
+    checkpoints = property(lambda self: self.layout.checkpoints)
+    last_checkpoint = property(lambda self: self.layout.last_checkpoint)
+    samples = property(lambda self: self.layout.samples)
+    timelapse = property(lambda self: self.layout.timelapse)
 
     def abandon_after(self, step: int, events: list[dict]) -> Path:
         """Training resumes at `step`: what was written after it (a branch that crashed or was abandoned)
         moves to abandoned/from-step-N-TIME/, so that metrics.csv keeps one row per step, quality.jsonl one
         score per evaluation, events.jsonl exactly the checkpoint's events, and the timelapse frames and
         step-N.pt checkpoints only the steps trained on the way kept. Returns the folder."""
-        where = self.path / "abandoned" / f"from-step-{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+        where = self.layout.abandoned_branch(step)
         header = METRIC_COLUMNS[0] + ","
         _split_lines(self.metrics_path, lambda line: line.startswith(header) or not line.strip()
                      or int(line.split(",", 1)[0]) <= step, where / "metrics.csv")
@@ -162,7 +171,7 @@ class RunDir:
     def keep_step_copy(self, step: int, keep: int = 0, every: int = 0) -> Path:
         """checkpoints/step-N.pt: a copy of last.pt, whole or not at all; then only the newest `keep` step-N.pt
         and every `every`-th stay (core.storage.retention)."""
-        target = self.checkpoints / f"step-{step}.pt"
+        target = self.layout.step_checkpoint(step)
         try:
             with atomic_file(target, durable=True) as out, open(self.last_checkpoint, "rb") as source:
                 shutil.copyfileobj(source, out)
@@ -190,7 +199,7 @@ class RunDir:
 
     def write_config(self, cfg: Config, parent: dict | None = None) -> None:
         """config.json: the settings, and for a fork its parent (kept when the fork itself is resumed)."""
-        path = self.path / "config.json"
+        path = self.layout.config
         if parent is None:
             parent = (read_json(path) or {}).get("parent")
         record = {**cfg.to_dict(), **({"parent": parent} if parent else {})}

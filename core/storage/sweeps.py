@@ -17,7 +17,8 @@ from core.base.errors import UserError
 from core.base.files import read_json, write_atomically
 from core.config import from_dict, resolve, unused_settings
 from core.storage.checkpoint_probe import describe_checkpoint
-from core.storage.run_plan import resume_changes
+from core.storage.layout import RunLayout, SweepLayout
+from core.config.resume import resume_changes
 
 JUDGES = {"images": "fid_cnn", "points": "high_quality_rate"}  # the judge's score by kind of data, unless --metric
 HIGHER_IS_BETTER = ("high_quality_rate", "modes_covered", "confident_share", "classes_present", "asked_class_share",
@@ -77,7 +78,7 @@ class Sweep:
                    metric not in HIGHER_IS_BETTER, arms)
 
     def runs(self, out: Path) -> list["Run"]:
-        return [Run(out / "runs" / f"{arm_name(arm)}-seed-{seed}", index, seed)
+        return [Run(SweepLayout(out).run(f"{arm_name(arm)}-seed-{seed}"), index, seed)
                 for index, arm in enumerate(self.arms) for seed in self.seeds]
 
     def overrides_of(self, run: "Run") -> list[str]:
@@ -93,7 +94,7 @@ class Run:
 
     @property
     def result(self) -> dict | None:
-        return read_json(self.path / "sweep-result.json")
+        return read_json(RunLayout(self.path).sweep_result)
 
 
 def trains(cfg) -> tuple[str, dict]:
@@ -124,7 +125,7 @@ def arm_name(arm: dict) -> str:
 def open_sweep(out: Path, planned: Sweep | None = None) -> Sweep:
     """The sweep in `out`: planned now (sweep.json written), or as sweep.json says (a worker's, or a restart's,
     which must be the same sweep)."""
-    path = out / "sweep.json"
+    path = SweepLayout(out).description
     held = read_json(path)
     if planned is None:
         if held is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from core import config as config_mod
 from core.base.errors import UserError
 from core.protocol import commands as C
+from core.storage.layout import default_run_dir
 from core.quality.evaluator import Evaluator
 from core.tools.runs import make_session
 
@@ -78,7 +79,7 @@ def cmd_compare(args) -> int:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
     if args.minutes is not None and not args.minutes > 0:
         raise UserError(f"--minutes must be positive, got {args.minutes}")
-    out = Path(args.out) if args.out else Path("runs") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else default_run_dir("compare")
     rows = compare([p for p in args.presets.split(",") if p], [x for x in args.losses.split(",") if x],
                    args.steps, args.minutes, args.seed, args.set, out, args.device)
     print(table(rows))

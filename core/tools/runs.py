@@ -7,8 +7,9 @@ from core.config import from_dict
 from core.distributed.world import ONE_PROCESS
 from core.protocol.states import EventKind
 from core.session import Session
-from core.storage.rundir import RunDir
-from core.storage.run_plan import fork_parent, plan_run, resume_changes
+from core.storage.rundir import RunDir, fork_parent
+from core.config.resume import resume_changes
+from core.run_args import plan_run
 from core.training.checkpoint import load_checkpoint
 from core.training.trainer import Trainer
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.base.cpu import usable_cores
 from core.base.errors import UserError
+from core.storage.layout import SweepLayout
 from core.storage.sweeps import Sweep, open_sweep, summary, table, write_csv
 from core.tools.sweep_worker import work
 
@@ -44,7 +45,7 @@ def cmd_sweep(args) -> int:
         return 130
     rows = summary(sweep, out)
     print(table(sweep, rows))
-    write_csv(rows, out / "summary.csv")
+    write_csv(rows, SweepLayout(out).summary)
     print(json.dumps({"sweep": str(out), "metric": sweep.metric, "lower_is_better": sweep.lower_is_better,
                       "arms": [{k: r[k] for k in ("arm", "settings", "seeds", "mean", "std", "failed", "scores")}
                                for r in rows]}))

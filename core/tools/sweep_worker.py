@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.base.files import read_jsonl, write_atomically
 from core.storage.checkpoint_probe import describe_checkpoint
+from core.storage.layout import RunLayout
 from core.storage.claims import claim, is_stale, release, take_over
 from core.storage.inbox import append_command
 from core.storage.live import read_heartbeat
@@ -35,7 +36,7 @@ def next_run(sweep: Sweep, out: Path) -> Run | None:
         if run.result is not None:
             continue
         run.path.mkdir(parents=True, exist_ok=True)
-        lock = run.path / "claim"
+        lock = RunLayout(run.path).claim
         if claim(lock):
             return run
         beat = read_heartbeat(run.path)
@@ -49,14 +50,14 @@ def work(sweep: Sweep, out: Path, threads: int) -> None:
         try:
             result = train(sweep, run, threads)
             if result is not None:
-                write_atomically(run.path / "sweep-result.json", json.dumps(result) + "\n", durable=True)
+                write_atomically(RunLayout(run.path).sweep_result, json.dumps(result) + "\n", durable=True)
         finally:
-            release(run.path / "claim")
+            release(RunLayout(run.path).claim)
 
 
 def command(sweep: Sweep, run: Run, threads: int) -> tuple[list[str], int]:
     """The `hinge-train train` that trains (or resumes) this run, and the step it ends at."""
-    last = run.path / "checkpoints" / "last.pt"
+    last = RunLayout(run.path).last_checkpoint
     start = describe_checkpoint(sweep.start_from)["step"] if sweep.start_from else 0
     goal = start + sweep.steps
     overrides = [*sweep.overrides_of(run), f"train.threads={threads}"]
@@ -76,7 +77,7 @@ def command(sweep: Sweep, run: Run, threads: int) -> tuple[list[str], int]:
 def train(sweep: Sweep, run: Run, threads: int) -> dict | None:
     """The run's result, or None when it was interrupted (Ctrl+C, a stop from outside): to be resumed."""
     line, goal = command(sweep, run, threads)
-    with open(run.path / "train.log", "a") as log:
+    with open(RunLayout(run.path).train_log, "a") as log:
         process = subprocess.Popen(line, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     deadline = time.monotonic() + 60 * sweep.minutes if sweep.minutes else None
     failure, out_of_time = None, False
@@ -101,7 +102,7 @@ def train(sweep: Sweep, run: Run, threads: int) -> dict | None:
 
 def failed(run_dir: Path) -> str | None:
     """Why the run failed, from its record: a diverged loss, or a health alert that means a failed run."""
-    for event in read_jsonl(run_dir / "events.jsonl"):
+    for event in read_jsonl(RunLayout(run_dir).events):
         if event.get("kind") == "diverged":
             return f"diverged at step {event.get('at_step')}"
         if event.get("kind") == "alert" and event.get("name") in FAILURES:
@@ -111,11 +112,11 @@ def failed(run_dir: Path) -> str | None:
 
 def score(sweep: Sweep, run: Run, goal: int) -> float | None:
     """The judge's score of the run's last generator: its final evaluation, or one taken now."""
-    final = [q for q in read_jsonl(run.path / "quality.jsonl") if q.get(sweep.metric) is not None]
+    final = [q for q in read_jsonl(RunLayout(run.path).quality) if q.get(sweep.metric) is not None]
     if final and final[-1]["step"] >= goal:
         return float(final[-1][sweep.metric])
     done = subprocess.run([sys.executable, "-m", "core.cli", "eval", "--checkpoint",
-                           str(run.path / "checkpoints" / "last.pt"), "--device", sweep.device], capture_output=True,
+                           str(RunLayout(run.path).last_checkpoint), "--device", sweep.device], capture_output=True,
                           text=True)
     result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
     return result.get(sweep.metric)

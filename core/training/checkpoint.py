@@ -1,10 +1,9 @@
-"""Checkpoints: written atomically, read with weights_only=True (a file carrying code is refused)."""
+"""The checkpoint format: written atomically, read with weights_only=True (a file carrying code is refused).
+When a session saves is core.session.checkpointing; `hinge-train checkpoint CKPT` says whether one loads
+(core.tools.sample_eval), which is how the window, without torch, looks at one (core.storage.checkpoint_probe)."""
 from __future__ import annotations
 
-import argparse
-import json
 import pickle
-import sys
 import zipfile
 from pathlib import Path
 
@@ -72,22 +71,3 @@ def load_module_state(module: torch.nn.Module, state: dict, what: str) -> None:
                                   f"checkpoint {tuple(value.shape)}, model {tuple(own[key].shape)} "
                                   "(different image size, channels or width?)")
     module.load_state_dict(state)
-
-
-def main(argv=None) -> int:
-    """`python -m core.checkpoint CKPT [--describe]` (core/checkpoint.py): exit 0 if CKPT loads, else one line on
-    stderr and exit 2; --describe prints {"step", "config"} as one JSON line."""
-    parser = argparse.ArgumentParser(prog="python -m core.checkpoint", description="check that a checkpoint loads")
-    parser.add_argument("checkpoint")
-    parser.add_argument("--describe", action="store_true", help="print its step and config as JSON")
-    args = parser.parse_args(argv)
-    try:
-        state = load_checkpoint(args.checkpoint)
-    except CheckpointError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if args.describe:
-        print(json.dumps({"step": int(state["step"]), "config": state["config"]}))
-    else:
-        print(f"step {state['step']}, preset {state['config'].get('preset', '?')}")
-    return 0

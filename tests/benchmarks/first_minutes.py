@@ -29,6 +29,7 @@ from core.config import resolve  # noqa: E402
 from core.quality import metrics  # noqa: E402
 from core.storage.inbox import append_command  # noqa: E402
 from core.training.data import load_dataset  # noqa: E402
+from core.training.digits import DIGITS_RECIPE  # noqa: E402
 
 
 def code_env(code: str | None) -> dict:
@@ -88,7 +89,8 @@ def main():
     parser.add_argument("--n", type=int, default=2000, help="samples judged per checkpoint")
     parser.add_argument("--loads", default="0,1", help="other processes keeping a core busy")
     parser.add_argument("--code", help="a checkout whose window and engine to launch instead of this one's")
-    parser.add_argument("--judge-cache", default=os.path.join(tempfile.gettempdir(), "judge_digits_robust.pt"))
+    parser.add_argument("--judge-cache", default=os.path.join(tempfile.gettempdir(),
+                                                              f"judge_digits_robust_recipe{DIGITS_RECIPE}.pt"))
     args = parser.parse_args()
     at = [float(s) for s in args.at.split(",")]
     extra = [f"--set={s}" for s in args.set]

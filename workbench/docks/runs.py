@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTreeWidget, \
     QTreeWidgetItem
 
+from core.storage.layout import RUNS_ROOT
 from core.storage.live import read_heartbeat
 from core.storage.run_index import find_runs, find_sweeps, overlay_csv, read_run
 from workbench.colours import D_LOSS, run_colour
@@ -20,7 +21,7 @@ SWEEP_ROLE = Qt.ItemDataRole.UserRole + 1  # a sweep's row holds its folder here
 class RunsDock(QDockWidget):
     REDRAW_PERIOD_S = 5.0  # lists folders: cheap, but nothing a user needs faster
 
-    def __init__(self, overlay_docks, parent=None, root: str = "runs", open_sweep=None):
+    def __init__(self, overlay_docks, parent=None, root: str | Path = RUNS_ROOT, open_sweep=None):
         super().__init__("Runs", parent)
         self.setObjectName("runs_dock")
         self.overlay_docks = overlay_docks

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPu
 
 from core.base.errors import UserError
 from core.base.files import read_jsonl
+from core.storage.layout import RUNS_ROOT, RunLayout
 from core.storage.sweeps import open_sweep, summary
 from workbench.colours import run_colour
 from workbench.docks import stacked
@@ -63,7 +64,7 @@ class SweepDock(QDockWidget):
         self.sweep, self.rows = None, []
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a sweep folder", str(self.folder or "runs"))
+        folder = QFileDialog.getExistingDirectory(self, "Open a sweep folder", str(self.folder or RUNS_ROOT))
         if folder:
             try:
                 self.show_sweep(folder)
@@ -158,7 +159,7 @@ class SweepDock(QDockWidget):
             self._band([s for s in series if s], self._colour(name))
 
     def _scores(self, run_dir: Path) -> dict[int, float]:
-        return {int(q["step"]): float(q[self.sweep.metric]) for q in read_jsonl(run_dir / "quality.jsonl")
+        return {int(q["step"]): float(q[self.sweep.metric]) for q in read_jsonl(RunLayout(run_dir).quality)
                 if q.get(self.sweep.metric) is not None}
 
     def _band(self, series: list[dict], colour: str) -> None:

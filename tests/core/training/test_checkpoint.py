@@ -94,21 +94,18 @@ def test_save_is_atomic_when_writing_fails(tmp_path, checkpoint):
     assert [p.name for p in checkpoint.parent.iterdir() if p.name.startswith(".")] == []
 
 
-def test_python_m_core_checkpoint_says_whether_a_file_loads_and_describes_it(tmp_path, capsys, monkeypatch,
-                                                                              tiny_ring_config):
+def test_hinge_train_checkpoint_says_whether_a_file_loads_and_describes_it(tmp_path, capsys, tiny_ring_config):
     import json
-    import runpy
 
+    from core.cli import main as hinge_train
     from tests.core.helpers import run_session
 
     run_session(tiny_ring_config(), tmp_path / "run", 3)
     (tmp_path / "bad.pt").write_text("not a checkpoint")
 
     def entry(*args):
-        monkeypatch.setattr("sys.argv", ["python -m core.checkpoint", *map(str, args)])
-        with pytest.raises(SystemExit) as exited:
-            runpy.run_module("core.checkpoint", run_name="__main__")
-        return exited.value.code, capsys.readouterr()
+        code = hinge_train(["checkpoint", *map(str, args)])
+        return code, capsys.readouterr()
 
     code, said = entry(tmp_path / "run" / "checkpoints" / "last.pt", "--describe")
     described = json.loads(said.out)

@@ -1,4 +1,5 @@
-"""`hinge-train sample` and `hinge-train eval`: what a checkpoint's generator makes, and how good it is."""
+"""`hinge-train sample`, `eval` and `checkpoint`: what a checkpoint's generator makes, how good it is, and
+whether the file loads at all."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from core.base.errors import UserError
+from core.base.errors import CheckpointError, UserError
 from core.config import from_dict, validate
 from core.quality.evaluator import Evaluator
 from core.training.checkpoint import load_checkpoint
@@ -55,4 +56,19 @@ def cmd_eval(args) -> int:
                           seed=args.seed)
     result = evaluator(trainer.sampler, trainer.step)
     print(json.dumps({"checkpoint": str(args.checkpoint), "preset": cfg.preset, "n": evaluator.n, **result}))
+    return 0
+
+
+def cmd_checkpoint(args) -> int:
+    """Exit 0 if the checkpoint loads (with --describe, its step and config as one JSON line); else one line on
+    stderr and exit 2. The window asks this of a file in a short-lived process (core.storage.checkpoint_probe)."""
+    try:
+        state = load_checkpoint(args.checkpoint)
+    except CheckpointError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.describe:
+        print(json.dumps({"step": int(state["step"]), "config": state["config"]}))
+    else:
+        print(f"step {state['step']}, preset {state['config'].get('preset', '?')}")
     return 0

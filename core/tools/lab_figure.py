@@ -11,11 +11,12 @@ from core.analysis.loss_figure import loss_figure
 from core.analysis.losslab import Scores
 from core.base.errors import UserError
 from core.base.files import read_jsonl
+from core.storage.layout import RunLayout, is_run_dir
 from core.storage.metrics_csv import read_rows, settings_from_row
 
 
 def scores_near(run_dir: Path, step: int | None) -> Scores:
-    records = read_jsonl(run_dir / "histograms.jsonl")
+    records = read_jsonl(RunLayout(run_dir).histograms)
     if not records:
         raise UserError(f"{run_dir} has no histograms.jsonl lines (is it a run directory that has trained?)")
     record = records[-1] if step is None else min(records, key=lambda r: abs(int(r["step"]) - step))
@@ -24,7 +25,7 @@ def scores_near(run_dir: Path, step: int | None) -> Scores:
 
 def settings_at(run_dir: Path, step: int):
     """The settings the row of `step` was trained with (the last row before it, where it has none)."""
-    rows = read_rows(run_dir / "metrics.csv") or []
+    rows = read_rows(RunLayout(run_dir).metrics) or []
     earlier = [row for row in rows if int(row["step"]) <= max(step, 1)]
     if not earlier:
         raise UserError(f"{run_dir}/metrics.csv has no row at or before step {step}")
@@ -33,8 +34,8 @@ def settings_at(run_dir: Path, step: int):
 
 def cmd_losses(args) -> int:
     run_dir = Path(args.run_dir)
-    if not (run_dir / "metrics.csv").is_file():
-        raise UserError(f"{run_dir} is not a run directory (no metrics.csv)")
+    if not is_run_dir(run_dir):
+        raise UserError(f"{run_dir} is not a run directory (no config.json)")
     if not args.out.lower().endswith(".png"):
         raise UserError(f"--out must name a .png file, got {args.out}")
     scores = scores_near(run_dir, args.step)
