@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from core.protocol import commands as C
 from core import config as config_mod
 from core.base.errors import UserError
-from core.storage.pictures import copy_metrics, write_timelapse
+from core.pictures import write_timelapse
+from core.storage.metrics_csv import copy_metrics
+from core.storage.rundir import step_files
 from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.layout import RUNS_ROOT, RunLayout, default_run_dir, run_dir_of
 from core.protocol.engine import RunSpec
@@ -205,7 +207,7 @@ class FileMenu:
     def export_timelapse_dialog(self) -> None:
         path = self._ask_path("Export timelapse", ".gif", f"timelapse-{self.window.model.step}")
         if path:
-            frames = RunLayout(self.window.model.info.get("run_dir", ".")).timelapse
+            frames = step_files(RunLayout(self.window.model.info.get("run_dir", ".")).timelapse, ".png")
             figures = bool(self.window.model.info.get("is_2d"))
             self.run_file_action(lambda: write_timelapse(frames, path, figures=figures))
 

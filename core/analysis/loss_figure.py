@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core.analysis.losslab import LOSS_KINDS, Scores, d_losses, g_loss, gradients
 from core.base.colours import FAKE, LOSSES, REAL, rgb
-from core.storage.pictures import nice_ceiling
+from core.pictures import nice_ceiling
 
 COLOURS = {kind: rgb(colour) for kind, colour in LOSSES.items()}
 REAL_SHADE, FAKE_SHADE = rgb(REAL), rgb(FAKE)

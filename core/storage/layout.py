@@ -40,6 +40,10 @@ class RunLayout:
     def step_checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"step-{step}.pt"
 
+    def frame(self, step: int) -> Path:
+        """A timelapse frame: the fixed-z view at `step` (zero-padded, so the names sort by step)."""
+        return self.timelapse / f"step-{step:09d}.png"
+
     def abandoned_branch(self, step: int) -> Path:
         """Where what came after `step` goes when training goes back to it."""
         return self.abandoned / f"from-step-{step}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.base.files import read_json, write_atomically
 from core.storage.layout import RunLayout
-from core.storage.pictures import save_png
+from core.pictures import save_png
 from core.storage.rundir import histogram_record
 from core.protocol.telemetry import Samples, Settings, Telemetry
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import numpy as np
 
+from core.base.errors import UserError
 from core.protocol.telemetry import STAT_NAMES, Settings
 
 SETTING_COLUMNS = ("margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis", "threads", "loss")
@@ -80,3 +82,11 @@ def read_metrics(path: str | Path, through_step: float = float("inf")) -> tuple[
     if rows is None:
         return None
     return series([r for r in rows if int(r["step"]) <= through_step])
+
+
+def copy_metrics(metrics_csv: str | Path, path: str | Path) -> Path:
+    """File > Export metrics: metrics.csv as it is, to `path`."""
+    try:
+        return Path(shutil.copyfile(metrics_csv, path))
+    except OSError as exc:
+        raise UserError(f"cannot copy metrics to {path}: {exc.strerror or exc}") from None

@@ -13,10 +13,10 @@ import numpy as np
 from core.base.errors import UserError
 from core.base.files import atomic_file, json_objects, read_json, read_jsonl, write_atomically
 from core.config import Config
+from core.pictures import save_png
 from core.protocol.telemetry import Settings
 from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows
 from core.storage.layout import RunLayout, run_dir_of
-from core.storage.pictures import write_frame
 from core.storage.retention import THIN_EVERY, checkpoints_to_keep, frames_to_keep
 
 
@@ -182,6 +182,10 @@ class RunDir:
             found[old].unlink(missing_ok=True)
         return target
 
+    def frames(self) -> dict[int, Path]:
+        """{step: timelapse frame}, in step order."""
+        return step_files(self.timelapse, ".png")
+
     def thin_timelapse(self) -> None:
         """Every recent frame and histogram line kept, older ones spaced out with age (core.storage.retention)."""
         frames = step_files(self.timelapse, ".png")
@@ -212,7 +216,10 @@ class RunDir:
         self._metrics.write(format_rows(steps, times, scalars, settings))
 
     def append_frame(self, picture: np.ndarray, step: int) -> None:
-        write_frame(picture, self.timelapse, step)
+        try:
+            save_png(picture, self.layout.frame(step))
+        except OSError as exc:
+            raise UserError(f"cannot write a timelapse frame: {exc.strerror or exc}") from None
         self._frames_written += 1
         if self._frames_written % THIN_EVERY == 0:
             self.thin_timelapse()

@@ -12,7 +12,7 @@ import torch
 
 from core.protocol import commands as C
 from core.base.errors import UserError
-from core.storage.pictures import image_grid, points_figure, write_samples
+from core.pictures import image_grid, points_figure, write_samples
 from core.training.models import eval_mode, latent
 from core.protocol.telemetry import Samples
 

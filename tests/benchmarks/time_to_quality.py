@@ -35,7 +35,7 @@ from core.tools.bench import ReferenceLoop  # noqa: E402
 from core.config import resolve  # noqa: E402
 from core.training.trainer import Trainer  # noqa: E402
 from core.quality.evaluator import Evaluator  # noqa: E402
-from core.storage.pictures import write_samples  # noqa: E402
+from core.pictures import write_samples  # noqa: E402
 from core.training.views import to_uint8_images  # noqa: E402
 from core.training.models import asked_classes  # noqa: E402
 from tests.benchmarks.judge import Judge  # noqa: E402

@@ -9,6 +9,8 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 
 from core.protocol import commands as C
+from core.pictures import write_timelapse
+from core.storage.rundir import step_files
 from core.training.checkpoint import load_checkpoint
 from tests.workbench.conftest import DIGITS, RING, make_spec, wait_for
 from workbench.main_window import MainWindow
@@ -177,8 +179,8 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     assert array.dtype == np.uint8 and array.shape == (10, 32, 32, 1)
     assert len(list((out / "files").glob("*.png"))) == 5
     wait_for(qtbot, lambda: len(list((tmp_path / "run" / "samples" / "timelapse").glob("*.png"))) >= 2)
-    window.file_menu.run_file_action(lambda: __import__("core.storage.pictures").storage.pictures.write_timelapse(
-        tmp_path / "run" / "samples" / "timelapse", out / "timelapse.gif"))
+    window.file_menu.run_file_action(lambda: write_timelapse(
+        step_files(tmp_path / "run" / "samples" / "timelapse", ".png"), out / "timelapse.gif"))
     gif = Image.open(out / "timelapse.gif")
     assert gif.format == "GIF" and gif.n_frames >= 2
 

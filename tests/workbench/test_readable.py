@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.protocol import commands as C
 from core.protocol.telemetry import STAT_NAMES, Settings, Telemetry
-from core.storage.pictures import image_grid, label_step, nice_ticks, points_figure, write_frame, write_timelapse
+from core.pictures import image_grid, label_step, nice_ticks, points_figure, save_png, write_timelapse
+from core.storage.layout import RunLayout
 from core.storage.run_index import read_run
+from core.storage.rundir import step_files
 from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, choose_file, menu_action
 from workbench.colours import FAKE, LIVE, REAL, RUNS, rgb
@@ -249,14 +251,16 @@ def test_a_timelapse_frame_keeps_its_own_title_and_a_2d_colour_bar_stays_smooth(
     labelled = np.asarray(label_step(Image.fromarray(frame), 1234))
     assert labelled.shape[0] > 100 and np.array_equal(labelled[:100], frame)  # the step goes below, not over
     yy, xx = np.mgrid[-1:1:64j, -1:1:64j]
+    RunLayout(tmp_path).timelapse.mkdir(parents=True)
     figures = []
     for i in range(2):
         field = 3 * np.sin(3 * xx + i) * np.cos(2 * yy)
         rng = np.random.default_rng(i)
         figures.append(points_figure(rng.normal(size=(800, 2)), rng.normal(size=(800, 2)), 2.0, None, field, i, (1, 1),
                                      360))
-        write_frame(figures[-1], tmp_path, i)
-    gif = Image.open(write_timelapse(tmp_path, tmp_path / "t.gif", figures=True))
+        save_png(figures[-1], RunLayout(tmp_path).frame(i))
+    gif = Image.open(write_timelapse(step_files(RunLayout(tmp_path).timelapse, ".png"), tmp_path / "t.gif",
+                                     figures=True))
     gif.seek(1)
     got = np.asarray(gif.convert("RGB"))[26:386, 436:450].astype(float).mean(1)
     want = figures[1][26:386, 436:450].astype(float).mean(1)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout
 
 from core.protocol import commands as C
-from core.storage.pictures import grid_cells, image_grid
+from core.pictures import grid_cells, image_grid
 from workbench.colours import FAKE, FAKE_POINTS, REAL, REAL_POINTS, rgba
 from workbench.docks import stacked
 from workbench.model import RunModel

@@ -3,7 +3,6 @@ exports of samples and metrics. numpy and Pillow only."""
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -185,20 +184,19 @@ def write_samples(array: np.ndarray, path: str | Path, figure: np.ndarray | None
     return path
 
 
-def write_timelapse(frames_dir: str | Path, path: str | Path, frame_ms: int = 120, figures: bool = False) -> Path:
-    """An animated GIF of the timelapse frames, in step order, each with its step below it. figures=True
-    (2D runs' frames, D's score as a heat map): every frame takes the score palette, dithered."""
-    frames = sorted(Path(frames_dir).glob("step-*.png"))
+def write_timelapse(frames: dict[int, Path], path: str | Path, frame_ms: int = 120, figures: bool = False) -> Path:
+    """An animated GIF of the timelapse frames ({step: picture file}), in step order, each with its step below
+    it. figures=True (2D runs' frames, D's score as a heat map): every frame takes the score palette, dithered."""
     if not frames:
-        raise UserError(f"no timelapse frames yet in {frames_dir}")
+        raise UserError("no timelapse frames yet")
     images = []
-    for frame in frames:
+    for step, frame in sorted(frames.items()):
         try:
-            images.append(label_step(Image.open(frame), int(frame.stem.split("-")[1])))
+            images.append(label_step(Image.open(frame), step))
         except (OSError, SyntaxError):  # a frame cut short (a crash, a full disk) is left out
             continue
     if not images:
-        raise UserError(f"no readable timelapse frames in {frames_dir}")
+        raise UserError(f"no readable timelapse frames in {Path(next(iter(frames.values()))).parent}")
     try:
         if figures:
             palette = score_palette()
@@ -213,17 +211,3 @@ def save_png(array: np.ndarray, target: Path) -> None:
     """One picture (H, W, C) as a PNG, written whole or not at all (readers never see half a file)."""
     with atomic_file(target) as f:
         _pil(array).save(f, format="PNG")
-
-
-def write_frame(array: np.ndarray, frames_dir: Path, step: int) -> None:
-    try:
-        save_png(array, frames_dir / f"step-{step:09d}.png")
-    except OSError as exc:
-        raise UserError(f"cannot write a timelapse frame: {exc.strerror or exc}") from None
-
-
-def copy_metrics(metrics_csv: str | Path, path: str | Path) -> Path:
-    try:
-        return Path(shutil.copyfile(metrics_csv, path))
-    except OSError as exc:
-        raise UserError(f"cannot copy metrics to {path}: {exc.strerror or exc}") from None
