@@ -19,17 +19,17 @@ class Saved:
 
 
 class CheckpointPolicy(Part):
-    def __init__(self, session, clock=time.monotonic):
-        super().__init__(session)
-        self.clock = clock
+    def __init__(self, trainer, run_dir, record, control, metrics, time_trained, clock=time.monotonic):
+        self.trainer, self.run_dir, self.record, self.control = trainer, run_dir, record, control
+        self.metrics, self.time_trained, self.clock = metrics, time_trained, clock
         self.saved: Saved | None = None  # what last.pt holds, when this session wrote it
         self._next_autosave = self._autosave_due()
 
     def _autosave_due(self) -> float:
-        return self.clock() + 60 * self.session.trainer.cfg.train.autosave_minutes
+        return self.clock() + 60 * self.trainer.cfg.train.autosave_minutes
 
     def after_steps(self) -> None:
-        if self.session.trainer.step % self.session.trainer.cfg.train.checkpoint_every == 0:
+        if self.trainer.step % self.trainer.cfg.train.checkpoint_every == 0:
             self.autosave()
         elif self.clock() >= self._next_autosave:
             self.autosave(keep_step=False)
@@ -47,30 +47,29 @@ class CheckpointPolicy(Part):
         """A routine checkpoint, unless this step is saved already; skipped for a diverged run, a failure
         recorded rather than raised."""
         self._next_autosave = self._autosave_due()
-        step = self.session.trainer.step
+        step = self.trainer.step
         if self.saved is not None and self.saved.step == step and (self.saved.with_step_file or not keep_step):
             return
         try:
             self.save(keep_step=keep_step)
         except UserError as exc:
-            if self.session.control.state != RunState.DIVERGED:
-                self.session.record.record({"kind": EventKind.ERROR, "reason": str(exc)})
+            if self.control.state != RunState.DIVERGED:
+                self.record.record({"kind": EventKind.ERROR, "reason": str(exc)})
 
     def save(self, path: str | None = None, keep_step: bool = True) -> Path:
         """last.pt and step-N.pt (or only last.pt, or the given path); UserError if it cannot be written."""
-        s = self.session
-        s.metrics.flush()
-        if s.control.state == RunState.DIVERGED:
+        self.metrics.flush()
+        if self.control.state == RunState.DIVERGED:
             raise UserError("not saving a checkpoint of a diverged run")
-        state = {**s.trainer.state_dict(), "events": s.record.events, "train_seconds": s.train_seconds}
-        target = Path(path) if path else s.run_dir.last_checkpoint
+        state = {**self.trainer.state_dict(), "events": self.record.events, "train_seconds": self.time_trained.seconds}
+        target = Path(path) if path else self.run_dir.last_checkpoint
         try:
             save_checkpoint(state, target)
         except OSError as exc:
             raise UserError(f"could not save a checkpoint to {target}: {exc.strerror or exc}") from None
         if path:
             return target
-        self.saved = Saved(s.trainer.step, keep_step)
-        train = s.trainer.cfg.train
-        return s.run_dir.keep_step_copy(s.trainer.step, train.keep_checkpoints, train.keep_every) if keep_step \
+        self.saved = Saved(self.trainer.step, keep_step)
+        train = self.trainer.cfg.train
+        return self.run_dir.keep_step_copy(self.trainer.step, train.keep_checkpoints, train.keep_every) if keep_step \
             else target

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from core.distributed.collectives import StopSignals, broadcast, fingerprint, gather, peer_failure
 from core.protocol import commands as C
 from core.protocol.states import EventKind
+from core.session.changes import apply_change
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Plan:
 
     steps: int = 0
     stop: bool = False
-    changes: list[tuple[str, object]] = field(default_factory=list)  # (Trainer method, its argument), in order
+    changes: list = field(default_factory=list)  # typed changes (core.session.changes), in the order applied
 
 
 def agree(trainer) -> bool:
@@ -32,8 +33,8 @@ def agree(trainer) -> bool:
 class OneProcess:
     """Every step boundary is a control point, and nobody else needs to hear of it."""
 
-    def __init__(self, session):
-        self.session = session
+    def __init__(self, control):
+        self.control = control
 
     def run(self, loop) -> None:
         loop()
@@ -42,10 +43,10 @@ class OneProcess:
         pass
 
     def steps_to_take(self) -> int:
-        return 1 if self.session.control.should_step() else 0
+        return 1 if self.control.should_step() else 0
 
-    def changed(self, method: str, argument) -> None:
-        """A change the session made to its Trainer at this boundary."""
+    def changed(self, change) -> None:
+        """A change the session made to its Trainer at this boundary (core.session.changes)."""
 
     def send_plan(self, steps: int) -> None:
         pass
@@ -55,75 +56,73 @@ class RankZero(OneProcess):
     """Rank 0 of several: a control point about every publishing interval, where every rank sums its
     statistics and receives the plan."""
 
-    def __init__(self, session):
-        super().__init__(session)
-        self._changes: list[tuple[str, object]] = []  # applied since the last plan, for the other ranks
+    def __init__(self, control, trainer, record, dispatcher, time_trained, due_in):
+        """due_in(): the steps from now to each thing the session has due (the next evaluation, the next
+        replayed command, about a publishing interval's worth of steps)."""
+        super().__init__(control)
+        self.trainer, self.record, self.dispatcher, self.time_trained = trainer, record, dispatcher, time_trained
+        self.due_in = due_in
+        self._changes: list = []  # applied since the last plan, for the other ranks
         self._signals = StopSignals()
         self._stop_asked = False
         self._fallback: dict | None = None  # the state at the last control point, while the ranks train on
 
     def run(self, loop) -> None:
-        s = self.session
         try:
             loop()
             self._fallback = None  # every rank finished every step: nothing to fall back to
-            s.record.record({"kind": EventKind.RANKS_COMPARED, "world_size": s.trainer.world.size,
-                             "identical": agree(s.trainer)})
+            self.record.record({"kind": EventKind.RANKS_COMPARED, "world_size": self.trainer.world.size,
+                                "identical": agree(self.trainer)})
         except RuntimeError as exc:
             self._lost_a_rank(exc)
 
     def at_boundary(self) -> None:
-        self.session.trainer.stats.sync()
+        self.trainer.stats.sync()
         if self._signals.received and not self._stop_asked:
             self._stop_asked = True
-            self.session.dispatcher.enqueue(C.Stop(), source=f"signal {self._signals.received}")
+            self.dispatcher.enqueue(C.Stop(), source=f"signal {self._signals.received}")
 
     def steps_to_take(self) -> int:
         """About a publishing interval's worth of steps, ending where something is due (a checkpoint, an
         evaluation, a replayed command, the end of a step budget)."""
-        s = self.session
-        if not s.control.should_step():
+        control = self.control
+        if not control.should_step():
             return 0
-        step, cfg = s.trainer.step, s.trainer.cfg
-        limits = [max(1, int(s.publisher.steps_per_s * cfg.train.publish_every_s))]
-        if s.control.step_budget:
-            limits.append(s.control.step_budget)
-        if s.control.max_steps is not None and step < s.control.max_steps:
-            limits.append(s.control.max_steps - step)
-        limits += [every - step % every for every in (cfg.train.checkpoint_every,) if every]
-        if s.evaluation.next_due is not None:
-            limits.append(s.evaluation.next_due - step)
-        if s.intake.next_replayed_step is not None:
-            limits.append(s.intake.next_replayed_step - step)
+        step, every = self.trainer.step, self.trainer.cfg.train.checkpoint_every
+        limits = self.due_in()
+        if control.step_budget:
+            limits.append(control.step_budget)
+        if control.max_steps is not None and step < control.max_steps:
+            limits.append(control.max_steps - step)
+        if every:
+            limits.append(every - step % every)
         return min(limits)
 
-    def changed(self, method: str, argument) -> None:
-        self._changes.append((method, argument))
+    def changed(self, change) -> None:
+        self._changes.append(change)
 
     def send_plan(self, steps: int) -> None:
-        s = self.session
-        broadcast(Plan(steps, s.control.stopping, self._changes))
+        broadcast(Plan(steps, self.control.stopping, self._changes))
         self._changes = []
         if steps:
-            self._fallback = {**copy.deepcopy(s.trainer.state_dict()), "events": list(s.record.events),
-                              "train_seconds": s.train_seconds}
+            self._fallback = {**copy.deepcopy(self.trainer.state_dict()), "events": list(self.record.events),
+                              "train_seconds": self.time_trained.seconds}
 
     def _lost_a_rank(self, exc: RuntimeError) -> None:
         """A collective failed (another process ended, mostly; gloo does not say which). Back to the last
         control point every rank finished, which close() saves as last.pt; what the ranks did after it is
         dropped."""
-        s = self.session
         if self._fallback is not None:
             state, self._fallback = self._fallback, None
-            s.trainer.load_state_dict(state)
-            s.trainer.stats.forget_unsynced()
-            s.record.replace(state["events"])
-            s.train_seconds = state["train_seconds"]
-        s.control.stop()
-        s.control.message = (f"Training in {s.trainer.world.size} processes failed ({peer_failure(exc)}); stopped at "
-                             f"step {s.trainer.step}, the last step every process finished. Resume from "
-                             "checkpoints/last.pt.")
-        s.record.record({"kind": EventKind.ERROR, "reason": s.control.message})
+            self.trainer.load_state_dict(state)
+            self.trainer.stats.forget_unsynced()
+            self.record.replace(state["events"])
+            self.time_trained.seconds = state["train_seconds"]
+        self.control.stop()
+        self.control.message = (f"Training in {self.trainer.world.size} processes failed ({peer_failure(exc)}); "
+                                f"stopped at step {self.trainer.step}, the last step every process finished. "
+                                "Resume from checkpoints/last.pt.")
+        self.record.record({"kind": EventKind.ERROR, "reason": self.control.message})
 
 
 def follow(trainer) -> int:
@@ -135,8 +134,8 @@ def follow(trainer) -> int:
             trainer.drain_statistics()  # rank 0 writes and publishes the (global) statistics
             trainer.stats.drain_histograms()
             plan = broadcast()
-            for method, argument in plan.changes:
-                getattr(trainer, method)(argument)
+            for change in plan.changes:
+                apply_change(trainer, change)
             if plan.stop:
                 break
             for _ in range(plan.steps):

@@ -15,8 +15,9 @@ def background_evaluator(trainer) -> BackgroundEvaluator:
 
 
 class EvaluationSchedule(Part):
-    def __init__(self, session, start_evaluator=background_evaluator):
-        super().__init__(session)
+    def __init__(self, trainer, control, record, run_dir, time_trained, start_evaluator=background_evaluator):
+        self.trainer, self.control, self.record, self.run_dir = trainer, control, record, run_dir
+        self.time_trained = time_trained
         self._start_evaluator = start_evaluator  # trainer -> an evaluator with submit, results, wait and close
         self._evaluator: BackgroundEvaluator | None = None  # started at the first evaluation
         self._evaluated_step = -1
@@ -24,12 +25,12 @@ class EvaluationSchedule(Part):
 
     @property
     def every(self) -> int:
-        return self.session.trainer.cfg.eval.every
+        return self.trainer.cfg.eval.every
 
     @property
     def early_steps(self) -> list[int]:
         """every/2, every/4, ...: scores before the first regular one, while a new run is changing fastest."""
-        early = self.session.trainer.cfg.eval.early
+        early = self.trainer.cfg.eval.early
         return sorted({self.every >> k for k in range(1, early + 1)} - {0}) if self.every else []
 
     def due(self, step: int) -> bool:
@@ -40,7 +41,7 @@ class EvaluationSchedule(Part):
         """The next step a score is scheduled at (None: only on request)."""
         if not self.every:
             return None
-        step = self.session.trainer.step
+        step = self.trainer.step
         later = [s for s in self.early_steps if s > step]
         return later[0] if later else (step // self.every + 1) * self.every
 
@@ -54,7 +55,7 @@ class EvaluationSchedule(Part):
                 "(kept when the run stops, and taken up again at the next).")
 
     def after_steps(self) -> None:
-        step = self.session.trainer.step
+        step = self.trainer.step
         if self.due(step):
             self.evaluate(quick=step in self.early_steps and step % self.every != 0)
 
@@ -63,7 +64,7 @@ class EvaluationSchedule(Part):
             self.evaluate(final=True)
 
     def on_request(self, command) -> None:
-        if self.session.control.state == RunState.DIVERGED:
+        if self.control.state == RunState.DIVERGED:
             raise UserError("the run diverged; resume from a checkpoint, then evaluate")
         if not self.evaluate():
             raise UserError("an evaluation of this step is already done or under way")
@@ -71,9 +72,8 @@ class EvaluationSchedule(Part):
     def evaluate(self, quick: bool = False, final: bool = False) -> bool:
         """Score a snapshot of G in the background (quick: an early score, the classes only); False when one
         is already waiting or this step was scored. A final score takes the place of one still waiting."""
-        s = self.session
-        t = s.trainer
-        if self._evaluated_step == t.step or s.control.state == RunState.DIVERGED:
+        t = self.trainer
+        if self._evaluated_step == t.step or self.control.state == RunState.DIVERGED:
             return False
         if self._evaluator is None:
             self._evaluator = self._start_evaluator(t)
@@ -82,7 +82,7 @@ class EvaluationSchedule(Part):
             self._submitted.pop()
         if queued:
             self._evaluated_step = t.step
-            self._submitted.append([t.step, round(s.train_seconds, 3), False])
+            self._submitted.append([t.step, round(self.time_trained.seconds, 3), False])
         return queued
 
     def take_results(self) -> list[dict]:
@@ -95,7 +95,7 @@ class EvaluationSchedule(Part):
             step, seconds, abandoned = self._submitted.popleft()
             if not abandoned:
                 out.append({**result, "train_seconds": seconds})
-                self.session.record.write(self.session.run_dir.append_quality, out[-1])
+                self.record.write(self.run_dir.append_quality, out[-1])
         return out
 
     def on_rewind(self, step: int) -> None:
@@ -105,7 +105,6 @@ class EvaluationSchedule(Part):
 
     def on_close(self) -> None:
         if self._evaluator is not None:
-            s = self.session
-            if s.control.state == RunState.DONE and not s.control.wait_when_done:
+            if self.control.state == RunState.DONE and not self.control.wait_when_done:
                 self._evaluator.wait()  # headless: the final score belongs in quality.jsonl
             self._evaluator.close()

@@ -29,16 +29,14 @@ class WeightSample:
 
 
 class HealthWatch(Part):
-    def __init__(self, session):
-        super().__init__(session)
-        cfg = session.trainer.cfg
-        self.monitor = HealthMonitor(cfg.health, evaluated=bool(cfg.eval.every))
+    def __init__(self, trainer, record, dispatcher, run_dir):
+        self.trainer, self.record, self.dispatcher, self.run_dir = trainer, record, dispatcher, run_dir
+        self.monitor = HealthMonitor(trainer.cfg.health, evaluated=bool(trainer.cfg.eval.every))
         self.auto_rewinds = 0
-        self._weight_sample = WeightSample(session.trainer.G)
+        self._weight_sample = WeightSample(trainer.G)
 
     def on_publish(self, published) -> None:
-        s = self.session
-        t = s.trainer
+        t = self.trainer
         if published.view is not None:  # G's own samples of a few fixed z (not the average's, which moves on its own)
             view = published.view
             data_range = 2.0 if view.grid is not None else 2 * view.extent
@@ -47,7 +45,7 @@ class HealthWatch(Part):
         facts = RunFacts(t.settings, t.cfg.is_2d)
         queued = False
         for event in self.monitor.update(facts, t.step, published.steps, published.scalars, published.quality):
-            s.record.record(event)
+            self.record.record(event)
             if event["kind"] == EventKind.ALERT and not queued and self.auto_rewinds < t.cfg.health.auto_rewind:
                 queued = True
                 self._rewind_before(event)
@@ -55,17 +53,17 @@ class HealthWatch(Part):
     def _rewind_before(self, alert: dict) -> None:
         self.auto_rewinds += 1
         then = []
-        if self.session.trainer.cfg.health.apply_suggestion and alert.get("action"):
+        if self.trainer.cfg.health.apply_suggestion and alert.get("action"):
             then.append((C.from_event(alert["action"]), f"health.apply_suggestion ({alert['name']})"))
-        self.session.dispatcher.enqueue(C.Rewind(to="last_healthy"),
-                                        f"health.auto_rewind ({alert['name']} at step {alert['step']})", then)
+        self.dispatcher.enqueue(C.Rewind(to="last_healthy"),
+                                f"health.auto_rewind ({alert['name']} at step {alert['step']})", then)
 
     def last_healthy_step(self) -> int:
         """The last step before the first active alert began (with none active, before the latest one)."""
         alerts = list(self.monitor.active.values())
         if alerts:
             return min(a.since for a in alerts) - 1
-        raised = [e for e in self.session.record.events if e.get("kind") == EventKind.ALERT]
+        raised = [e for e in self.record.events if e.get("kind") == EventKind.ALERT]
         if not raised:
             raise UserError("no health alert in this run to rewind before; give to_step instead")
         return int(raised[-1]["since"]) - 1
@@ -77,10 +75,10 @@ class HealthWatch(Part):
             healthy = self.last_healthy_step()
         except UserError:
             return None
-        kept = [step for step in self.session.run_dir.step_checkpoints() if step <= healthy]
+        kept = [step for step in self.run_dir.step_checkpoints() if step <= healthy]
         if kept:
             return {"step": kept[-1]}
-        every = self.session.trainer.cfg.train.checkpoint_every
+        every = self.trainer.cfg.train.checkpoint_every
         if every and healthy < every:
             return {"why_not": f"No checkpoint was saved before the alert (one every {every:,} steps, "
                                "train.checkpoint_every; Ctrl+S saves one by hand)"}
@@ -89,7 +87,7 @@ class HealthWatch(Part):
 
     def on_rewind(self, step: int) -> None:
         for cleared in self.monitor.reset():
-            self.session.record.record(cleared)
+            self.record.record(cleared)
 
     def states(self) -> dict:
         return self.monitor.states()

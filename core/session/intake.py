@@ -17,9 +17,9 @@ Inbox = Callable[[float], object]  # receive(timeout_s) -> a command, or None wh
 
 
 class CommandIntake:
-    def __init__(self, session, replay: list[dict] = ()):
-        self.session = session
-        self._command_file = CommandFile(session.run_dir.path)
+    def __init__(self, trainer, run_dir, record, control, dispatcher, replay: list[dict] = ()):
+        self.trainer, self.record, self.control, self.dispatcher = trainer, record, control, dispatcher
+        self._command_file = CommandFile(run_dir.path)
         self._next_read = 0.0
         self._replay = collections.deque(sorted((e for e in replay if C.BY_KIND.get(e["kind"]) in C.STATE_CHANGING),
                                                 key=lambda e: e["step"]))
@@ -30,7 +30,7 @@ class CommandIntake:
 
     def take(self, inbox: Inbox | None, wait: float) -> None:
         """Apply what has come, waiting up to `wait` seconds for the window's next command."""
-        dispatcher, control = self.session.dispatcher, self.session.control
+        dispatcher, control = self.dispatcher, self.control
         dispatcher.run_queued()
         self._read_command_file()
         if inbox is None:
@@ -41,22 +41,21 @@ class CommandIntake:
             while command is not None:
                 dispatcher.handle(command)
                 command = None if control.stopping else inbox(0.0)
-        step = self.session.trainer.step
+        step = self.trainer.step
         while self._replay and self._replay[0]["step"] <= step:
             dispatcher.handle(C.from_event(self._replay.popleft()))
 
     def _read_command_file(self) -> None:
         """The lines appended to commands.jsonl, read at most once per publishing interval."""
-        s = self.session
         now = time.monotonic()
-        if now < self._next_read or s.control.stopping:
+        if now < self._next_read or self.control.stopping:
             return
-        self._next_read = now + s.trainer.cfg.train.publish_every_s
+        self._next_read = now + self.trainer.cfg.train.publish_every_s
         for line, command in self._command_file.read():
             if isinstance(command, UserError):
-                s.record.record({"kind": EventKind.REJECTED, "command": COMMANDS, "line": line,
-                                 "reason": str(command)})
+                self.record.record({"kind": EventKind.REJECTED, "command": COMMANDS, "line": line,
+                                    "reason": str(command)})
             else:
-                s.dispatcher.handle(command, source=f"{COMMANDS}:{line}")
-            if s.control.stopping:
+                self.dispatcher.handle(command, source=f"{COMMANDS}:{line}")
+            if self.control.stopping:
                 return

@@ -8,6 +8,7 @@ from typing import Callable
 
 from core.protocol import commands as C
 from core.protocol.telemetry import Telemetry
+from core.session.changes import STEERED, Changes
 from core.session.checkpointing import CheckpointPolicy
 from core.session.control import RunControl
 from core.session.control_points import OneProcess, RankZero
@@ -16,7 +17,8 @@ from core.session.evaluation import EvaluationSchedule
 from core.session.health_watch import HealthWatch
 from core.session.intake import CommandIntake, Inbox
 from core.session.metrics_log import MetricsLog
-from core.session.publishing import Publisher
+from core.session.parts import TrainingTime
+from core.session.publishing import Publisher, TimelapseWriter
 from core.session.record import RunRecord
 from core.session.rewind import Rewinder
 from core.session.thread_policy import ThreadPolicy
@@ -29,33 +31,42 @@ IDLE_WAIT_S = 0.05  # paused: how long to wait for a command before publishing a
 
 
 class Session:
+    """The composition root: it makes the parts, hands each what it uses, and says when each one's turn is."""
+
     def __init__(self, trainer: Trainer, run_dir: RunDir, max_steps: int | None = None,
                  publish: Callable[[Telemetry], None] | None = None, paused: bool = False,
                  wait_when_done: bool = False, replay: list[dict] = (), events: list[dict] = (),
                  parent: dict | None = None, elapsed_s: float = 0.0):
         self.trainer, self.run_dir, self.parent = trainer, run_dir, parent
-        self.train_seconds = elapsed_s  # spent training (not paused) over the whole run, resumes included
-        self.control = RunControl(max_steps, paused, wait_when_done)
-        self.record = RunRecord(run_dir, self.control, lambda: trainer.step, events)
-        self.metrics = MetricsLog(trainer, self.record)
-        self.dispatcher = Dispatcher(self.record)
-        self.control_points = RankZero(self) if trainer.world.distributed else OneProcess(self)
-        self.intake = CommandIntake(self, replay)
+        self.time = TrainingTime(elapsed_s)
+        self.control = control = RunControl(max_steps, paused, wait_when_done)
+        self.record = record = RunRecord(run_dir, control, lambda: trainer.step, events)
+        self.metrics = MetricsLog(trainer, record)
+        self.dispatcher = Dispatcher(record)
+        self.control_points = (RankZero(control, trainer, record, self.dispatcher, self.time, self._due_in)
+                               if trainer.world.distributed else OneProcess(control))
+        self.changes = Changes(trainer, self.metrics, self.control_points)
+        self.intake = CommandIntake(trainer, run_dir, record, control, self.dispatcher, replay)
         self.live = LiveWriter(run_dir.path, lambda view: picture(trainer, view))
-        self.evaluation = EvaluationSchedule(self)
-        self.checkpoints = CheckpointPolicy(self)
-        self.publisher = Publisher(self, [f for f in (publish, self.live) if f is not None])
-        self.health = HealthWatch(self)
-        self.threads = ThreadPolicy(self)
-        self.rewinder = Rewinder(self)
-        # their turns at each moment come in this order: save, score, publish (and judge), follow the cores
-        self.parts = (self.checkpoints, self.evaluation, self.publisher, self.health, self.threads)
+        self.evaluation = EvaluationSchedule(trainer, control, record, run_dir, self.time)
+        self.checkpoints = CheckpointPolicy(trainer, run_dir, record, control, self.metrics, self.time)
+        self.health = HealthWatch(trainer, record, self.dispatcher, run_dir)
+        self.publisher = Publisher(trainer, self.metrics, record, control, self.time, self.evaluation,
+                                   self.health.states, lambda: self.info,
+                                   [f for f in (publish, self.live) if f is not None])
+        self.timelapse = TimelapseWriter(trainer, record, run_dir)
+        self.threads = ThreadPolicy(trainer, record, self.changes)
+        # their turns at each moment come in this order: save, score, publish (write, judge), follow the cores
+        self.parts = (self.checkpoints, self.evaluation, self.publisher, self.timelapse, self.health, self.threads)
+        self.publisher.observers = [self.timelapse, self.health]
+        self.rewinder = Rewinder(trainer, run_dir, record, control, self.changes, self.dispatcher, self.publisher,
+                                 self.health, self.parts)
         self._register_handlers()
 
     def _register_handlers(self) -> None:
         control, register = self.control, self.dispatcher.register
-        for command in (C.SetMargins, C.SetSpectralNorm, C.SetLearningRates, C.SetNDis, C.SetLoss):
-            register(command, self._change_training)
+        for command in STEERED:
+            register(command, self.changes.apply)
         register(C.SetThreads, self.threads.set_threads)
         register(C.Pause, lambda _: control.pause())
         register(C.Resume, lambda _: control.resume())
@@ -67,15 +78,21 @@ class Session:
         register(C.Evaluate, self.evaluation.on_request)
         register(C.Rewind, self.rewinder.rewind)
 
-    def _change_training(self, command) -> dict:
-        self.metrics.flush()  # the rows so far keep the settings they were trained with
-        echoed = self.trainer.apply(command)
-        self.control_points.changed("apply", command)
-        return echoed
+    def _due_in(self) -> list[int]:
+        """Steps from now to what is due besides checkpoints and budgets: about a publishing interval's worth,
+        the next evaluation, the next replayed command (where several processes next meet)."""
+        step = self.trainer.step
+        due = [max(1, int(self.publisher.steps_per_s * self.trainer.cfg.train.publish_every_s))]
+        due += [at - step for at in (self.evaluation.next_due, self.intake.next_replayed_step) if at is not None]
+        return due
 
     @property
     def state(self) -> str:
         return self.control.state
+
+    @property
+    def train_seconds(self) -> float:
+        return self.time.seconds
 
     @property
     def events(self) -> list[dict]:
@@ -92,9 +109,6 @@ class Session:
                 "eval_note": self.evaluation.note,
                 "checkpoint_every": t.cfg.train.checkpoint_every, "speedups": t.speedups,
                 "precision": f"{t.cfg.train.precision} ({t.precision_why})", "rewind": self.health.rewind_target()}
-
-    def handle(self, command, source: str | None = None) -> bool:
-        return self.dispatcher.handle(command, source)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -126,7 +140,7 @@ class Session:
             for _ in range(stepped):
                 self.trainer.train_step()
             now = time.monotonic()
-            self.train_seconds += now - last
+            self.time.seconds += now - last
             last = now
             if self.control.took(stepped):
                 self.publisher.due_now()  # show the exact step a Step N reached

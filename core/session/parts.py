@@ -1,13 +1,11 @@
 """The protocol between a session and its parts: each concern (checkpoints, evaluation, health, threads,
 publishing) is a small object the loop calls at named moments, as Ignite's event handlers and Lightning's
-callbacks are. Every hook is optional; the session calls them in the order its parts are listed."""
+callbacks are. Each part is handed what it uses when it is made; every hook is optional; the session calls
+them in the order its parts are listed."""
 from __future__ import annotations
 
 
 class Part:
-    def __init__(self, session):
-        self.session = session
-
     def on_start(self) -> None:
         """Before the first step of this session."""
 
@@ -25,3 +23,11 @@ class Part:
 
     def on_close(self) -> None:
         """The session ends."""
+
+
+class TrainingTime:
+    """Seconds spent training (not paused) over the whole run, resumes included: what a checkpoint keeps and
+    every score and ETA is measured in."""
+
+    def __init__(self, seconds: float = 0.0):
+        self.seconds = seconds

@@ -1,6 +1,6 @@
 """What a session shows: at each publishing interval the steps trained since the last one, D's score
-histograms and (every few seconds) a sample view, written where the record keeps them (timelapse frames,
-histograms.jsonl), handed to the parts that judge them, then sent as one read-only Telemetry."""
+histograms and (every few seconds) a sample view, handed to the parts that observe them (the timelapse and
+histograms.jsonl writer, the health watch), then sent as one read-only Telemetry that `telemetry` builds."""
 from __future__ import annotations
 
 import collections
@@ -27,19 +27,62 @@ class Published:
     scalars: dict
     quality: list
     view: Samples | None
+    hist_real: np.ndarray  # D-score counts per bin since the last publication
+    hist_fake: np.ndarray
+    hist_beyond: np.ndarray  # [[real below, above], [fake below, above]] the bins' range
+
+
+class TimelapseWriter(Part):
+    """Each sample view of the run's fixed z as a timelapse frame, and the D-score histograms since the last
+    view as a line of histograms.jsonl."""
+
+    def __init__(self, trainer, record, run_dir):
+        self.trainer, self.record, self.run_dir = trainer, record, run_dir
+        self._since_view = np.zeros((2, len(trainer.stats.edges) + 1))  # bins, then below, above
+
+    def on_publish(self, published: Published) -> None:
+        self._since_view += np.concatenate([np.stack([published.hist_real, published.hist_fake]),
+                                            published.hist_beyond], axis=1)
+        view = published.view
+        if view is None:
+            return
+        if not view.fresh:
+            self.record.write(self.run_dir.append_frame, picture(self.trainer, view), view.step)
+        if self._since_view.any():
+            self.record.write(self.run_dir.append_histograms, self.trainer.step, self.trainer.stats.edges,
+                              *self._since_view)
+            self._since_view[:] = 0
+
+    def on_rewind(self, step: int) -> None:
+        self._since_view[:] = 0
+
+
+def telemetry(trainer, control, seconds: float, steps_per_s: float, published: Published, sigmas: dict,
+              events: tuple, health: dict, info: dict) -> Telemetry:
+    """The Telemetry of one publication, from what it drained and the run's state now."""
+    return Telemetry(
+        step=trainer.step, state=control.state, elapsed_s=seconds, steps_per_s=steps_per_s, settings=trainer.settings,
+        steps=published.steps, scalars=published.scalars, hist_edges=trainer.stats.edges,
+        hist_real=published.hist_real, hist_fake=published.hist_fake, hist_beyond=published.hist_beyond,
+        samples=published.view, sigmas=sigmas, events=events, quality=tuple(published.quality),
+        message=control.message, health=health, info=info)
 
 
 class Publisher(Part):
-    def __init__(self, session, send_to: list):
-        super().__init__(session)
+    def __init__(self, trainer, metrics, record, control, time_trained, evaluation, health_states, info,
+                 send_to: list):
+        """health_states() and info(): the health readings and run information each publication carries;
+        observers (set by the session): the parts that see each publication before it is sent."""
+        self.trainer, self.metrics, self.record, self.control = trainer, metrics, record, control
+        self.time_trained, self.evaluation, self.health_states, self.info = time_trained, evaluation, health_states, info
         self.send_to = send_to
+        self.observers: list[Part] = []
         self.fresh_view = False  # sample views from a fresh random z, not the run's fixed one
         self.steps_per_s = 0.0
         self._rates = collections.deque(maxlen=30)  # (training seconds, step) at recent publications
         self._since = collections.deque()  # the same over the last ETA_WINDOW_S of training, for the ETA
         self._next_publish = self._next_samples = 0.0
         self._sigma_probe = SigmaProbe()
-        self._hist_since_frame = np.zeros((2, len(session.trainer.stats.edges) + 1))  # bins, then below, above
 
     def after_steps(self) -> None:
         self.publish_if_due()
@@ -57,48 +100,37 @@ class Publisher(Part):
         self._next_samples = 0.0
 
     def on_rewind(self, step: int) -> None:
-        self._hist_since_frame[:] = 0
         self._next_samples = 0.0
         self._rates.clear()  # steps went back: the speed is measured afresh
         self._since.clear()
 
-    def publish(self, samples: bool = False, judged: bool = True) -> Telemetry:
-        """Publish now (with a sample view if `samples`); judged=False leaves the health watch out (the last
-        steps of a branch a rewind is abandoning)."""
-        s = self.session
-        t, train = s.trainer, s.trainer.cfg.train
+    def publish(self, samples: bool = False, observed: bool = True) -> Telemetry:
+        """Publish now (with a sample view if `samples`); observed=False leaves the observers out (the last
+        steps of a branch a rewind is abandoning: nothing to judge or keep of them)."""
+        t, train = self.trainer, self.trainer.cfg.train
         now = time.monotonic()
         self._next_publish = now + train.publish_every_s
-        s.metrics.flush()
+        self.metrics.flush()
         hist_real, hist_fake, beyond = t.stats.drain_histograms()
-        self._hist_since_frame += np.concatenate([np.stack([hist_real, hist_fake]), beyond], axis=1)
         view = None
         if samples:
             self._next_samples = now + train.samples_every_s
             view = sample_view(t, fresh=self.fresh_view)
-            if not self.fresh_view:
-                s.record.write(s.run_dir.append_frame, picture(t, view), view.step)
-            if self._hist_since_frame.any():
-                s.record.write(s.run_dir.append_histograms, t.step, t.stats.edges, *self._hist_since_frame)
-                self._hist_since_frame[:] = 0
-        steps, scalars = s.metrics.take()
+        steps, scalars = self.metrics.take()
         self._measure_rate()
-        published = Published(steps, scalars, s.evaluation.take_results(), view)
-        if judged:
-            for part in s.parts:
+        published = Published(steps, scalars, self.evaluation.take_results(), view, hist_real, hist_fake, beyond)
+        if observed:
+            for part in self.observers:
                 part.on_publish(published)
-        telemetry = Telemetry(
-            step=t.step, state=s.control.state, elapsed_s=s.train_seconds, steps_per_s=self.steps_per_s,
-            settings=t.settings, steps=steps, scalars=scalars, hist_edges=t.stats.edges, hist_real=hist_real,
-            hist_fake=hist_fake, hist_beyond=beyond, samples=view, sigmas=self._sigma_probe(t.D) if samples else {},
-            events=s.record.take_unpublished(), quality=tuple(published.quality), message=s.control.message,
-            health=s.health.states(), info={**s.info, "eta_s": self._eta_s()})
+        sent = telemetry(t, self.control, self.time_trained.seconds, self.steps_per_s, published,
+                         self._sigma_probe(t.D) if samples else {}, self.record.take_unpublished(),
+                         self.health_states(), {**self.info(), "eta_s": self._eta_s()})
         for send in self.send_to:
-            send(telemetry)
-        return telemetry
+            send(sent)
+        return sent
 
     def _measure_rate(self) -> None:
-        now = (self.session.train_seconds, self.session.trainer.step)
+        now = (self.time_trained.seconds, self.trainer.step)
         self._rates.append(now)
         self._since.append(now)
         while len(self._since) > 2 and now[0] - self._since[1][0] >= ETA_WINDOW_S:
@@ -108,10 +140,10 @@ class Publisher(Part):
     def _eta_s(self) -> float | None:
         """Seconds to the step budget at the speed of the last few minutes (evaluations and a busy machine
         included, which the speed of the last seconds leaves out); None with no budget or no speed yet."""
-        budget, speed = self.session.control.max_steps, rate(self._since)
+        budget, speed = self.control.max_steps, rate(self._since)
         if budget is None or speed <= 0:
             return None
-        return round(max(0, budget - self.session.trainer.step) / speed, 1)
+        return round(max(0, budget - self.trainer.step) / speed, 1)
 
 
 def rate(samples) -> float:

@@ -10,19 +10,18 @@ from core.session.parts import Part
 
 
 class ThreadPolicy(Part):
-    def __init__(self, session):
-        super().__init__(session)
-        self.governor = self._new_governor() if not session.trainer.cfg.train.threads else None
+    def __init__(self, trainer, record, changes):
+        self.trainer, self.record, self.changes = trainer, record, changes
+        self.governor = self._new_governor() if not trainer.cfg.train.threads else None
 
     def _new_governor(self) -> ThreadGovernor | None:
         """On the CPU of one process; several processes keep their share of the cores."""
-        t = self.session.trainer
+        t = self.trainer
         return ThreadGovernor(threads=t.threads) if t.device.type == "cpu" and not t.world.distributed else None
 
     def on_start(self) -> None:
         if self.governor is not None:
-            self.session.record.record({"kind": C.SetThreads.kind, "threads": self.session.trainer.threads,
-                                        "auto": True})
+            self.record.record({"kind": C.SetThreads.kind, "threads": self.trainer.threads, "auto": True})
 
     def after_steps(self) -> None:
         if self.governor is None or not self.governor.due():
@@ -30,18 +29,13 @@ class ThreadPolicy(Part):
         change = self.governor.poll()
         if change is not None:
             threads, busy_elsewhere = change
-            self.session.metrics.flush()
-            self.session.trainer.set_threads(threads)
-            self.session.record.record({"kind": C.SetThreads.kind, "threads": threads, "auto": True,
-                                        "busy_elsewhere": round(busy_elsewhere, 2)})
+            self.changes.apply(C.SetThreads(threads))
+            self.record.record({"kind": C.SetThreads.kind, "threads": threads, "auto": True,
+                                "busy_elsewhere": round(busy_elsewhere, 2)})
 
     def set_threads(self, command: C.SetThreads) -> dict:
         """A number pins the thread count; 0 hands it back to the governor."""
         check_threads(command.threads, allow_auto=True)
-        s = self.session
-        s.metrics.flush()
         self.governor = self._new_governor() if command.threads == 0 else None
-        if command.threads:
-            s.trainer.set_threads(command.threads)
-        s.control_points.changed("set_threads", s.trainer.threads)
-        return {"threads": s.trainer.threads, "auto": self.governor is not None}
+        self.changes.apply(C.SetThreads(command.threads or self.trainer.threads))
+        return {"threads": self.trainer.threads, "auto": self.governor is not None}

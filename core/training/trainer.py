@@ -13,7 +13,6 @@ from core.config import (Config, check_loss, check_lr, check_margin, check_n_dis
                          with_settings)
 from core.distributed.batchnorm import AllReduceBatchNorm2d
 from core.distributed.world import ONE_PROCESS, World, check_world
-from core.protocol import commands as C
 from core.training.adam import Adam
 from core.training.augment import translate
 from core.training.checkpoint import load_module_state
@@ -204,41 +203,47 @@ class Trainer:
 
     # --- changing the settings in force ------------------------------------------------------
 
-    def set_threads(self, threads: int) -> None:
+    # Each setter checks its values first (ConfigError names a bad one, and nothing changes), then returns
+    # the values now in force, as the run's record echoes them.
+
+    def set_threads(self, threads: int) -> dict:
         check_threads(threads)
         torch.set_num_threads(threads)
-        self.settings = dataclasses.replace(self.settings, threads=threads)
+        self._set(threads=threads)
+        return {"threads": threads}
 
-    def apply(self, command) -> dict:
-        """Apply a state-changing command; return the values now in force. Bad values raise ConfigError."""
-        if isinstance(command, C.SetMargins):
-            check_margin("margin_real", command.margin_real)
-            check_margin("margin_fake", command.margin_fake)
-            self._set(margin_real=float(command.margin_real), margin_fake=float(command.margin_fake))
-            return {"margin_real": self.settings.margin_real, "margin_fake": self.settings.margin_fake}
-        if isinstance(command, C.SetSpectralNorm):
-            switched = self._switch_spectral_norm(bool(command.enabled))
-            return {"enabled": self.settings.spectral_norm, "layers": normalized_layers(self.D),
-                    "adam_moments_reset": switched}
-        if isinstance(command, C.SetLearningRates):
-            rates = {name: value for name, value in (("lr_g", command.lr_g), ("lr_d", command.lr_d)) if value is not None}
-            for name, value in rates.items():
-                check_lr(name, value)  # all checked before any applied
-            self._set(**{name: float(value) for name, value in rates.items()})
-            self._adopt_learning_rates()
-            return {"lr_g": self.settings.lr_g, "lr_d": self.settings.lr_d}
-        if isinstance(command, C.SetLoss):
-            check_loss(command.loss)
-            self._set(loss=command.loss)
-            self.d_loss_fn, self.g_loss_fn = LOSSES[command.loss]
-            self.fast.retrace()
-            return {"loss": self.settings.loss}
-        if isinstance(command, C.SetNDis):
-            check_n_dis(command.n_dis)
-            self._set(n_dis=command.n_dis)
-            self.fast.retrace()
-            return {"n_dis": self.settings.n_dis}
-        raise TypeError(f"{type(command).__name__} is not a trainer command")
+    def set_margins(self, margin_real: float, margin_fake: float) -> dict:
+        check_margin("margin_real", margin_real)
+        check_margin("margin_fake", margin_fake)
+        self._set(margin_real=float(margin_real), margin_fake=float(margin_fake))
+        return {"margin_real": self.settings.margin_real, "margin_fake": self.settings.margin_fake}
+
+    def set_spectral_norm(self, enabled: bool) -> dict:
+        switched = self._switch_spectral_norm(bool(enabled))
+        return {"enabled": self.settings.spectral_norm, "layers": normalized_layers(self.D),
+                "adam_moments_reset": switched}
+
+    def set_learning_rates(self, lr_g: float | None = None, lr_d: float | None = None) -> dict:
+        """Either rate, or both (None keeps one as it is)."""
+        rates = {name: value for name, value in (("lr_g", lr_g), ("lr_d", lr_d)) if value is not None}
+        for name, value in rates.items():
+            check_lr(name, value)  # all checked before any applied
+        self._set(**{name: float(value) for name, value in rates.items()})
+        self._adopt_learning_rates()
+        return {"lr_g": self.settings.lr_g, "lr_d": self.settings.lr_d}
+
+    def set_loss(self, loss: str) -> dict:
+        check_loss(loss)
+        self._set(loss=loss)
+        self.d_loss_fn, self.g_loss_fn = LOSSES[loss]
+        self.fast.retrace()
+        return {"loss": self.settings.loss}
+
+    def set_n_dis(self, n_dis: int) -> dict:
+        check_n_dis(n_dis)
+        self._set(n_dis=n_dis)
+        self.fast.retrace()
+        return {"n_dis": self.settings.n_dis}
 
     def _set(self, **changes) -> None:
         self.settings = dataclasses.replace(self.settings, **changes)

@@ -71,7 +71,7 @@ def main():
             start = copy.deepcopy(trainer.state_dict())
             for loss in ("hinge", "bce", "wasserstein"):
                 trainer.rewind(copy.deepcopy(start))
-                trainer.apply(C.SetLoss(loss))
+                trainer.set_loss(loss)
                 after = describe(trainer, *train(trainer, args.steps), evaluator)
                 rows.append({"seed": seed, "spectral_norm": spectral_norm, "loss": loss, "before": before,
                              "after": after})

@@ -46,7 +46,7 @@ def main():
         for enabled in (not trainer.settings.spectral_norm, trainer.settings.spectral_norm):
             typical = statistics.median(relative_updates(trainer, 20))
             saved = {p: dict(s) for p, s in trainer.opt_d.state.items()}
-            trainer.apply(C.SetSpectralNorm(enabled))
+            trainer.set_spectral_norm(enabled)
             if keep:
                 trainer.opt_d.state.update(saved)  # what the engine did before: moments carried over
             after = relative_updates(trainer, 5)

@@ -18,6 +18,7 @@ from core.session.dispatch import Dispatcher
 from core.session.evaluation import EvaluationSchedule
 from core.session.intake import CommandIntake
 from core.session.metrics_log import MetricsLog
+from core.session.parts import TrainingTime
 from core.session.record import RunRecord
 from core.storage.inbox import append_command
 from core.storage.rundir import RunDir
@@ -181,9 +182,19 @@ def fake_session(tmp_path, **train):
     control = RunControl()
     record = RunRecord(RunDir(tmp_path), control, lambda: trainer.step)
     session = SimpleNamespace(trainer=trainer, control=control, record=record, run_dir=record.run_dir,
-                              train_seconds=0.0)
+                              time=TrainingTime(0.0))
     session.metrics = MetricsLog(trainer, record)
     return session
+
+
+def checkpoint_policy(session, clock) -> CheckpointPolicy:
+    return CheckpointPolicy(session.trainer, session.run_dir, session.record, session.control, session.metrics,
+                            session.time, clock)
+
+
+def evaluation_schedule(session, evaluator) -> EvaluationSchedule:
+    return EvaluationSchedule(session.trainer, session.control, session.record, session.run_dir, session.time,
+                              lambda trainer: evaluator)
 
 
 def saved_steps(tmp_path):
@@ -192,7 +203,7 @@ def saved_steps(tmp_path):
 
 def test_step_checkpoints_come_every_n_steps_and_last_pt_at_least_every_autosave_interval(tmp_path):
     session, clock = fake_session(tmp_path), Clock()
-    policy = CheckpointPolicy(session, clock)
+    policy = checkpoint_policy(session, clock)
     for step in range(1, 26):
         session.trainer.step = step
         clock.now = step * 10.0  # ten seconds a step: last.pt is due six steps after the last save
@@ -207,7 +218,7 @@ def test_step_checkpoints_come_every_n_steps_and_last_pt_at_least_every_autosave
 
 def test_a_step_already_saved_is_not_saved_again(tmp_path):
     session = fake_session(tmp_path)
-    policy = CheckpointPolicy(session, Clock())
+    policy = checkpoint_policy(session, Clock())
     session.trainer.step = 10
     policy.after_steps()
     mtime = (tmp_path / "checkpoints" / "step-10.pt").stat().st_mtime_ns
@@ -217,9 +228,9 @@ def test_a_step_already_saved_is_not_saved_again(tmp_path):
 
 def test_a_diverged_run_is_never_saved_and_the_saves_carry_the_events_and_seconds(tmp_path):
     session = fake_session(tmp_path)
-    policy = CheckpointPolicy(session, Clock())
+    policy = checkpoint_policy(session, Clock())
     session.record.record({"kind": "pause"})
-    session.train_seconds = 12.5
+    session.time.seconds = 12.5
     state = load_checkpoint(policy.save())
     assert [e["kind"] for e in state["events"]] == ["pause"] and state["train_seconds"] == 12.5
     session.control.diverge(1)
@@ -234,7 +245,7 @@ def test_a_checkpoint_that_cannot_be_written_is_a_user_error(tmp_path):
     session = fake_session(tmp_path)
     (tmp_path / "blocker").write_text("a file, not a folder")
     with pytest.raises(UserError, match="could not save a checkpoint"):
-        CheckpointPolicy(session, Clock()).save(str(tmp_path / "blocker" / "x.pt"))
+        checkpoint_policy(session, Clock()).save(str(tmp_path / "blocker" / "x.pt"))
 
 
 # --- the evaluation schedule -----------------------------------------------------------------------
@@ -271,9 +282,9 @@ def test_evaluations_come_every_n_steps_at_the_end_and_on_request(tmp_path):
     session = fake_session(tmp_path)
     session.trainer.sampler = None
     evaluator = FakeEvaluator()
-    schedule = EvaluationSchedule(session, lambda trainer: evaluator)
+    schedule = evaluation_schedule(session, evaluator)
     for step in range(1, 13):
-        session.trainer.step, session.train_seconds = step, step * 2.0
+        session.trainer.step, session.time.seconds = step, step * 2.0
         schedule.after_steps()
     assert [r["step"] for r in schedule.take_results()] == [5, 10]
     schedule.on_finish()
@@ -290,13 +301,13 @@ def test_a_runs_final_score_takes_the_place_of_one_still_waiting(tmp_path):
     session = fake_session(tmp_path)
     session.trainer.sampler = None
     evaluator = FakeEvaluator()
-    schedule = EvaluationSchedule(session, lambda trainer: evaluator)
-    session.trainer.step, session.train_seconds = 5, 5.0
+    schedule = evaluation_schedule(session, evaluator)
+    session.trainer.step, session.time.seconds = 5, 5.0
     schedule.after_steps()
     evaluator.busy = True  # step 5 still waits for its turn
-    session.trainer.step, session.train_seconds = 10, 10.0
+    session.trainer.step, session.time.seconds = 10, 10.0
     schedule.after_steps()  # refused: one waits already
-    session.trainer.step, session.train_seconds = 12, 12.0
+    session.trainer.step, session.time.seconds = 12, 12.0
     schedule.on_finish()
     assert schedule.take_results() == [{"step": 12, "score": 1.2, "train_seconds": 12.0}]
 
@@ -305,12 +316,12 @@ def test_scores_of_a_branch_a_rewind_abandoned_are_dropped(tmp_path):
     session = fake_session(tmp_path)
     session.trainer.sampler = None
     evaluator = FakeEvaluator()
-    schedule = EvaluationSchedule(session, lambda trainer: evaluator)
+    schedule = evaluation_schedule(session, evaluator)
     for step in (5, 10, 15):
-        session.trainer.step, session.train_seconds = step, float(step)
+        session.trainer.step, session.time.seconds = step, float(step)
         schedule.after_steps()
     schedule.on_rewind(7)  # 10 and 15 were on the branch abandoned, and are still being scored
-    session.trainer.step, session.train_seconds = 10, 99.0
+    session.trainer.step, session.time.seconds = 10, 99.0
     schedule.after_steps()  # the new branch's step 10
     assert schedule.take_results() == [{"step": 5, "score": 0.5, "train_seconds": 5.0},
                                        {"step": 10, "score": 1.0, "train_seconds": 99.0}]
@@ -320,7 +331,7 @@ def test_a_new_run_is_scored_early_and_then_every_n_steps(tmp_path):
     session = fake_session(tmp_path)
     session.trainer.cfg.eval.every, session.trainer.cfg.eval.early = 1000, 3
     evaluator = FakeEvaluator()
-    schedule = EvaluationSchedule(session, lambda trainer: evaluator)
+    schedule = evaluation_schedule(session, evaluator)
     assert [s for s in range(1, 3001) if schedule.due(s)] == [125, 250, 500, 1000, 2000, 3000]
     assert schedule.next_due == 125
     session.trainer.sampler = None
@@ -343,8 +354,10 @@ def test_commands_come_from_the_queue_then_the_file_then_the_inbox_then_the_repl
     order = []
     for kind in (C.SetNDis, C.Pause, C.Resume, C.SetMargins):
         session.dispatcher.register(kind, lambda command, kind=kind: order.append(kind.kind))
-    intake = CommandIntake(session, replay=[{"step": 3, "kind": "set_margins", "margin_real": 1, "margin_fake": 1},
-                                            {"step": 0, "kind": "pause"}])  # a pause is not replayed
+    replay = [{"step": 3, "kind": "set_margins", "margin_real": 1, "margin_fake": 1},
+              {"step": 0, "kind": "pause"}]  # a pause is not replayed
+    intake = CommandIntake(session.trainer, session.run_dir, session.record, session.control, session.dispatcher,
+                           replay)
     session.dispatcher.enqueue(C.SetNDis(2), "queued")
     append_command(tmp_path, C.Pause())
     inbox = iter([C.Resume(), None])

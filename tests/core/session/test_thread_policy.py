@@ -55,34 +55,30 @@ def test_the_governor_sees_a_busy_core_and_gives_it_up(busy_core):
 
 @pytest.mark.slow
 @needs_two_cores
-def test_adapted_thread_counts_are_recorded_and_every_row_says_which_trained_it(tmp_path, tiny_ring_config,
-                                                                                 busy_core):
+def test_thread_counts_are_recorded_and_every_row_says_which_trained_it(tmp_path, tiny_ring_config, busy_core):
+    """Whatever else the machine is doing: the first count is what the cores left free allowed (one, with a core
+    busy here), every change is an event, and every metrics.csv row says the count that trained it. (When the
+    governor gives a freed core back depends on the machine's other work: test_the_governor_sees_a_busy_core.)"""
     trainer = Trainer(tiny_ring_config(threads=0), "cpu")
     assert trainer.threads == 1  # one core is busy elsewhere: the first steps do not wait on it
     session = Session(trainer, RunDir(tmp_path))
-    started = time.monotonic()
-    freed, raised = [], []  # when the other process stopped; when the governor took its core back
+    script = {300: C.SetThreads(2), 600: C.SetThreads(0), 900: C.Stop()}  # pinned, then the governor's again
 
     def inbox(timeout):
-        now = time.monotonic()
-        if not freed and now - started > 2.0:
-            busy_core.kill()
-            freed.append(now)
-        if trainer.threads == usable_cores() and not raised:
-            raised.append(now)
-        return C.Stop() if (raised and now - raised[0] > 0.5) or (freed and now - freed[0] > 15.0) else None
+        return script.pop(min(script), None) if script and trainer.step >= min(script) else None
 
     session.run(inbox)
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     changes = [e for e in events if e["kind"] == "set_threads"]
     assert changes[0] == {**changes[0], "step": 0, "threads": 1, "auto": True}
-    assert changes[-1]["threads"] == usable_cores() and changes[-1]["busy_elsewhere"] < 0.4
+    pinned = next(e for e in changes if e["step"] >= 300)
+    assert (pinned["threads"], pinned["auto"]) == (2, False)
+    assert next(e for e in changes if e["step"] >= 600)["auto"] is True
     rows = metrics_rows(tmp_path)
-    assert {int(r["threads"]) for r in rows} == {1, usable_cores()}
+    assert {1, 2} <= {int(r["threads"]) for r in rows}
     for row in rows:
         in_force = [e["threads"] for e in changes if e["step"] < int(row["step"])][-1]
         assert int(row["threads"]) == in_force, row["step"]
-    assert torch.get_num_threads() == usable_cores()
 
 
 def test_a_replay_follows_the_recorded_thread_counts(tmp_path, tiny_digits_config):

@@ -224,7 +224,7 @@ def test_switching_spectral_norm_restarts_the_switched_weights_adam_moments(tiny
     trainer = Trainer(cfg, "cpu")
     for _ in range(20):
         trainer.train_step()
-    result = trainer.apply(C.SetSpectralNorm(True))
+    result = trainer.set_spectral_norm(True)
     assert result["adam_moments_reset"] == result["layers"] and len(result["layers"]) == 3
     originals = [layer.parametrizations.weight.original for layer in trainer.D.modules()
                  if hasattr(layer, "parametrizations")]
