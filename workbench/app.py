@@ -8,9 +8,10 @@ import sys
 from core.base.clock import process_started, since_boot
 from core.base.errors import UserError
 from core.protocol.engine import RunSpec
+from core.protocol.states import SeenState
+from core.run_args import add_run_arguments, plan_run
 from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.follow import RunFollower
-from core.run_args import add_run_arguments, plan_run
 from workbench import startup
 from workbench.display import display_problem
 from workbench.runner import Runner
@@ -90,7 +91,7 @@ def show_window(args, spec: RunSpec | None, runner, stages: dict) -> int:
         signal.signal(number, lambda *_: QTimer.singleShot(0, window.close))
     if args.profile_startup:
         def report_when_trained():
-            if "first step seen in the window" in window.model.startup or window.model.state == "failed":
+            if "first step seen in the window" in window.model.startup or window.model.state == SeenState.FAILED:
                 print(startup.report(window.model.startup), flush=True)
                 window.close()
             else:
@@ -98,7 +99,7 @@ def show_window(args, spec: RunSpec | None, runner, stages: dict) -> int:
         report_when_trained()
     app.exec()
     state = window.model.state
-    return 1 if state == "failed" else 0
+    return 1 if state == SeenState.FAILED else 0
 
 
 if __name__ == "__main__":

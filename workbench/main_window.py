@@ -12,6 +12,7 @@ from core.base.clock import since_boot
 from core.protocol import commands as C
 from core.protocol.describe import describe_event
 from core.protocol.engine import Failure, Finished, RunSpec, Startup
+from core.protocol.states import RunState, SeenState
 from core.storage.layout import RunLayout, default_run_dir
 from workbench.attached import AttachedRunner
 from workbench.banner import ProblemBanner
@@ -173,7 +174,7 @@ class MainWindow(QMainWindow):
                         then, self.after_checkpoint = self.after_checkpoint, None
                         if event["kind"] == "save_checkpoint":
                             QTimer.singleShot(0, lambda path=event["path"]: then(path))
-                if item.state == "diverged":
+                if item.state == RunState.DIVERGED:
                     self.show_problem(item.message)
                 elif self.attached:
                     self.banner.show_writer(item.message if not self.runner.alive else "")
@@ -183,7 +184,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message.splitlines()[0], 15000)
             QMessageBox(QMessageBox.Warning, "A process this window started stopped", message, QMessageBox.Ok,
                         self).open()
-        if self.exit_when_done and self.model.state in ("done", "failed"):
+        if self.exit_when_done and self.model.state in (RunState.DONE, SeenState.FAILED):
             self.exit_when_done = False
             QTimer.singleShot(0, self.close)
 

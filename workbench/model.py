@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from core.base.files import read_jsonl
+from core.protocol.states import RunState, SeenState
+from core.protocol.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 from core.storage.layout import RunLayout
 from core.storage.metrics_csv import read_metrics
-from core.protocol.telemetry import STAT_NAMES, Samples, Settings, Telemetry
 
 MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged", "alert",
                 "rewind"}
@@ -82,7 +83,7 @@ class RunModel:
     def reset(self) -> None:
         self.history = History(STAT_NAMES)
         self.step = 0
-        self.state = "starting"
+        self.state = SeenState.STARTING
         self.steps_per_s = 0.0
         self.elapsed_s = 0.0
         self.settings: Settings | None = None
@@ -192,11 +193,11 @@ class RunModel:
 
     def fail(self, failure) -> None:
         self.failure = failure
-        self.state = "failed"
+        self.state = SeenState.FAILED
         self.version += 1
 
     @property
     def eta_s(self) -> float:
         """The engine's estimate (at the speed of its last few minutes), while running."""
         eta = self.info.get("eta_s")
-        return float(eta) if eta is not None and self.state == "running" else float("nan")
+        return float(eta) if eta is not None and self.state == RunState.RUNNING else float("nan")

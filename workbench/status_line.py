@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 
+from core.protocol.states import RunState
 from workbench.model import RunModel
 
 
@@ -21,7 +22,7 @@ class StatusLine:
     def refresh(self, m: RunModel) -> None:
         self.labels["state"].setText(f"  {m.state}  ")
         self.labels["step"].setText(f"step {m.step:,}  ")
-        self.labels["rate"].setText(f"{m.steps_per_s:.1f} steps/s  " if m.state == "running" else "")
+        self.labels["rate"].setText(f"{m.steps_per_s:.1f} steps/s  " if m.state == RunState.RUNNING else "")
         self.labels["device"].setText(m.info.get("device", "–"))
         active = [name for name, r in m.health.items() if r["state"] == "alert"]
         badge = f"⚠ {', '.join(active)}" if active else ("● healthy" if m.health else "")

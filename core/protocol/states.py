@@ -14,6 +14,15 @@ class RunState(StrEnum):
 FINAL_STATES = (RunState.DONE, RunState.STOPPED, RunState.DIVERGED)
 
 
+class SeenState(StrEnum):
+    """What a viewer (the window, the Runs dock) says of a run besides the state its session reports."""
+
+    STARTING = "starting"  # the engine has not reported yet
+    FAILED = "failed"  # the engine process ended without finishing
+    FINISHED = "finished"  # a run directory without a live heartbeat: it ended before live state was written
+    NOT_SEEN = "not seen"  # the heartbeat says it trains, but its writer has been silent for a while
+
+
 class EventKind(StrEnum):
     """events.jsonl kinds besides the commands' own (core/protocol/commands.py: each command class's `kind`)."""
 

@@ -22,8 +22,6 @@ from core.storage.inbox import append_command
 from core.storage.layout import RunLayout, is_run_dir
 from core.storage.metrics_csv import MetricsParser, series, settings_from_row
 
-STALE_AFTER_S = 5.0  # a heartbeat older than this: the writer is not (or no longer) seen
-
 
 class RunFollower:
     def __init__(self, run_dir: str | Path):
@@ -53,7 +51,7 @@ class RunFollower:
     def live(self) -> bool:
         """A writer is training (or paused) this run now."""
         seen = self.writer_seen_s
-        return not self.finished and seen is not None and seen < STALE_AFTER_S
+        return not self.finished and seen is not None and seen < live.STALE_AFTER_S
 
     def send(self, command) -> None:
         append_command(self.run_dir, command)
@@ -122,11 +120,7 @@ class RunFollower:
             info=self._info())
 
     def _state(self) -> str:
-        if self.heartbeat is None:
-            return "finished"
-        if self.live or self.finished:
-            return self.heartbeat["state"]
-        return "not seen"
+        return live.seen_state(self.heartbeat)
 
     def _message(self) -> str:
         beat = self.heartbeat

@@ -23,9 +23,11 @@ from core.base.files import read_json, write_atomically
 from core.storage.layout import RunLayout
 from core.pictures import save_png
 from core.storage.rundir import histogram_record
+from core.protocol.states import FINAL_STATES, SeenState
 from core.protocol.telemetry import Samples, Settings, Telemetry
 
 MIN_INTERVAL_S = 0.5
+STALE_AFTER_S = 5.0  # a heartbeat older than this: the writer is not (or no longer) seen
 
 
 class LiveWriter:
@@ -88,6 +90,15 @@ class LiveWriter:
             self.points_figure(samples) if self.points_figure else None)
         if picture is not None:
             save_png(picture, self.layout.live_samples_png)
+
+
+def seen_state(beat: dict | None, stale_after_s: float = STALE_AFTER_S) -> str:
+    """The state a viewer shows of a run from its heartbeat: the session's own when it is final or fresh."""
+    if beat is None:
+        return SeenState.FINISHED
+    if beat["state"] in FINAL_STATES or time.time() - beat.get("wall_time", 0.0) < stale_after_s:
+        return beat["state"]
+    return SeenState.NOT_SEEN
 
 
 def read_heartbeat(run_dir: str | Path) -> dict | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.storage.layout import RunLayout, SweepLayout, is_run_dir, is_sweep
-from core.storage.live import read_heartbeat
+from core.storage.live import read_heartbeat, seen_state
 from core.storage.rundir import step_files
 from core.base.files import read_jsonl
 from core.storage.metrics_csv import read_metrics
@@ -23,7 +23,7 @@ class RunRecord:
     path: Path
     preset: str
     last_step: int
-    state: str  # from the heartbeat; "finished" when the run wrote none
+    state: str  # as a viewer sees it from the heartbeat (core.storage.live.seen_state)
     parent: dict | None = None  # a fork's origin: {"run_dir", "step", "checkpoint"}
     steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     series: dict = field(default_factory=dict)  # name -> values, one per step
@@ -73,7 +73,7 @@ def read_run(path: str | Path) -> RunRecord:
     steps, series = read_metrics(RunLayout(path).metrics) or (np.zeros(0, np.int64), {n: np.zeros(0) for n in SERIES})
     beat = read_heartbeat(path)
     return RunRecord(path=path, preset=str(config.get("preset", "?")), last_step=int(steps[-1]) if len(steps) else 0,
-                     state=beat["state"] if beat else "finished", parent=config.get("parent"), steps=steps,
+                     state=seen_state(beat), parent=config.get("parent"), steps=steps,
                      series={name: series[name] for name in SERIES},
                      quality=read_jsonl(RunLayout(path).quality))
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
 from core.analysis.losslab import LOSS_KINDS
 from core.config import unused_settings
 from core.protocol import commands as C
+from core.protocol.states import RunState, SeenState
 from workbench.model import RunModel
 
 
@@ -114,15 +115,16 @@ class ControlsDock(QDockWidget):
         self.send(C.SetMargins(*self.model.margins_for_edit(real, fake)))
 
     def toggle_pause(self) -> None:
-        self.send(C.Resume() if self.model.state in ("paused", "done") else C.Pause())
+        self.send(C.Resume() if self.model.state in (RunState.PAUSED, RunState.DONE) else C.Pause())
 
     def refresh(self, model: RunModel) -> None:
-        live = model.state in ("running", "paused", "done")
-        self.setEnabled(live or model.state == "diverged")
-        self.pause_button.setText("Resume" if model.state in ("paused", "done", "diverged") else "Pause")
+        live = model.state in (RunState.RUNNING, RunState.PAUSED, RunState.DONE)
+        self.setEnabled(live or model.state == RunState.DIVERGED)
+        self.pause_button.setText("Resume" if model.state in (RunState.PAUSED, RunState.DONE, RunState.DIVERGED)
+                                  else "Pause")
         for w in (self.pause_button, self.step_button, self.step_n_button):
             w.setEnabled(live)
-        s = model.settings if model.state not in ("starting", "failed") else None
+        s = model.settings if model.state not in (SeenState.STARTING, SeenState.FAILED) else None
         boxes = (self.margin_real, self.margin_fake, self.lr_g, self.lr_d, self.n_dis)
         self._updating = True
         try:

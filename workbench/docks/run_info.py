@@ -3,6 +3,7 @@ import math
 
 from PySide6.QtWidgets import QDockWidget, QFormLayout, QLabel, QTreeWidget, QTreeWidgetItem
 
+from core.protocol.states import RunState
 from workbench.docks import stacked
 from workbench.model import RunModel
 
@@ -44,7 +45,7 @@ class RunDock(QDockWidget):
             "device": info.get("device", "–"), "precision": info.get("precision", "–"),
             "speed-ups": info.get("speedups", "–"),
             "run directory": info.get("run_dir", "–"),
-            "state": model.state, "step": f"{model.step:,}", "steps/s": f"{model.steps_per_s:.1f}" if model.state == "running" else "–",
+            "state": model.state, "step": f"{model.step:,}", "steps/s": f"{model.steps_per_s:.1f}" if model.state == RunState.RUNNING else "–",
             "elapsed": format_duration(model.elapsed_s), "ETA": format_duration(model.eta_s),
         }
         for name, text in values.items():
