@@ -10,7 +10,7 @@ import numpy as np
 
 from core.base.files import read_jsonl
 from core.protocol.states import RunState, SeenState
-from core.protocol.telemetry import STAT_NAMES, Samples, Settings, Telemetry
+from core.protocol.telemetry import STAT_NAMES, Samples, Scores, Settings, Telemetry
 from core.storage.layout import RunLayout
 from core.storage.metrics_csv import read_metrics
 
@@ -90,10 +90,7 @@ class RunModel:
         self.info: dict = {}
         self.samples: Samples | None = None
         self.sigmas: dict[str, float] = {}
-        self.hist_edges = None
-        self.hist_real = None
-        self.hist_fake = None
-        self.hist_beyond = None  # [[real below, real above], [fake below, fake above]] the bins' range
+        self.scores: Scores | None = None  # the latest D(real) and D(fake) histograms
         self.inside_shares = None  # (real, fake): the share inside each margin over the histograms' steps
         self.markers: list[dict] = []
         self.quality: list[dict] = []  # every evaluation of the run, oldest first
@@ -115,9 +112,8 @@ class RunModel:
         self._trace_health(t.step, t.health)
         if len(t.steps):
             self.history.extend(t.steps, t.scalars)
-        if t.hist_real.sum() > 0:
-            self.hist_edges, self.hist_real, self.hist_fake = t.hist_edges, t.hist_real, t.hist_fake
-            self.hist_beyond = t.hist_beyond
+        if t.scores.counted:
+            self.scores = t.scores
             if len(t.steps):  # the same steps as the histograms: each step's share is over an equal batch
                 self.inside_shares = (float(np.mean(t.scalars["real_violation_rate"])),
                                       float(np.mean(t.scalars["fake_violation_rate"])))

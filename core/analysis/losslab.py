@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.protocol.telemetry import Scores
+
+__all__ = ["LOSS_KINDS", "GETS_GRADIENT", "Gradient", "Scores", "d_losses", "g_loss", "gradients"]
 LOSS_KINDS = ("hinge", "bce", "wasserstein")
 GETS_GRADIENT = 1e-3  # |dL/dD| above this: the sample still gets gradient
 
@@ -55,33 +58,6 @@ class Gradient:
 
     share: float
     mean: float
-
-
-@dataclass(frozen=True)
-class Scores:
-    """One histogram of D(real) and D(fake): counts per bin, and the counts beyond the bins' range."""
-
-    step: int
-    edges: np.ndarray
-    real: np.ndarray
-    fake: np.ndarray
-    real_beyond: np.ndarray  # [below, above]
-    fake_beyond: np.ndarray
-
-    @classmethod
-    def from_record(cls, record: dict) -> "Scores":
-        """A histograms.jsonl line (or live/histograms.json)."""
-        return cls(int(record["step"]), np.asarray(record["edges"], float), np.asarray(record["real"], float),
-                   np.asarray(record["fake"], float), np.asarray(record.get("real_beyond", [0, 0]), float),
-                   np.asarray(record.get("fake_beyond", [0, 0]), float))
-
-    def points(self, side: str) -> tuple[np.ndarray, np.ndarray]:
-        """(score, count) of one side: the bins' centres, and just past each end for the scores beyond."""
-        counts, beyond = (self.real, self.real_beyond) if side == "real" else (self.fake, self.fake_beyond)
-        width = self.edges[1] - self.edges[0]
-        x = np.concatenate([[self.edges[0] - width / 2], (self.edges[:-1] + self.edges[1:]) / 2,
-                            [self.edges[-1] + width / 2]])
-        return x, np.concatenate([[beyond[0]], counts, [beyond[1]]])
 
 
 def _gradient(grad: np.ndarray, counts: np.ndarray) -> Gradient:

@@ -26,6 +26,57 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Scores:
+    """D(real) and D(fake) as histograms: counts per bin since the last ones, and the counts beyond the bins'
+    range ([below, above]). What the engine publishes, histograms.jsonl keeps, the Margins dock and the loss
+    lab draw."""
+
+    step: int
+    edges: np.ndarray
+    real: np.ndarray
+    fake: np.ndarray
+    real_beyond: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    fake_beyond: np.ndarray = field(default_factory=lambda: np.zeros(2))
+
+    @classmethod
+    def empty(cls, step: int, edges: np.ndarray) -> "Scores":
+        return cls(step, edges, np.zeros(len(edges) - 1), np.zeros(len(edges) - 1))
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Scores":
+        """A histograms.jsonl line (or live/histograms.json)."""
+        return cls(int(record["step"]), np.asarray(record["edges"], float), np.asarray(record["real"], float),
+                   np.asarray(record["fake"], float), np.asarray(record.get("real_beyond", [0, 0]), float),
+                   np.asarray(record.get("fake_beyond", [0, 0]), float))
+
+    def record(self) -> dict:
+        """As a line of histograms.jsonl: plain JSON, counts as integers."""
+        whole = lambda counts: np.asarray(counts).astype(int).tolist()  # noqa: E731
+        return {"step": int(self.step), "edges": np.round(self.edges, 4).tolist(), "real": whole(self.real),
+                "fake": whole(self.fake), "real_beyond": whole(self.real_beyond),
+                "fake_beyond": whole(self.fake_beyond)}
+
+    def __add__(self, later: "Scores") -> "Scores":
+        """These counts and a later publication's together, at its step (the same bins, or the later ones)."""
+        if len(later.edges) != len(self.edges):
+            return later
+        return Scores(later.step, later.edges, self.real + later.real, self.fake + later.fake,
+                      self.real_beyond + later.real_beyond, self.fake_beyond + later.fake_beyond)
+
+    @property
+    def counted(self) -> bool:
+        return bool(self.real.sum() + self.real_beyond.sum())
+
+    def points(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """(score, count) of one side: the bins' centres, and just past each end for the scores beyond."""
+        counts, beyond = (self.real, self.real_beyond) if side == "real" else (self.fake, self.fake_beyond)
+        width = self.edges[1] - self.edges[0]
+        x = np.concatenate([[self.edges[0] - width / 2], (self.edges[:-1] + self.edges[1:]) / 2,
+                            [self.edges[-1] + width / 2]])
+        return x, np.concatenate([[beyond[0]], counts, [beyond[1]]])
+
+
+@dataclass(frozen=True)
 class Samples:
     """A generated view. Images: grid (H, W, C) uint8 of the fixed z, and cell size. 2D: points and D's score field."""
 
@@ -50,9 +101,7 @@ class Telemetry:
     settings: Settings
     steps: np.ndarray  # (n,) step numbers of the rows below
     scalars: dict[str, np.ndarray]  # each (n,), named as core.losses.STAT_NAMES
-    hist_edges: np.ndarray
-    hist_real: np.ndarray  # counts since the last publish
-    hist_fake: np.ndarray
+    scores: Scores  # D(real) and D(fake) since the last publish
     samples: Samples | None = None
     sigmas: dict[str, float] = field(default_factory=dict)
     events: tuple = ()  # events applied since the last publish, as written to events.jsonl
@@ -60,4 +109,3 @@ class Telemetry:
     message: str = ""
     health: dict = field(default_factory=dict)  # detector -> {state, signal, threshold, since} (core/health)
     info: dict = field(default_factory=dict)  # preset, dataset, device, run_dir, max_steps, eval_due (next score)
-    hist_beyond: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))  # [[real below, above], [fake ...]]

@@ -132,7 +132,7 @@ def follow(trainer) -> int:
         while True:
             trainer.stats.sync()
             trainer.drain_statistics()  # rank 0 writes and publishes the (global) statistics
-            trainer.stats.drain_histograms()
+            trainer.stats.drain_scores(trainer.step)
             plan = broadcast()
             for change in plan.changes:
                 apply_change(trainer, change)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.protocol import commands as C
-from core.protocol.telemetry import Samples, Telemetry
+from core.protocol.telemetry import Samples, Scores, Telemetry
 from core.session.parts import Part
 from core.training.spectral import SigmaProbe
 from core.training.views import picture, sample_view
@@ -27,9 +27,7 @@ class Published:
     scalars: dict
     quality: list
     view: Samples | None
-    hist_real: np.ndarray  # D-score counts per bin since the last publication
-    hist_fake: np.ndarray
-    hist_beyond: np.ndarray  # [[real below, above], [fake below, above]] the bins' range
+    scores: Scores  # D(real) and D(fake) since the last publication
 
 
 class TimelapseWriter(Part):
@@ -38,23 +36,24 @@ class TimelapseWriter(Part):
 
     def __init__(self, trainer, record, run_dir):
         self.trainer, self.record, self.run_dir = trainer, record, run_dir
-        self._since_view = np.zeros((2, len(trainer.stats.edges) + 1))  # bins, then below, above
+        self._since_view = self._none()
+
+    def _none(self) -> Scores:
+        return Scores.empty(self.trainer.step, self.trainer.stats.edges)
 
     def on_publish(self, published: Published) -> None:
-        self._since_view += np.concatenate([np.stack([published.hist_real, published.hist_fake]),
-                                            published.hist_beyond], axis=1)
+        self._since_view += published.scores
         view = published.view
         if view is None:
             return
         if not view.fresh:
             self.record.write(self.run_dir.append_frame, picture(self.trainer, view), view.step)
-        if self._since_view.any():
-            self.record.write(self.run_dir.append_histograms, self.trainer.step, self.trainer.stats.edges,
-                              *self._since_view)
-            self._since_view[:] = 0
+        if self._since_view.counted:
+            self.record.write(self.run_dir.append_histograms, self._since_view)
+            self._since_view = self._none()
 
     def on_rewind(self, step: int) -> None:
-        self._since_view[:] = 0
+        self._since_view = self._none()
 
 
 def telemetry(trainer, control, seconds: float, steps_per_s: float, published: Published, sigmas: dict,
@@ -62,9 +61,7 @@ def telemetry(trainer, control, seconds: float, steps_per_s: float, published: P
     """The Telemetry of one publication, from what it drained and the run's state now."""
     return Telemetry(
         step=trainer.step, state=control.state, elapsed_s=seconds, steps_per_s=steps_per_s, settings=trainer.settings,
-        steps=published.steps, scalars=published.scalars, hist_edges=trainer.stats.edges,
-        hist_real=published.hist_real, hist_fake=published.hist_fake, hist_beyond=published.hist_beyond,
-        samples=published.view, sigmas=sigmas, events=events, quality=tuple(published.quality),
+        steps=published.steps, scalars=published.scalars, scores=published.scores, samples=published.view, sigmas=sigmas, events=events, quality=tuple(published.quality),
         message=control.message, health=health, info=info)
 
 
@@ -111,14 +108,14 @@ class Publisher(Part):
         now = time.monotonic()
         self._next_publish = now + train.publish_every_s
         self.metrics.flush()
-        hist_real, hist_fake, beyond = t.stats.drain_histograms()
+        scores = t.stats.drain_scores(t.step)
         view = None
         if samples:
             self._next_samples = now + train.samples_every_s
             view = sample_view(t, fresh=self.fresh_view)
         steps, scalars = self.metrics.take()
         self._measure_rate()
-        published = Published(steps, scalars, self.evaluation.take_results(), view, hist_real, hist_fake, beyond)
+        published = Published(steps, scalars, self.evaluation.take_results(), view, scores)
         if observed:
             for part in self.observers:
                 part.on_publish(published)

@@ -16,7 +16,7 @@ from core.base.errors import UserError
 from core.base.files import AppendedLines, json_objects, read_json, read_jsonl
 from core.config import POINT_SOURCES
 from core.protocol.states import FINAL_STATES
-from core.protocol.telemetry import Telemetry
+from core.protocol.telemetry import Scores, Telemetry
 from core.storage import live
 from core.storage.inbox import append_command
 from core.storage.layout import RunLayout, is_run_dir
@@ -95,13 +95,11 @@ class RunFollower:
             return None
         settings = live.settings_from(beat) if beat else settings_from_row(self._parser.last_row)
         step = beat["step"] if beat else int(self._parser.last_row["step"])
-        histograms = live.read_histograms(self.run_dir)
-        edges = real = fake = np.zeros(0)
-        beyond = np.zeros((2, 2))
-        if histograms and histograms["step"] != self._histogram_step:
-            self._histogram_step = histograms["step"]
-            edges, real, fake = histograms["edges"], histograms["real"], histograms["fake"]
-            beyond = np.stack([histograms.get("real_beyond", np.zeros(2)), histograms.get("fake_beyond", np.zeros(2))])
+        scores = live.read_scores(self.run_dir)
+        if scores is not None and scores.step != self._histogram_step:
+            self._histogram_step = scores.step
+        else:  # nothing new: no counts (the window keeps the last histograms it drew)
+            scores = Scores(step, np.zeros(1), np.zeros(0), np.zeros(0))
         samples = None
         try:
             mtime = self._samples_file.stat().st_mtime_ns
@@ -113,9 +111,7 @@ class RunFollower:
         return Telemetry(
             step=step, state=self._state(), elapsed_s=beat["elapsed_s"] if beat else 0.0,
             steps_per_s=beat["steps_per_s"] if self.live else 0.0, settings=settings, steps=steps, scalars=scalars,
-            hist_edges=np.asarray(edges), hist_real=np.asarray(real, float), hist_fake=np.asarray(fake, float),
-            hist_beyond=np.asarray(beyond, float),
-            samples=samples, sigmas=beat.get("sigmas", {}) if beat else {}, events=tuple(events),
+            scores=scores, samples=samples, sigmas=beat.get("sigmas", {}) if beat else {}, events=tuple(events),
             quality=tuple(quality), message=self._message(), health=beat.get("health", {}) if beat else {},
             info=self._info())
 

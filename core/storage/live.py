@@ -22,9 +22,8 @@ import numpy as np
 from core.base.files import read_json, write_atomically
 from core.storage.layout import RunLayout
 from core.pictures import save_png
-from core.storage.rundir import histogram_record
 from core.protocol.states import FINAL_STATES, SeenState
-from core.protocol.telemetry import Samples, Settings, Telemetry
+from core.protocol.telemetry import Samples, Scores, Settings, Telemetry
 
 MIN_INTERVAL_S = 0.5
 STALE_AFTER_S = 5.0  # a heartbeat older than this: the writer is not (or no longer) seen
@@ -38,15 +37,14 @@ class LiveWriter:
         self.layout.live.mkdir(parents=True, exist_ok=True)
         self.points_figure = points_figure  # Samples -> an RGB picture, for 2D runs' samples.png
         self._next = 0.0
-        self._hist = None
+        self._scores: Scores | None = None  # since the last write
         self._samples: Samples | None = None
         self._sigmas: dict = {}
         self._state = ""
         self._last: Telemetry | None = None
 
     def __call__(self, t: Telemetry) -> None:
-        counts = np.concatenate([np.stack([t.hist_real, t.hist_fake]), t.hist_beyond], axis=1)  # bins, below, above
-        self._hist = counts if self._hist is None or self._hist.shape != counts.shape else self._hist + counts
+        self._scores = t.scores if self._scores is None else self._scores + t.scores
         self._samples = t.samples or self._samples
         self._sigmas = t.sigmas or self._sigmas
         self._last = t
@@ -69,10 +67,9 @@ class LiveWriter:
         if self._samples is not None:
             self._write_samples(self._samples)
             self._samples = None
-        if self._hist is not None and self._hist[0].sum() > 0:
-            record = histogram_record(t.step, t.hist_edges, *self._hist)
-            write_atomically(self.layout.live_histograms, json.dumps(record).encode())
-            self._hist = np.zeros_like(self._hist)
+        if self._scores is not None and self._scores.counted:
+            write_atomically(self.layout.live_histograms, json.dumps(self._scores.record()).encode())
+            self._scores = None
         heartbeat = {"step": t.step, "state": t.state, "steps_per_s": round(t.steps_per_s, 3),
                      "elapsed_s": round(t.elapsed_s, 3), "settings": dataclasses.asdict(t.settings),
                      "speedups": t.info.get("speedups", ""), "sigmas": self._sigmas, "message": t.message,
@@ -105,9 +102,13 @@ def read_heartbeat(run_dir: str | Path) -> dict | None:
     return read_json(RunLayout(run_dir).heartbeat)
 
 
-def read_histograms(run_dir: str | Path) -> dict | None:
+def read_scores(run_dir: str | Path) -> Scores | None:
+    """The D-score histograms live/ holds (since the write before them); None before the first."""
     raw = read_json(RunLayout(run_dir).live_histograms)
-    return None if raw is None else {k: np.asarray(v) if isinstance(v, list) else v for k, v in raw.items()}
+    try:
+        return None if raw is None else Scores.from_record(raw)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def read_samples(run_dir: str | Path) -> Samples | None:

@@ -14,7 +14,7 @@ from core.base.errors import UserError
 from core.base.files import atomic_file, json_objects, read_json, read_jsonl, write_atomically
 from core.config import Config
 from core.pictures import save_png
-from core.protocol.telemetry import Settings
+from core.protocol.telemetry import Scores, Settings
 from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows
 from core.storage.layout import RunLayout, run_dir_of
 from core.storage.retention import THIN_EVERY, checkpoints_to_keep, frames_to_keep
@@ -231,11 +231,10 @@ class RunDir:
         self._quality = self._quality or self._open(self.quality_path)
         self._quality.write(json.dumps(result) + "\n")
 
-    def append_histograms(self, step: int, edges: np.ndarray, real: np.ndarray, fake: np.ndarray) -> None:
-        """D's score counts since the previous line (one line per timelapse frame). real and fake: a count
-        per bin, then the counts below and above the bins' range."""
+    def append_histograms(self, scores: Scores) -> None:
+        """D's score counts since the previous line (one line per timelapse frame)."""
         self._histograms = self._histograms or self._open(self.histograms_path)
-        self._histograms.write(json.dumps(histogram_record(step, edges, real, fake)) + "\n")
+        self._histograms.write(json.dumps(scores.record()) + "\n")
 
     @staticmethod
     def _open(path: Path) -> Appender:
@@ -248,16 +247,6 @@ class RunDir:
         for appender in (self._metrics, self._events, self._quality, self._histograms):
             if appender is not None:
                 appender.close()
-
-
-def histogram_record(step: int, edges: np.ndarray, real: np.ndarray, fake: np.ndarray) -> dict:
-    """A line of histograms.jsonl (and live/histograms.json): the bins' edges, the counts per bin, and the
-    counts of scores beyond the bins (real_beyond, fake_beyond: [below, above])."""
-    bins = len(edges) - 1
-    real, fake = np.asarray(real), np.asarray(fake)
-    return {"step": int(step), "edges": np.round(edges, 4).tolist(), "real": real[:bins].astype(int).tolist(),
-            "fake": fake[:bins].astype(int).tolist(), "real_beyond": real[bins:].astype(int).tolist(),
-            "fake_beyond": fake[bins:].astype(int).tolist()}
 
 
 def read_events(path: str | Path) -> list[dict]:

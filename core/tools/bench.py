@@ -93,7 +93,7 @@ def _time_steps(step, n: int, device: torch.device) -> float:
 
 def _drain(trainer: Trainer) -> None:
     trainer.drain_statistics()
-    trainer.stats.drain_histograms()
+    trainer.stats.drain_scores(trainer.step)
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -9,7 +9,7 @@ import torch
 
 from core.distributed.collectives import sum_over_ranks_
 from core.distributed.world import World
-from core.protocol.telemetry import STAT_NAMES
+from core.protocol.telemetry import STAT_NAMES, Scores
 from core.training.losses import step_statistics
 
 HIST_BINS = 160
@@ -71,13 +71,13 @@ class StepStatistics:
         self._times.clear()
         return steps, times, {name: table[:, i] for i, name in enumerate(STAT_NAMES)}
 
-    def drain_histograms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """D(real) and D(fake) counts per bin since the last drain, and (2, 2) [[real below, real above],
-        [fake below, fake above]]: the scores beyond the bins' range."""
-        out = [t.cpu().numpy().copy() for t in (self._hist_real, self._hist_fake, self._beyond)]
+    def drain_scores(self, step: int) -> Scores:
+        """D(real) and D(fake) counts per bin since the last drain, and those beyond the bins' range."""
+        real, fake, beyond = [t.cpu().numpy().copy() for t in (self._hist_real, self._hist_fake, self._beyond)]
         for t in (self._hist_real, self._hist_fake, self._beyond):
             t.zero_()
-        return out[0], out[1], out[2].reshape(2, 2)
+        beyond = beyond.reshape(2, 2)
+        return Scores(step, self.edges, real, fake, beyond[0], beyond[1])
 
     def forget_since(self, n_kept: int) -> None:
         """Drop what was recorded after the first n_kept rows (a step that is being taken again)."""

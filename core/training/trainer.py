@@ -312,4 +312,4 @@ class Trainer:
         self.d_loss_fn, self.g_loss_fn = LOSSES[self.settings.loss]
         self.load_state_dict(state)
         self.stats.drain(self.step)
-        self.stats.drain_histograms()
+        self.stats.drain_scores(self.step)

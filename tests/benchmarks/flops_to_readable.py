@@ -85,7 +85,7 @@ def run_arm(name: str, overrides: list[str], seed: int, args, judge: Judge) -> d
             trainer.train_step()
         trained_s += time.perf_counter() - started
         trainer.drain_statistics()
-        trainer.stats.drain_histograms()
+        trainer.stats.drain_scores(trainer.step)
         reading = {"step": trainer.step, "tflop": trainer.step * flops / 1e12, "seconds": trained_s,
                    **judge_reading(judge, samples(cfg, trainer.sampler, args.n))}
         readings.append(reading)

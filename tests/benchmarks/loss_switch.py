@@ -24,22 +24,21 @@ from core.training.trainer import Trainer
 KEYS = {"points": ("modes_covered", "high_quality_rate"), "images": ("fid_cnn", "confident_share")}
 
 
-def train(trainer: Trainer, steps: int) -> tuple[dict, np.ndarray]:
+def train(trainer: Trainer, steps: int) -> tuple[dict, Scores]:
     """Train `steps` steps; the statistics and histograms of their last quarter."""
     keep = steps - steps // 4
     for _ in range(keep):
         trainer.train_step()
     trainer.drain_statistics()
-    trainer.stats.drain_histograms()
+    trainer.stats.drain_scores(trainer.step)
     for _ in range(steps - keep):
         trainer.train_step()
     _, _, scalars = trainer.drain_statistics()
-    return scalars, trainer.stats.drain_histograms()
+    return scalars, trainer.stats.drain_scores(trainer.step)
 
 
-def describe(trainer: Trainer, scalars: dict, histograms, evaluator: Evaluator) -> dict:
-    real, fake, beyond = histograms
-    scores = Scores(trainer.step, trainer.stats.edges, real, fake, beyond[0], beyond[1])
+def describe(trainer: Trainer, scalars: dict, scores: Scores, evaluator: Evaluator) -> dict:
+    real, fake, beyond = scores.real, scores.fake, np.stack([scores.real_beyond, scores.fake_beyond])
     centres = (scores.edges[:-1] + scores.edges[1:]) / 2
     spread = float(np.sqrt(np.average((centres - np.average(centres, weights=real + fake)) ** 2, weights=real + fake)))
     s = trainer.settings

@@ -75,7 +75,7 @@ def train_arm(name, cfg, seconds, every):
         steps += 1
         if sampler is None and steps % 100 == 0:  # what a session's publisher does, so the record stays small
             trainer.drain_statistics()
-            trainer.stats.drain_histograms()
+            trainer.stats.drain_scores(trainer.step)
 
 
 class Tempered(torch.nn.Module):

@@ -94,10 +94,11 @@ def test_the_inside_margin_label_reads_the_samples_of_the_histograms_beside_it(q
     def publish(t):
         model.ingest(t)
         dock.refresh(model)
-        if t.hist_real.sum() > 0 and len(t.steps) > 1:
-            left, right = t.hist_edges[:-1], t.hist_edges[1:]
-            shown = (t.hist_real[right <= 1.0].sum() / t.hist_real.sum(),  # D(real) < +1
-                     t.hist_fake[left >= -1.0].sum() / t.hist_fake.sum())  # D(fake) > -1
+        s = t.scores
+        if s.counted and len(t.steps) > 1:
+            left, right = s.edges[:-1], s.edges[1:]
+            shown = (s.real[right <= 1.0].sum() / s.real.sum(),  # D(real) < +1
+                     s.fake[left >= -1.0].sum() / s.fake.sum())  # D(fake) > -1
             frames.append((shown, t.scalars["fake_violation_rate"][-1], dock.rates.text()))
 
     Session(Trainer(cfg, "cpu"), RunDir(tmp_path), max_steps=400, publish=publish).run(queue_inbox(queue.Queue()))

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from core.protocol import commands as C
-from core.protocol.telemetry import STAT_NAMES, Settings, Telemetry
+from core.protocol.telemetry import STAT_NAMES, Scores, Settings, Telemetry
 from core.pictures import image_grid, label_step, nice_ticks, points_figure, save_png, write_timelapse
 from core.storage.layout import RunLayout
 from core.storage.run_index import read_run
@@ -30,10 +30,10 @@ def telemetry(steps, values=None, real=None, fake=None, beyond=np.zeros((2, 2)),
     steps = np.asarray(steps)
     values = values if values is not None else {name: np.full(len(steps), 0.5, np.float32) for name in STAT_NAMES}
     counts = np.zeros(160)
-    return Telemetry(step=int(steps[-1]) if len(steps) else 0, state="running", elapsed_s=1.0, steps_per_s=10.0,
-                     settings=settings, steps=steps, scalars=values, hist_edges=EDGES,
-                     hist_real=counts if real is None else real, hist_fake=counts if fake is None else fake,
-                     hist_beyond=beyond, quality=tuple(quality), info={"run_dir": run_dir, **info})
+    step = int(steps[-1]) if len(steps) else 0
+    scores = Scores(step, EDGES, counts if real is None else real, counts if fake is None else fake, *beyond)
+    return Telemetry(step=step, state="running", elapsed_s=1.0, steps_per_s=10.0, settings=settings, steps=steps,
+                     scalars=values, scores=scores, quality=tuple(quality), info={"run_dir": run_dir, **info})
 
 
 def show(window, t):

@@ -92,11 +92,10 @@ class LossLabDock(QDockWidget):
         self.panels.setCurrentIndex(index)
 
     def refresh(self, model: RunModel) -> None:
-        if model.version == self._version or model.hist_real is None or model.settings is None:
+        if model.version == self._version or model.scores is None or model.settings is None:
             return
         self._version = model.version
-        beyond = model.hist_beyond if model.hist_beyond is not None else np.zeros((2, 2))
-        self.scores = Scores(model.step, model.hist_edges, model.hist_real, model.hist_fake, beyond[0], beyond[1])
+        self.scores = model.scores
         self._margins, self._loss = (model.settings.margin_real, model.settings.margin_fake), model.settings.loss
         self._draw()
 

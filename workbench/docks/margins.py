@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel
 
 from core.protocol import commands as C
+from core.protocol.telemetry import Scores
 from workbench.axes import FollowRange
 from workbench.colours import CAUTION, FAKE, REAL, key, rgba
 from workbench.docks import stacked
@@ -63,15 +64,16 @@ class MarginsDock(QDockWidget):
         row.addWidget(self.rate_plot, 1)
         self.setWidget(stacked((self.plot, 1), row))
 
-    def _follow_scores(self, model: RunModel, margins: tuple[float, float], beyond: np.ndarray, totals) -> tuple:
+    def _follow_scores(self, scores: Scores, margins: tuple[float, float], totals) -> tuple:
         """The axis spans the scores the histograms hold and both margins; scores beyond the bins are said in the
         axis's own label (a line of its own would push the dock into scrolling at laptop size)."""
-        centres = (model.hist_edges[:-1] + model.hist_edges[1:]) / 2
-        seen = [np.repeat(centres, counts.astype(int)) for counts in (model.hist_real, model.hist_fake)]
+        centres = (scores.edges[:-1] + scores.edges[1:]) / 2
+        seen = [np.repeat(centres, counts.astype(int)) for counts in (scores.real, scores.fake)]
         span = self.x_range.update(seen, include=margins)
+        beyond = (scores.real_beyond, scores.fake_beyond)
         shares = [(100 * beyond[i].sum() / max(totals[i], 1), side) for i, side in enumerate(("real", "fake"))]
         parts = [f"{share:.1f}% of {side} scores" for share, side in shares if share >= 0.05]
-        limit = max(abs(model.hist_edges[0]), abs(model.hist_edges[-1]))
+        limit = max(abs(scores.edges[0]), abs(scores.edges[-1]))
         said = f" · {' and '.join(parts)} beyond ±{limit:g} (counted, not drawn)" if parts else ""
         self.plot.setLabel("bottom", f"discriminator score D{said}", color=CAUTION if said else None)
         return span
@@ -104,16 +106,15 @@ class MarginsDock(QDockWidget):
                 self.line_real.setValue(s.margin_real)
             if not self.line_fake.moving:
                 self.line_fake.setValue(-s.margin_fake)
-        if model.hist_real is not None:
-            edges = model.hist_edges
-            beyond = model.hist_beyond if model.hist_beyond is not None else np.zeros((2, 2))
-            totals = (model.hist_real.sum() + beyond[0].sum(), model.hist_fake.sum() + beyond[1].sum())
-            real = 100 * model.hist_real / max(totals[0], 1)  # shares of every sample, those beyond included
-            fake = 100 * model.hist_fake / max(totals[1], 1)
-            self.hist_real.setData(edges, real, stepMode="center")
-            self.hist_fake.setData(edges, fake, stepMode="center")
+        if model.scores is not None:
+            scores = model.scores
+            totals = (scores.real.sum() + scores.real_beyond.sum(), scores.fake.sum() + scores.fake_beyond.sum())
+            real = 100 * scores.real / max(totals[0], 1)  # shares of every sample, those beyond included
+            fake = 100 * scores.fake / max(totals[1], 1)
+            self.hist_real.setData(scores.edges, real, stepMode="center")
+            self.hist_fake.setData(scores.edges, fake, stepMode="center")
             m_real, m_fake = (s.margin_real, s.margin_fake) if s is not None else (1.0, 1.0)
-            lo, hi = self._follow_scores(model, (m_real, -m_fake), beyond, totals)
+            lo, hi = self._follow_scores(scores, (m_real, -m_fake), totals)
             x = np.linspace(lo, hi, 200)  # the hinge shapes across the view, as tall as the histograms
             scale = max(real.max(), fake.max(), 1e-3) / max(m_real - lo, m_fake + hi, 1e-3)
             self.hinge_real.setData(x, np.maximum(0, m_real - x) * scale)

@@ -20,7 +20,7 @@ def test_a_finished_run_reads_back_whole_and_read_only(tmp_path, tiny_ring_confi
     assert [e["kind"] for e in t.events] == [e["kind"] for e in session.events]
     assert t.state == "done" and not follower.live and "Read-only" in t.message
     assert t.settings.margin_real == 0.4 and t.samples.fake_points.shape[1] == 2 and t.samples.step == 60
-    assert t.hist_real.sum() > 0 and len(t.hist_edges) == len(t.hist_real) + 1
+    assert t.scores.counted and len(t.scores.edges) == len(t.scores.real) + 1
     again = follower.poll()
     assert len(again.steps) == 0 and again.events == () and again.samples is None  # only what is new
 

@@ -50,12 +50,12 @@ def test_a_run_keeps_three_checkpoints_and_a_rewind_past_them_says_which_are_kep
 
 def test_a_run_thins_its_timelapse_and_histograms_without_losing_a_count(tmp_path, tiny_ring_config):
     cfg = tiny_ring_config(samples_every_s=0.001, publish_every_s=0.001)
-    run_session(cfg, tmp_path, 3000)
+    run_session(cfg, tmp_path, 1000)  # a frame and a histogram line at nearly every step: thinned on the way
     frames = list((tmp_path / "samples" / "timelapse").glob("step-*.png"))
     lines = read_jsonl(tmp_path / "histograms.jsonl")
     steps = [line["step"] for line in lines]
-    assert steps == sorted(steps) and steps[-1] >= 2900
+    assert steps == sorted(steps) and steps[-1] >= 900
     assert RECENT_FRAMES <= len(frames) < 600 and RECENT_FRAMES <= len(lines) < 600  # of about one per step
     real = sum(sum(line["real"]) + sum(line["real_beyond"]) for line in lines)
     assert real == steps[-1] * cfg.train.batch_size  # every D(real) score up to the last line, once
-    assert int((tmp_path / "metrics.csv").read_text().splitlines()[-1].split(",")[0]) == 3000
+    assert int((tmp_path / "metrics.csv").read_text().splitlines()[-1].split(",")[0]) == 1000

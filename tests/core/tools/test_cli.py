@@ -61,13 +61,12 @@ def test_presets_lists_them():
 
 def test_the_progress_line_shows_no_loss_before_the_first_step_and_the_last_one_after():
     from core.tools.train import Progress
-    from core.protocol.telemetry import Settings, Telemetry
+    from core.protocol.telemetry import Scores, Settings, Telemetry
 
     def published(losses):
         return Telemetry(step=len(losses), state="running", elapsed_s=0.0, steps_per_s=0.0,
                          settings=Settings(1.0, 1.0, True, 2e-4, 2e-4, 1, 1), steps=np.arange(len(losses)),
-                         scalars={"d_loss": np.array(losses)}, hist_edges=np.zeros(0), hist_real=np.zeros(0),
-                         hist_fake=np.zeros(0))
+                         scalars={"d_loss": np.array(losses)}, scores=Scores.empty(0, np.zeros(1)))
 
     stream = io.StringIO()
     progress = Progress(0, 10, stream)

@@ -120,7 +120,7 @@ def test_telemetry_histograms_and_samples(tmp_path, tiny_digits_config, tiny_rin
     run_session(tiny_digits_config(), tmp_path / "img", 10, publish=published.append)
     last = published[-1]
     assert last.state == "done" and last.step == 10
-    total_real = sum(t.hist_real.sum() for t in published)
+    total_real = sum(t.scores.real.sum() for t in published)
     assert total_real == 10 * 8
     grid = [t.samples for t in published if t.samples is not None][-1].grid
     assert grid.dtype == np.uint8 and grid.ndim == 3
