@@ -118,7 +118,7 @@ TINY = ["--set", "data.n_samples=100", "--set", "train.batch_size=8", "--set", "
 def open_window(tmp_path, close_after_ms, *args):
     env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", DRIVER, str(close_after_ms), *map(str, args)], capture_output=True,
-                          text=True, timeout=300, cwd=tmp_path, env=env)
+                          text=True, timeout=150, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

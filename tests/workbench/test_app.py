@@ -7,7 +7,7 @@ import pytest
 
 from core.training.checkpoint import load_checkpoint
 
-pytestmark = pytest.mark.slow  # every test here starts a process (an engine, the app, a checker)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # every test here starts a process (an engine, the app)
 
 
 def workbench(tmp_path, *args, timeout=240):

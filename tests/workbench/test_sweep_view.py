@@ -16,7 +16,7 @@ from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, enter, menu_action
 from tests.workbench.test_attach import headless  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]  # a real sweep is trained first
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def sweep_folder(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "core.cli", "sweep", "--preset", "ring8", "--grid",
                     "loss.margin_real=0.5,2", "--seeds", "2", "--steps", "600", "--set", "eval.every=300",
                     "--set", "eval.early=0", "--set", "train.batch_size=32", "--parallel", "2", "--out", str(out)],
-                   check=True, stdout=subprocess.DEVNULL, timeout=600)
+                   check=True, stdout=subprocess.DEVNULL, timeout=360)
     return out
 
 
@@ -85,7 +85,7 @@ def test_sweep_from_here_forks_the_live_run_into_every_arm(window, qtbot, tmp_pa
     wait_for(qtbot, lambda: pending == [] and bool(window.forks))
     process = window.forks.running[0].process
     try:
-        assert process.wait(300) == 0
+        assert process.wait(360) == 0
     finally:
         append_command(run, C.Stop())
     out = next(p for p in tmp_path.iterdir() if "-sweep-" in p.name)

@@ -81,6 +81,7 @@ FP32 = ("--set", "train.precision=fp32", "--set", "optim.lr_g=2e-4", "--set", "o
     ("digits", (*FP32, "--set", "model.g_depth=1", "--set", "model.classes=10"), 12),  # rows keep their labels
 ], ids=["ring8", "digits", "digits-conditional"])
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_two_processes_train_the_weights_of_one_process(tmp_path, preset, settings, steps):
     common = ("--preset", preset, "--seed", 5, *settings)
     hinge_train(*common, "--steps", 0, "--run-dir", tmp_path / "start")
@@ -97,6 +98,7 @@ def test_two_processes_train_the_weights_of_one_process(tmp_path, preset, settin
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_two_processes_train_in_bf16(tmp_path):
     hinge_train("--preset", "digits", "--set", "train.precision=bf16", "--steps", 3, "--run-dir", tmp_path / "run",
                 "--nproc", 2)
@@ -137,6 +139,7 @@ def training_in_two_processes(run: Path, *args, until=lambda beat: beat.get("ste
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_inbox_commands_reach_both_ranks_at_the_same_step(tmp_path):
     run = tmp_path / "two"
     with training_in_two_processes(run, "--preset", "digits", "--seed", 5, *FP32) as (process, _):
@@ -160,6 +163,7 @@ def test_inbox_commands_reach_both_ranks_at_the_same_step(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_a_killed_rank_ends_the_run_with_a_checkpoint_that_loads(tmp_path):
     run = tmp_path / "run"
     with training_in_two_processes(run, "--preset", "digits", until=lambda beat: beat.get("step", 0) > 10) as (
@@ -178,6 +182,7 @@ def test_a_killed_rank_ends_the_run_with_a_checkpoint_that_loads(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_ctrl_c_stops_every_rank_and_saves(tmp_path):
     run = tmp_path / "run"
     with training_in_two_processes(run, "--preset", "digits") as (process, _):
@@ -190,6 +195,7 @@ def test_ctrl_c_stops_every_rank_and_saves(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_a_nan_pauses_every_rank(tmp_path):
     hinge_train("--preset", "ring8", "--steps", 5, "--run-dir", tmp_path / "sound")
     state = load_checkpoint(tmp_path / "sound" / "checkpoints" / "last.pt")
@@ -209,6 +215,7 @@ def test_a_nan_pauses_every_rank(tmp_path):
 
 @pytest.mark.parametrize("first, then", [(2, 1), (1, 2)])
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_a_checkpoint_resumes_at_another_world_size(tmp_path, first, then):
     common = ("--preset", "ring8", "--seed", 7)
     hinge_train(*common, "--steps", 0, "--run-dir", tmp_path / "start")
@@ -224,6 +231,7 @@ def test_a_checkpoint_resumes_at_another_world_size(tmp_path, first, then):
                                              (("--nproc", 2, "--set", "train.compile=default"), "one process only"),
                                              (("--nproc", 2, "--steps", -1), "--steps must be >= 0")])
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two processes training, and a run to compare them with
 def test_what_several_processes_cannot_train_is_refused_once_before_any_starts(tmp_path, option, message):
     done = hinge_train("--preset", "ring8", "--run-dir", tmp_path / "run", *option, check=False)
     assert done.returncode == 2

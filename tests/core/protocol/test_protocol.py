@@ -8,18 +8,30 @@ from core.protocol.describe import describe_event
 from core.protocol.engine import call_entry
 
 
-@pytest.mark.parametrize("command", [C.SetMargins(0.5, 2.0), C.SetSpectralNorm(False), C.SetLearningRates(lr_d=1e-3),
-                                     C.SetNDis(3), C.SetThreads(0), C.SetSampleView(True), C.Pause(), C.Resume(),
-                                     C.Step(7), C.SaveCheckpoint("x.pt"), C.ExportSamples("a.png", n=9), C.Evaluate(),
-                                     C.Rewind(to="last_healthy"), C.Stop()])
-def test_a_command_survives_its_event_and_every_event_reads_as_words(command):
+# Every command, as the event it becomes, and words its description must hold (its values, not only its kind).
+SAID = {
+    C.SetMargins(0.5, 2.0): "margins set to +0.5 / -2", C.SetSpectralNorm(False): "spectral norm off",
+    C.SetLearningRates(lr_d=1e-3): "learning rates G 0.0002, D 0.001", C.SetNDis(3): "n_dis set to 3",
+    C.SetLoss("bce"): "loss switched to bce", C.SetThreads(0): "set threads", C.SetSampleView(True): "sample view",
+    C.Pause(): "pause", C.Resume(): "resume", C.Step(7): "stepping 7", C.SaveCheckpoint("x.pt"): "wrote x.pt",
+    C.ExportSamples("a.png", n=9): "wrote a.png", C.Evaluate(): "evaluation started",
+    C.Rewind(to="last_healthy"): "rewound from step 30 to checkpoints/step-10.pt", C.Stop(): "stop",
+}
+
+
+def test_every_command_kind_is_checked_here():
+    assert {type(command) for command in SAID} == set(C.ALL)
+
+
+@pytest.mark.parametrize("command, words", SAID.items())
+def test_a_command_survives_its_event_and_every_event_reads_as_words(command, words):
     event = {"step": 12, "wall_time": 1.0, **C.to_event(command)}
     assert C.from_event(event) == command
     echoes = {"set_learning_rates": {"lr_g": 2e-4}, "rewind": {"from_step": 30, "checkpoint": "checkpoints/step-10.pt",
                                                                  "abandoned": "abandoned/from-step-10"},
               "save_checkpoint": {"path": "x.pt"}, "export_samples": {"path": "a.png"}}
     text = describe_event({**event, **echoes.get(command.kind, {})})
-    assert text.startswith("step 12: ") and len(text) > len("step 12: ") + 3
+    assert text.startswith("step 12: ") and words in text
 
 
 @pytest.mark.parametrize("event, words", [

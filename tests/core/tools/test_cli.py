@@ -46,11 +46,11 @@ def test_hinge_train_runs_as_a_module_and_exits_with_its_status(tmp_path):
     run = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "core.cli", "train", "--preset", "ring8", "--steps", "3",
                            "--set", "train.batch_size=16", "--run-dir", str(run)], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=100)
     assert done.returncode == 0, done.stderr
     assert "done at step 3" in done.stderr and load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 3
     refused = subprocess.run([sys.executable, "-m", "core.cli", "train", "--set", "train.n_dis=0"],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and refused.stderr.strip().startswith("hinge-train: error: train.n_dis")
 
 

@@ -84,9 +84,10 @@ def sweep_args(out, steps=300):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # four small runs, two at a time, and the same command again
 def test_a_sweep_trains_ranks_and_is_not_redone(tmp_path):
     done = hinge_train(*sweep_args(tmp_path, 200), "--parallel", 2)
-    out, err = done.communicate(timeout=600)
+    out, err = done.communicate(timeout=240)
     assert done.returncode == 0, err
     ranked = json.loads(out.strip().splitlines()[-1])["arms"]
     assert {a["arm"] for a in ranked} == {"margin_real-0.5", "margin_real-1"}
@@ -96,35 +97,37 @@ def test_a_sweep_trains_ranks_and_is_not_redone(tmp_path):
     assert (tmp_path / "summary.csv").read_text().count("\n") == 3
     results = {p: p.stat().st_mtime_ns for p in tmp_path.glob("runs/*/sweep-result.json")}
     again = hinge_train(*sweep_args(tmp_path, 200))
-    assert again.wait(120) == 0
+    assert again.wait(90) == 0
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("runs/*/sweep-result.json")} == results  # nothing redone
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(480)  # four runs of 1,200 steps one at a time, one of them twice in part
 def test_an_interrupted_sweep_continues_from_the_last_checkpoint(tmp_path):
-    same = (*sweep_args(tmp_path, 3000), "--set", "train.autosave_minutes=0.01",  # last.pt about every second
-            "--set", "health.enabled=false")  # this small ring8 does not cover the modes in 3,000 steps: no matter here
+    same = (*sweep_args(tmp_path, 1200), "--set", "train.autosave_minutes=0.01",  # last.pt about every second
+            "--set", "health.enabled=false")  # this small ring8 does not cover the modes so soon: no matter here
     first = hinge_train(*same, start_new_session=True)
     run = tmp_path / "runs" / "margin_real-0.5-seed-0"
-    wait_until(lambda: (run / "checkpoints" / "last.pt").exists() and len(metrics_rows(run)) > 400, timeout=300)
+    wait_until(lambda: (run / "checkpoints" / "last.pt").exists() and len(metrics_rows(run)) > 400, timeout=120)
     os.killpg(first.pid, signal.SIGKILL)  # the sweep and its run, as a reboot would
     first.wait()
     second = hinge_train(*same)  # the same command again
-    out, err = second.communicate(timeout=900)
+    out, err = second.communicate(timeout=330)
     assert second.returncode == 0, err
     steps = [int(r["step"]) for r in metrics_rows(run)]
-    assert steps == list(range(1, 3001))  # resumed from its last.pt: one row per step
+    assert steps == list(range(1, 1201))  # resumed from its last.pt: one row per step
     assert any(e["kind"] == "resumed" for e in read_jsonl(run / "events.jsonl"))
     assert all(a["failed"] == 0 and None not in a["scores"] for a in json.loads(out.strip().splitlines()[-1])["arms"])
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(420)  # four runs of 400 steps shared by three processes
 def test_two_workers_share_one_sweep_folder(tmp_path):
     planned = hinge_train(*sweep_args(tmp_path, 400), "--grid", "optim.lr_g=5e-4,1e-3", "--seeds", 1)
     wait_until(lambda: (tmp_path / "sweep.json").exists(), timeout=60)
     workers = [hinge_train("sweep", "--worker", tmp_path) for _ in range(2)]
     for process in (planned, *workers):
-        assert process.wait(900) == 0
+        assert process.wait(360) == 0
     results = list(tmp_path.glob("runs/*/sweep-result.json"))
     assert len(results) == 4 and all(json.loads(p.read_text())["state"] == "done" for p in results)
     for log in tmp_path.glob("runs/*/train.log"):
