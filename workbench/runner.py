@@ -1,7 +1,7 @@
 """The runner: a training session in a child process (or, for debugging, a thread of this one), behind two
 plain channels: commands in, telemetry out. No Qt here; the window polls `poll()` on its timer. A child by
-default: in a thread of the window's process the session trains at about 0.7x headless speed (GIL
-contention with plotting; docs/performance.md), and the window's process never imports torch."""
+default: in a thread of the window's process the session trains slower (GIL contention with plotting;
+docs/performance.md, "The window's cost"), and the window's process never imports torch."""
 from __future__ import annotations
 
 import multiprocessing as mp

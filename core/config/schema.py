@@ -85,7 +85,7 @@ class TrainConfig:
     augment: str = "off"  # "translation": DiffAugment's random shifts of real and fake images before D
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
     precision: str = "fp32"  # "bf16": forwards under bf16 autocast (spectral norm's power iteration stays fp32);
-    # "auto": bf16 for image models on a CPU with bf16 instructions (core.engine.bf16_is_native), else fp32
+    # "auto": bf16 for image models on a CPU with bf16 instructions (core.training.speedups.resolve_precision), else fp32
     # (GPUs included: unmeasured there); the run's config.json records the choice
     compile: str = "off"  # torch.compile the models: a mode (default, reduce-overhead, max-autotune) or a backend
     channels_last: str = "auto"  # image models in channels_last memory format: auto (on CUDA), on, off

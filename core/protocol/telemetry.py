@@ -100,7 +100,7 @@ class Telemetry:
     steps_per_s: float
     settings: Settings
     steps: np.ndarray  # (n,) step numbers of the rows below
-    scalars: dict[str, np.ndarray]  # each (n,), named as core.losses.STAT_NAMES
+    scalars: dict[str, np.ndarray]  # each (n,), named as STAT_NAMES
     scores: Scores  # D(real) and D(fake) since the last publish
     samples: Samples | None = None
     sigmas: dict[str, float] = field(default_factory=dict)

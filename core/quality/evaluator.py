@@ -155,8 +155,8 @@ class BackgroundEvaluator:
 
     The thread ends when no evaluation waits, and the next submission starts a new one: an idle thread that
     has run torch ops keeps its OpenMP team alive, and with more OpenMP threads than cores libgomp stops
-    letting the training step's threads spin between parallel regions. Measured on 2 cores: the digits
-    preset trained at 10 steps/s instead of 16 for as long as an idle evaluation thread lived."""
+    letting the training step's threads spin between parallel regions: the step slows for as long as an idle
+    evaluation thread lives (docs/experiments.md, round 9)."""
 
     def __init__(self, evaluator: Evaluator):
         self.evaluator = evaluator

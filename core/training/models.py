@@ -171,10 +171,6 @@ def eval_mode(module: nn.Module):
         module.train()
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 @torch.no_grad()
 def init_weights(module: nn.Module) -> None:
     """DCGAN initialisation: N(0, 0.02) for conv weights, N(1, 0.02) for BatchNorm scales."""

@@ -17,8 +17,8 @@ from core.training.compat import compile_backends, cpu_has_native_bf16
 
 def resolve_precision(cfg: Config, data_kind: str, device: torch.device) -> tuple[Config, str]:
     """The recipe with train.precision = auto replaced by its choice (so config.json records what is
-    trained), and why, in words: bf16 for image models on a CPU with bf16 instructions, where it trains the
-    image presets 1.7x as fast as fp32; fp32 elsewhere (emulated bf16 is ten times slower; GPUs: unmeasured)."""
+    trained), and why, in words: bf16 for image models on a CPU with bf16 instructions, where it pays; fp32
+    elsewhere (emulated bf16 is far slower; GPUs: unmeasured). docs/performance.md, "Speed options"."""
     if cfg.train.precision != "auto":
         return cfg, "set by train.precision"
     if data_kind != "images":

@@ -29,7 +29,7 @@ class LossesDock(QDockWidget):
         self.plot.setTitle(key([(label, colour) for _, label, colour in SERIES]), size="9pt")
         self.plot.setDownsampling(auto=True, mode="peak")  # about one point per pixel column
         self.plot.setClipToView(True)
-        # one-pixel pens: Qt strokes wider lines on a slow path (measured: 29 ms a redraw at 1.5 px, 12 at 1)
+        # one-pixel pens: Qt strokes wider lines on a slow path (docs/performance.md, "The window's cost")
         self.curves = {name: self.plot.plot(pen=pg.mkPen(color, width=1)) for name, label, color in SERIES}
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 99)
