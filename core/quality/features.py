@@ -193,6 +193,11 @@ def _keep_partial(partial: Path, parts: dict, generator: torch.Generator, epochs
         pass  # an unwritable cache: an interrupted training starts over next time
 
 
+def cached_classifier(images: torch.Tensor, labels: torch.Tensor) -> Path:
+    """Where a classifier trained for this exact labeled set is kept."""
+    return cache_dir() / "classifiers" / f"{_fingerprint(images, labels)}.pt"
+
+
 def shipped_classifier(fingerprint: str) -> Path:
     """Where the package keeps a classifier it ships (the embedded digits': a new run is scored at once)."""
     return Path(str(assets_dir() / "classifiers" / f"{fingerprint}.pt"))
@@ -215,7 +220,7 @@ def load_or_train_classifier(images: torch.Tensor, labels: torch.Tensor,
     """The classifier for this exact labeled set: shipped with the package, cached from an earlier training,
     or trained now (taken up where an interrupted training left off) and cached."""
     fingerprint = _fingerprint(images, labels)
-    path = cache_dir() / "classifiers" / f"{fingerprint}.pt"
+    path = cached_classifier(images, labels)
     for known in (shipped_classifier(fingerprint), path):
         if known.is_file() and (classifier := _load_classifier(known, images.shape[1], images.device)) is not None:
             return classifier
@@ -224,13 +229,17 @@ def load_or_train_classifier(images: torch.Tensor, labels: torch.Tensor,
     classifier = train_classifier(images, labels, should_stop=should_stop, progress=progress, partial=partial)
     partial.unlink(missing_ok=True)
     log(f"classifier held-out accuracy {classifier.accuracy:.2%}")
-    classifier.path = path
     try:
-        save_checkpoint({"weights": classifier.net.state_dict(), "n_classes": classifier.n_classes,
-                         "accuracy": classifier.accuracy}, path)
+        save_classifier(classifier, path)
     except OSError:
-        classifier.path = None  # an unwritable cache costs a retrain next time, nothing else
+        pass  # an unwritable cache costs a retrain next time, nothing else
     return classifier
+
+
+def save_classifier(classifier: Classifier, path: Path) -> None:
+    save_checkpoint({"weights": classifier.net.state_dict(), "n_classes": classifier.n_classes,
+                     "accuracy": classifier.accuracy}, path)
+    classifier.path = path
 
 
 FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # as pytorch-fid and torch-fidelity distribute it

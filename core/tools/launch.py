@@ -25,6 +25,23 @@ def without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
+def the_rank_that_ended_it(failures: dict) -> tuple | None:
+    """(rank, torch's ProcessFailure) of the rank whose end ended a run, or None when rank 0 ended it with a
+    status of its own. Once one rank ends, torchrun sends SIGTERM to the rest, and a rank already leaving
+    Python can die of it: such a SIGTERM is a consequence, never the cause. Otherwise the first rank a signal
+    ended (within the same second SIGTERM comes last), else the first failure."""
+    first = failures.get(0)
+    by_rank_0 = first is not None and first.exitcode > 0
+    killed = sorted((f.timestamp, f.exitcode == -signal.SIGTERM, rank, f) for rank, f in failures.items()
+                    if f.exitcode < 0 and not (by_rank_0 and f.exitcode == -signal.SIGTERM))
+    if killed:
+        return killed[0][2], killed[0][3]
+    if by_rank_0:
+        return None
+    rank = min(failures, key=lambda r: failures[r].timestamp)
+    return rank, failures[rank]
+
+
 def launch_training(args, argv: list[str]) -> int:
     """Check the device and config here (one clear error rather than N), fix the run directory for every rank, start
     the ranks; the exit status of the run (rank 0's), or 1 with what ended it when a rank failed."""
@@ -46,13 +63,9 @@ def launch_training(args, argv: list[str]) -> int:
               f"{run_dir}/checkpoints/last.pt", file=sys.stderr)
         return 130
     except ChildFailedError as exc:
-        # the first rank a signal ended; once one rank fails, torchrun sends SIGTERM to the rest (a rank 0 that
-        # is already leaving Python can die of it), so within the same second SIGTERM comes last
-        killed = sorted((f.timestamp, f.exitcode == -signal.SIGTERM, rank, f)
-                        for rank, f in exc.failures.items() if f.exitcode < 0)
-        if not killed and 0 in exc.failures:
+        if (ended := the_rank_that_ended_it(exc.failures)) is None:
             return exc.failures[0].exitcode  # rank 0 ended the run and said why (stopped: 3, bad input: 2)
-        *_, rank, failure = killed[0] if killed else exc.get_first_failure()
+        rank, failure = ended
         how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}"
         print(f"hinge-train: error: rank {rank} of {args.nproc} (pid {failure.pid}) ended with {how}; the other "
               f"ranks were stopped. {run_dir}/checkpoints/last.pt holds the last step rank 0 saved; "

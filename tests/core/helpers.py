@@ -7,6 +7,7 @@ import torch
 
 from core.base.files import read_json, read_jsonl
 from core.protocol.commands import queue_inbox
+from core.quality import features
 from core.session import Session
 from core.storage.rundir import RunDir
 from core.training.trainer import Trainer
@@ -58,3 +59,11 @@ def heartbeat(run) -> dict:
 
 def events(run) -> list[dict]:
     return read_jsonl(run / "events.jsonl")
+
+
+def cache_a_quick_classifier(images, labels):
+    """A classifier for this labeled set, trained in a second and cached where the evaluator finds it: for tests
+    of what surrounds the scores, not of the classifier (a real one takes minutes on a laptop CPU)."""
+    classifier = features.train_classifier(images, labels, epochs=1, min_steps=5)
+    features.save_classifier(classifier, features.cached_classifier(images, labels))
+    return classifier

@@ -8,10 +8,10 @@ from core.quality import features
 @pytest.fixture
 def three_shapes():
     g = torch.Generator().manual_seed(0)
-    images = (torch.rand(600, 1, 16, 16, generator=g) * 255).to(torch.uint8)
+    images = (torch.rand(600, 1, 8, 8, generator=g) * 255).to(torch.uint8)
     labels = torch.arange(600) % 3
-    images[labels == 1, :, :8] = 255
-    images[labels == 2, :, :, :8] = 0
+    images[labels == 1, :, :4] = 255
+    images[labels == 2, :, :, :4] = 0
     return images, labels
 
 

@@ -54,7 +54,7 @@ def test_a_provoked_failure_raises_its_alert_after_the_provocation(tmp_path, nam
 
 @pytest.mark.slow
 def test_a_healthy_run_raises_nothing(tmp_path):
-    assert provoke(tmp_path, "ring8", 3000, ["eval.every=500"]) == []
+    assert provoke(tmp_path, "ring8", 3000, ["eval.every=500", "train.batch_size=128"]) == []
 
 
 def without_time(rows):
@@ -76,7 +76,8 @@ def _rewinding_inbox(session_box, at_step, command):
 def test_a_rewind_goes_back_to_the_checkpoint_and_trains_the_same_steps_again(tmp_path):
     """Rewound at step 250 to step 150: step-100.pt is the checkpoint; rows 101-250 move to abandoned/;
     training from there gives the same weights and rows as a run that never went past 100 first."""
-    often = ["train.checkpoint_every=100", "train.publish_every_s=0.001", "train.samples_every_s=0.02"]
+    often = ["train.checkpoint_every=100", "train.publish_every_s=0.001", "train.samples_every_s=0.02",
+             "train.batch_size=64"]
     cfg = resolve("ring8", overrides=QUICK + often)
     straight = run_session(cfg, tmp_path / "straight", 300)
 

@@ -6,7 +6,7 @@ import pytest
 from core.base.errors import UserError
 from core.base.files import read_jsonl
 from core.protocol import commands as C
-from core.storage.retention import RECENT_FRAMES, checkpoints_to_keep, frames_to_keep
+from core.storage.retention import RECENT_FRAMES, THIN_EVERY, checkpoints_to_keep, frames_to_keep
 from core.storage.rundir import merge_histograms
 from tests.core.helpers import run_session
 
@@ -20,9 +20,9 @@ def test_the_newest_checkpoints_are_kept_and_every_keep_every_th():
 
 def test_frames_thinned_again_and_again_stay_few_and_spread_over_the_whole_run():
     kept = []
-    for step in range(0, 400_000, 7):  # a frame every 7 steps, thinned as a run thins it
+    for n, step in enumerate(range(0, 400_000, 7), 1):  # a frame every 7 steps, thinned as a run thins it
         kept.append(step)
-        if len(kept) >= RECENT_FRAMES + 64:
+        if n % THIN_EVERY == 0:
             kept = sorted(frames_to_keep(kept))
     assert len(kept) < 600  # of 57,143 frames
     assert kept[0] == 0 and kept[-RECENT_FRAMES:] == list(range(0, 400_000, 7))[-RECENT_FRAMES:]
