@@ -36,6 +36,16 @@ def grid_cells(grid: np.ndarray, cell: int, count: int = 0, padding: int = 2) ->
                      for i in range(count or rows * cols)])
 
 
+def read_picture(path: str | Path) -> np.ndarray | None:
+    """A picture this project wrote, as uint8 (H, W, C); None when it is missing or cannot be read."""
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("L" if image.mode in ("L", "1") else "RGB"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return array[:, :, None] if array.ndim == 2 else array
+
+
 def _pil(array: np.ndarray) -> Image.Image:
     return Image.fromarray(array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array)
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 from core.base.clock import since_boot
 from core.protocol import commands as C
 from core.protocol.describe import describe_event
-from core.protocol.engine import Failure, Finished, RunSpec, Startup
+from core.protocol.engine import Failure, Finished, Preparing, RunSpec, Startup
 from core.protocol.states import RunState, SeenState
 from core.storage.layout import RunLayout, default_run_dir
 from workbench.attached import AttachedRunner
@@ -155,6 +155,8 @@ class MainWindow(QMainWindow):
         for item in self.runner.poll():
             if isinstance(item, Startup):
                 self.model.startup.update(item.stages)
+            elif isinstance(item, Preparing):
+                self.status_line.preparing(item)
             elif isinstance(item, Failure):
                 self.model.fail(item)
                 self.show_problem(f"The engine stopped: {item.message}")
@@ -260,5 +262,5 @@ class MainWindow(QMainWindow):
 
     def poll_final(self) -> None:
         for item in self.runner.poll():
-            if not isinstance(item, (Failure, Finished)):
+            if not isinstance(item, (Failure, Finished, Preparing, Startup)):
                 self.model.ingest(item)

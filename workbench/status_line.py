@@ -2,7 +2,9 @@
 speed and device."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+
+from core.protocol.engine import Preparing
 
 from core.protocol.states import RunState
 from workbench.model import RunModel
@@ -10,6 +12,10 @@ from workbench.model import RunModel
 
 class StatusLine:
     def __init__(self, bar: QStatusBar, show_health):
+        self.preparation = QProgressBar()
+        self.preparation.setMaximumWidth(320)
+        self.preparation.hide()
+        bar.addPermanentWidget(self.preparation)
         self.health_badge = QPushButton()
         self.health_badge.setFlat(True)
         self.health_badge.setToolTip("Training health: click for the Health dock")
@@ -18,6 +24,13 @@ class StatusLine:
         self.labels = {name: QLabel() for name in ("state", "step", "rate", "device")}
         for label in self.labels.values():
             bar.addPermanentWidget(label)
+
+    def preparing(self, work: Preparing) -> None:
+        """Work before the first step (decoding a folder of images) as a progress bar, gone once it is done."""
+        self.preparation.setRange(0, max(work.total, 1))
+        self.preparation.setValue(work.done)
+        self.preparation.setFormat(f"{work.what}: {work.done:,} of {work.total:,}")
+        self.preparation.setVisible(work.done < work.total)
 
     def refresh(self, m: RunModel) -> None:
         self.labels["state"].setText(f"  {m.state}  ")

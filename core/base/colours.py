@@ -1,6 +1,7 @@
 """Every colour the project draws with, in one place, for the window (Qt) and the pictures it writes (Pillow):
 the live run's series, the losses compared in the loss lab, 2D points, alerts, and the colours of other runs
 overlaid for comparison, chosen so that no overlaid run can be taken for a live series."""
+from core.base.errors import ConfigError
 
 D_LOSS, G_LOSS, REAL, FAKE = "#4e9af1", "#f28e2b", "#59a14f", "#e15759"  # D real part and D(real) are REAL
 LIVE = (D_LOSS, G_LOSS, REAL, FAKE)
@@ -21,3 +22,13 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 def rgba(colour: str, alpha: int) -> tuple[int, int, int, int]:
     return (*rgb(colour), alpha)
+
+
+def colour_setting(name: str, text: str) -> tuple[int, int, int]:
+    """A colour a user typed ('white', '#ffcc00', 'rgb(0,0,0)': what CSS and Pillow read) as (r, g, b)."""
+    from PIL import ImageColor  # only settings that name a colour need it
+
+    try:
+        return ImageColor.getrgb(text)[:3]
+    except ValueError:
+        raise ConfigError(f"{name} = {text!r} is not a colour (a name such as white or black, or #rrggbb)") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from core.base.colours import colour_setting
 from core.base.errors import ConfigError
 from core.config.schema import (AUGMENTATIONS, COMPILE_MODES, DATA_SOURCES, DEPTHS, DISCRIMINATORS, IMAGE_SIZES,
                                 LOSS_KINDS, MAX_CLASSES, MAX_LR, MAX_MARGIN, MAX_THREADS, PRECISIONS, SWITCHES,
@@ -74,6 +75,8 @@ def validate(cfg: Config) -> Config:
     if d.source == "torchvision":
         _choice("data.name", d.name, TORCHVISION_NAMES)
     _positive("data.n_samples", d.n_samples)
+    colour_setting("data.background", d.background)
+    _positive("data.memory_budget_mb", d.memory_budget_mb)
     _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
     _choice("model.g_upsample", m.g_upsample, UPSAMPLINGS)
     _choice("model.g_depth", m.g_depth, DEPTHS)

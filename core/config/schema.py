@@ -36,6 +36,8 @@ class DataConfig:
     image_size: int = 32
     channels: int = 1
     n_samples: int = 10000  # size of the embedded digits set
+    background: str = "white"  # a folder's transparent pixels are composited over this colour (name or #rrggbb)
+    memory_budget_mb: int = 2048  # a folder's decoded images beyond this train memory-mapped from the cache
 
 
 @dataclass

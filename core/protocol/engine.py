@@ -36,6 +36,15 @@ class Finished:
 
 
 @dataclass(frozen=True)
+class Preparing:
+    """Work before the first step that takes a while (decoding a folder of images): `done` of `total`."""
+
+    what: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Startup:
     """When the engine process reached each stage of its start (core.base.clock.since_boot seconds)."""
 

@@ -14,7 +14,7 @@ from core.protocol import commands as C
 from core.protocol.telemetry import Samples, Scores, Telemetry
 from core.session.parts import Part
 from core.training.spectral import SigmaProbe
-from core.training.views import picture, sample_view
+from core.training.views import picture, real_grid, sample_view
 
 ETA_WINDOW_S = 180.0  # the ETA's speed: over this much of the latest training
 
@@ -32,11 +32,15 @@ class Published:
 
 class TimelapseWriter(Part):
     """Each sample view of the run's fixed z as a timelapse frame, and the D-score histograms since the last
-    view as a line of histograms.jsonl."""
+    view as a line of histograms.jsonl; at the start, real images as D receives them (real.png)."""
 
     def __init__(self, trainer, record, run_dir):
         self.trainer, self.record, self.run_dir = trainer, record, run_dir
         self._since_view = self._none()
+
+    def on_start(self) -> None:
+        if self.trainer.data.kind == "images":
+            self.record.write(self.run_dir.write_real, real_grid(self.trainer))
 
     def _none(self) -> Scores:
         return Scores.empty(self.trainer.step, self.trainer.stats.edges)

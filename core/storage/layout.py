@@ -22,6 +22,7 @@ class RunLayout:
     quality = property(lambda self: self.path / "quality.jsonl")
     histograms = property(lambda self: self.path / "histograms.jsonl")
     commands = property(lambda self: self.path / COMMANDS)
+    real = property(lambda self: self.path / "real.png")  # real images as D receives them, written at the start
     train_log = property(lambda self: self.path / "train.log")  # a headless fork's or sweep run's terminal
     sweep_result = property(lambda self: self.path / "sweep-result.json")  # a sweep's run, once done or failed
     claim = property(lambda self: self.path / "claim")  # a sweep's run: the worker that trains it

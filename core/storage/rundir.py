@@ -212,6 +212,12 @@ class RunDir:
         except OSError as exc:
             raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
 
+    def write_real(self, grid: np.ndarray) -> None:
+        try:
+            save_png(grid, self.layout.real)
+        except OSError as exc:
+            raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
+
     def append_metrics(self, steps: np.ndarray, times: np.ndarray, scalars: dict, settings: Settings) -> None:
         self._metrics.write(format_rows(steps, times, scalars, settings))
 

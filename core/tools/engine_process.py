@@ -9,12 +9,12 @@ import threading
 import time
 import traceback
 
-from core.base.clock import process_started, since_boot
+from core.base.clock import every_so_often, process_started, since_boot
 from core.base.cpu import run_as_batch_work
 from core.base.errors import UserError
 from core.config import from_dict, validate
 from core.protocol import commands as C
-from core.protocol.engine import Failure, Finished, RunSpec, Startup
+from core.protocol.engine import Failure, Finished, Preparing, RunSpec, Startup
 from core.training.digits import draw_ahead
 
 
@@ -23,10 +23,12 @@ def run_session(spec: RunSpec, receive, send, stages: dict | None = None) -> Non
     process's start so far), its end, or its failure, through `send`."""
     try:
         from core.tools.runs import make_session
+        from core.training.data import prepare_data
         from core.training.checkpoint import load_checkpoint
 
         state = load_checkpoint(spec.resume) if spec.resume else None
         cfg = validate(from_dict(spec.config if spec.config is not None else state["config"]))
+        prepare_data(cfg.data, every_so_often(lambda done, total: send(Preparing("decoding images", done, total))))
         start = int(state["step"]) if state else 0
         session = make_session(cfg, state, spec.run_dir, spec.device, checkpoint=spec.resume, publish=send,
                                paused=spec.paused, wait_when_done=True,

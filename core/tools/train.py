@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 
+from core.base.clock import every_so_often
 from core.base.cpu import run_as_batch_work
 from core.base.errors import UserError
 from core.distributed.collectives import broadcast
@@ -17,6 +18,7 @@ from core.session.control_points import follow
 from core.storage.rundir import read_events
 from core.tools.launch import launch_training
 from core.tools.runs import make_session, make_trainer, prepare
+from core.training.data import prepare_data
 from core.training.trainer import resolve_device
 
 SHOWN_EVENTS = (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR, EventKind.ALERT, EventKind.ALERT_CLEARED,
@@ -73,6 +75,20 @@ class Progress:
             self.stream.write("\n")
 
 
+def counting(what: str, stream=None):
+    """progress(done, total) as one line on a terminal, rewritten in place; a line every 5 s otherwise."""
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+
+    def show(done: int, total: int) -> None:
+        if tty:
+            stream.write(f"\r{what}: {done:,} of {total:,}\033[K" + ("\n" if done == total else ""))
+        else:
+            stream.write(f"{what}: {done:,} of {total:,}\n")
+        stream.flush()
+    return every_so_often(show, 0.2 if tty else 5.0)
+
+
 def cmd_train(args) -> int:
     if args.nproc < 1:
         raise UserError(f"--nproc must be at least 1, got {args.nproc}")
@@ -91,7 +107,9 @@ def cmd_train(args) -> int:
 def train(args, world, device) -> int:
     """Train in this process: the whole run, or one rank's part of it (rank 0 writes the run directory)."""
     cfg, state, run_dir = prepare(args)
-    if world.distributed:
+    if world.is_main and (line := prepare_data(cfg.data, counting("decoding images"))):
+        print(f"hinge-train: {line}", file=sys.stderr)
+    if world.distributed:  # the other ranks wait here, and find the data prepared
         run_dir = Path(broadcast(str(run_dir)))  # rank 0's (a default name holds the time it was made)
         if not world.is_main:
             trainer = make_trainer(cfg, state, device, world)

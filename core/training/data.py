@@ -13,14 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
 
 from core.config import DataConfig
 from core.base.errors import DataError
 from core.training.digits import embedded_digits
-
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-MAX_IMAGE_PIXELS = 50_000_000  # refuse larger images instead of decoding gigabytes
+from core.training.image_folder import CachedFolder, Progress, cached_folder
 
 
 def ring8_centers() -> torch.Tensor:
@@ -71,7 +68,8 @@ class ImageBank:
     name: str
     images: torch.Tensor
     labels: torch.Tensor | None = None
-    skipped: int = 0
+    skipped: int = 0  # unreadable files left out
+    skipped_where: str = ""  # where they are listed, with why
     kind = "images"
 
     def __len__(self):
@@ -79,21 +77,21 @@ class ImageBank:
 
     def to(self, device):
         labels = None if self.labels is None else self.labels.to(device)
-        return ImageBank(self.name, self.images.to(device), labels, self.skipped)
+        return ImageBank(self.name, self.images.to(device), labels, self.skipped, self.skipped_where)
 
     def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
         """A batch of images; with rows, only those rows of it (the same draws, whatever the rows)."""
-        return self._scaled(self._draw(batch, generator, rows))
+        return self.scaled(self._draw(batch, generator, rows))
 
     def sample_labelled(self, batch: int, generator: torch.Generator, rows: slice = slice(None)):
         """A batch of images and their labels, drawn as `sample` draws them."""
         idx = self._draw(batch, generator, rows)
-        return self._scaled(idx), self.labels[idx]
+        return self.scaled(idx), self.labels[idx]
 
     def _draw(self, batch: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
         return torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)[rows]
 
-    def _scaled(self, idx: torch.Tensor) -> torch.Tensor:
+    def scaled(self, idx: torch.Tensor) -> torch.Tensor:
         return self.images[idx].float().div_(127.5).sub_(1.0)
 
     def check_labels(self, classes: int) -> None:
@@ -109,7 +107,9 @@ class ImageBank:
     def describe(self) -> str:
         n, c, h, w = self.images.shape
         text = f"{self.name}: {n} images, {c}x{h}x{w}"
-        return text + (f" ({self.skipped} unreadable files skipped)" if self.skipped else "")
+        if self.skipped:
+            text += f" ({self.skipped} unreadable files skipped{', ' + self.skipped_where if self.skipped_where else ''})"
+        return text
 
 
 def fit_images(images: torch.Tensor, size: int, channels: int) -> torch.Tensor:
@@ -198,37 +198,29 @@ def load_torchvision(name: str, root: Path, download: bool) -> ImageBank:
 
 # --- any folder of images -----------------------------------------------------------------------
 
-def _decode(path: Path, size: int, channels: int) -> torch.Tensor:
-    with Image.open(path) as img:
-        if img.width * img.height > MAX_IMAGE_PIXELS:
-            raise ValueError(f"{img.width}x{img.height} is too large")
-        img.draft("RGB" if channels == 3 else "L", (size, size))  # JPEG: decode at reduced scale
-        img = img.convert("RGBA").convert("RGB") if img.mode in ("P", "PA", "LA", "RGBA") else img
-        img = img.convert("RGB" if channels == 3 else "L")
-        scale = size / min(img.size)
-        new_size = (max(size, round(img.width * scale)), max(size, round(img.height * scale)))
-        img = img.resize(new_size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-        left, top = (new_size[0] - size) // 2, (new_size[1] - size) // 2
-        img = img.crop((left, top, left + size, top + size))
-        arr = np.asarray(img, dtype=np.uint8)
-    arr = arr[:, :, None] if arr.ndim == 2 else arr
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+def decode_folder(cfg: DataConfig, progress: Progress = lambda done, total: None) -> CachedFolder:
+    """Every image under cfg.root as D receives it (core.training.image_folder), from the cache, decoded first if
+    the folder changed: a launch calls this with a progress bar before the trainer loads the images."""
+    return cached_folder(_existing(cfg.root), cfg.image_size, cfg.channels, cfg.background, progress)
 
 
-def load_image_folder(root: Path, size: int, channels: int) -> ImageBank:
-    """PNG/JPEG/... files under root (nested or flat), resized and center-cropped; unreadable ones skipped."""
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-    if not files:
-        raise DataError(f"no images (png, jpg, ...) found in {root}")
-    images, skipped = [], 0
-    for path in files:
-        try:
-            images.append(_decode(path, size, channels))
-        except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError):
-            skipped += 1
-    if not images:
-        raise DataError(f"none of the {len(files)} image files in {root} could be read")
-    return ImageBank(f"folder {root}", torch.stack(images), None, skipped)
+def prepare_data(cfg: DataConfig, progress: Progress) -> str | None:
+    """Whatever a launch does before the trainer loads its data that takes long enough to be shown: a folder is
+    decoded into the cache (or found there). Returns a line saying what was done, or None."""
+    if cfg.source != "folder":
+        return None
+    folder = decode_folder(cfg, progress)
+    n, skipped = folder.shape[0], len(folder.skipped)
+    done = f"decoded in {folder.seconds:.1f} s and cached" if folder.seconds else "found decoded in the cache"
+    unread = f"; {skipped} unreadable files skipped, listed in {folder.listing}" if skipped else ""
+    return f"{n:,} images of {cfg.root} {done}{unread}"
+
+
+def load_image_folder(cfg: DataConfig) -> ImageBank:
+    folder = decode_folder(cfg)
+    skipped = f"listed in {folder.listing}" if folder.skipped else ""
+    return ImageBank(f"folder {cfg.root}", torch.from_numpy(folder.images(cfg.memory_budget_mb)), None,
+                     len(folder.skipped), skipped)
 
 
 def _existing(root: str) -> Path:
@@ -256,7 +248,7 @@ def load_dataset(cfg: DataConfig, batch_size: int, device: torch.device | str = 
             root = _existing(cfg.root)
         bank = load_torchvision(cfg.name, root, cfg.download)
     elif cfg.source == "folder":
-        bank = load_image_folder(_existing(cfg.root), cfg.image_size, cfg.channels)
+        bank = load_image_folder(cfg)
     else:
         raise DataError(f"unknown data source {cfg.source!r}")
     if len(bank) < batch_size:

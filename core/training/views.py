@@ -52,6 +52,19 @@ def sample_view(trainer, fresh: bool = False) -> Samples:
                    score_field=field.cpu().numpy(), extent=extent, centers=trainer.data.centers.cpu().numpy())
 
 
+def real_grid(trainer) -> np.ndarray:
+    """Real images as D receives them (fit to the model's size and channels, scaled to [-1, 1] and back), as many
+    and laid out as the fixed-z grid: a class-conditional run's a class a column. No RNG is drawn."""
+    bank, count, classes = trainer.data, len(trainer.fixed_z), trainer.cfg.model.classes
+    if classes:
+        members = [torch.nonzero(bank.labels == k).flatten() for k in range(classes)]
+        idx = torch.stack([members[j % classes][(j // classes) % len(members[j % classes])] for j in range(count)
+                           if len(members[j % classes])])
+    else:
+        idx = torch.linspace(0, len(bank) - 1, min(count, len(bank))).long()
+    return image_grid(to_uint8_images(bank.scaled(idx.to(bank.images.device))), cols=classes)
+
+
 def picture(trainer, view: Samples, size: int = 360) -> np.ndarray:
     """A view as one RGB picture: the grid, or the points over D's score field with axes and margins."""
     if view.grid is not None:

@@ -356,18 +356,6 @@ def test_run_menu_switches_spectral_norm_from_the_engines_state(window, qtbot, t
 
 
 @pytest.mark.slow
-def test_a_new_run_shows_its_own_sample_view(window, qtbot, tmp_path):
-    window.samples.raise_()
-    window.start(make_spec(tmp_path, "digits", DIGITS))
-    wait_for(qtbot, lambda: window.model.samples is not None)
-    window.samples.fresh.click()
-    wait_for(qtbot, lambda: window.model.samples.fresh)
-    window.start(make_spec(tmp_path / "second", "digits", DIGITS))  # a new session draws from its fixed z
-    wait_for(qtbot, lambda: window.model.samples is not None and window.model.samples.step > 0)
-    wait_for(qtbot, lambda: not window.samples.fresh.isChecked())
-
-
-@pytest.mark.slow
 def test_a_classifier_in_training_is_shown_as_progress_and_kept_when_the_window_closes(window, qtbot, tmp_path,
                                                                                    monkeypatch):
     """A labelled set without a shipped classifier: the first score waits for one to train (minutes on a
@@ -381,3 +369,4 @@ def test_a_classifier_in_training_is_shown_as_progress_and_kept_when_the_window_
     wait_for(qtbot, lambda: any((tmp_path / "cache").rglob("*.partial.pt")), timeout=90_000)
     window.close()
     assert list((tmp_path / "cache" / "classifiers").glob("*.partial.pt"))
+

@@ -4,10 +4,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QLabel, QStackedWidget, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout
 
 from core.protocol import commands as C
-from core.pictures import grid_cells, image_grid
+from core.pictures import grid_cells, image_grid, read_picture
+from core.storage.layout import RunLayout
 from workbench.colours import FAKE, FAKE_POINTS, REAL, REAL_POINTS, rgba
 from workbench.docks import stacked
 from workbench.model import RunModel
@@ -64,28 +65,43 @@ class SamplesDock(QDockWidget):
         self.fresh = QCheckBox("Fresh random z at each refresh")
         self.fresh.setToolTip("Off: the run's fixed z, so changes over time are the generator's alone")
         self.fresh.toggled.connect(lambda on: self.send(C.SetSampleView(on)))
+        self.real = QCheckBox("Real images, as D receives them")
+        self.real.setToolTip("The run's real.png: the data after decoding, resizing and colour handling, laid out "
+                             "as the samples are; check your data pipeline at a glance")
+        self.real.toggled.connect(self._show_real)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self._extent = None
-        self.setWidget(stacked((self.stack, 1), self.caption, self.fresh))
+        self.setWidget(stacked((self.stack, 1), self.caption, self._toggles()))
         self._version = -1
+        self._view = None  # the newest grid of samples
+        self._real_file = None
         self._grid = None  # the grid as shown
         self._cells = None  # its images, (N, cell, cell, C)
         self._cell = 0
         self._classes = 0
         self.image_view.resizeEvent = self._resized
 
+    def _toggles(self) -> QHBoxLayout:
+        toggles = QHBoxLayout()
+        toggles.addWidget(self.fresh)
+        toggles.addWidget(self.real)
+        toggles.addStretch(1)
+        return toggles
+
     def refresh(self, model: RunModel) -> None:
         if model.samples_version == self._version or model.samples is None:
             return
         self._version = model.samples_version
         view = model.samples
+        self.real.setVisible(view.grid is not None)
         if view.grid is not None:
             self.stack.setCurrentIndex(0)
-            self._cells, self._cell = grid_cells(view.grid, view.cell, view.count, PADDING), view.cell
+            self._view, self._real_file = view, RunLayout(model.info.get("run_dir", "")).real
             self._classes = int(model.info.get("classes") or 0)
-            self._show_grid()
-            self.caption.setText(f"step {view.step} · click a sample to enlarge")
+            if not self.real.isChecked():
+                self._show_cells(grid_cells(view.grid, view.cell, view.count, PADDING), view.cell,
+                                 f"step {view.step} · click a sample to enlarge")
             if self.fresh.isChecked() != view.fresh:  # the engine's view, not the box, is the truth
                 self.fresh.blockSignals(True)
                 self.fresh.setChecked(view.fresh)
@@ -95,6 +111,26 @@ class SamplesDock(QDockWidget):
             self._draw_points(view, model.settings)
             self.caption.setText(f"step {view.step} · grey: real, orange: generated, circles: modes · "
                                  "background: D's score, lines: D = +m_real, D = -m_fake")
+
+    def _show_real(self, on: bool) -> None:
+        """The real images in place of the samples (while on), or the samples again."""
+        view = self._view
+        if view is None:
+            return
+        real = read_picture(self._real_file) if on else None
+        if on and real is None:
+            self.caption.setText(f"no real images to show: {self._real_file} cannot be read")
+        elif on:
+            self._show_cells(grid_cells(real, view.cell, view.count, PADDING), view.cell,
+                             f"real images as D receives them ({self._real_file.name}) · click one to enlarge")
+        else:
+            self._show_cells(grid_cells(view.grid, view.cell, view.count, PADDING), view.cell,
+                             f"step {view.step} · click a sample to enlarge")
+
+    def _show_cells(self, cells: np.ndarray, cell: int, caption: str) -> None:
+        self._cells, self._cell = cells, cell
+        self._show_grid()
+        self.caption.setText(caption)
 
     def _show_grid(self) -> None:
         """The images tiled to fill the view: as many a row as shows them largest at its size now."""
@@ -139,7 +175,8 @@ class SamplesDock(QDockWidget):
         if not (0 <= col < cols and 0 <= index < len(self._cells)):
             return
         event.accept()
-        self.show_enlarged(np.ascontiguousarray(self._cells[index]), f"sample {index}")
+        self.show_enlarged(np.ascontiguousarray(self._cells[index]),
+                           f"{'real image' if self.real.isChecked() else 'sample'} {index}")
 
     def show_enlarged(self, cell: np.ndarray, title: str) -> QDialog:
         h, w, c = cell.shape

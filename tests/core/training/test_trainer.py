@@ -132,6 +132,30 @@ def test_telemetry_histograms_and_samples(tmp_path, tiny_digits_config, tiny_rin
     assert list((tmp_path / "ring" / "samples" / "timelapse").glob("step-*.png"))
 
 
+@pytest.mark.parametrize("classes", [0, 10])
+def test_a_run_writes_its_real_images_as_d_receives_them_laid_out_as_its_samples(tmp_path, tiny_digits_config,
+                                                                                   classes):
+    from dataclasses import replace
+    from core.config import validate
+    from core.pictures import grid_cells, read_picture
+    from core.training.data import load_dataset
+
+    cfg = tiny_digits_config()
+    cfg = validate(replace(cfg, model=replace(cfg.model, classes=classes)))
+    published = []
+    run_session(cfg, tmp_path, 1, publish=published.append)
+    real = read_picture(tmp_path / "real.png")
+    view = [t.samples for t in published if t.samples is not None][0]
+    assert real.shape == view.grid.shape  # the same count and layout as the fixed-z grid beside it
+    cells = grid_cells(real, view.cell, view.count)
+    bank = load_dataset(cfg.data, 8)
+    for i, cell in enumerate(cells):
+        matches = (bank.images[:, 0] == torch.from_numpy(cell[:, :, 0])).flatten(1).all(1)
+        assert matches.any()  # a real image, exactly as held (after the fit to the model's size)
+        if classes:
+            assert i % classes in bank.labels[matches]  # a class a column, as the class-conditional samples
+
+
 def test_divergence_pauses_and_never_checkpoints(tmp_path, tiny_digits_config):
     cfg = tiny_digits_config()
     trainer = Trainer(cfg, "cpu")
