@@ -198,18 +198,26 @@ def load_torchvision(name: str, root: Path, download: bool) -> ImageBank:
 
 # --- any folder of images -----------------------------------------------------------------------
 
+_prepared: dict[tuple, CachedFolder] = {}  # folders prepare_data found, for the load that follows it
+
+
+def _folder_settings(cfg: DataConfig) -> tuple:
+    return cfg.root, cfg.image_size, cfg.channels, cfg.background
+
+
 def decode_folder(cfg: DataConfig, progress: Progress = lambda done, total: None) -> CachedFolder:
     """Every image under cfg.root as D receives it (core.training.image_folder), from the cache, decoded first if
-    the folder changed: a launch calls this with a progress bar before the trainer loads the images."""
+    the folder changed."""
     return cached_folder(_existing(cfg.root), cfg.image_size, cfg.channels, cfg.background, progress)
 
 
 def prepare_data(cfg: DataConfig, progress: Progress) -> str | None:
-    """Whatever a launch does before the trainer loads its data that takes long enough to be shown: a folder is
-    decoded into the cache (or found there). Returns a line saying what was done, or None."""
+    """Whatever a launch does before the trainer loads its data that takes long enough to be shown (with a progress
+    bar): a folder is decoded into the cache, or found there, and handed to the load that follows (a large folder
+    is not listed twice). Returns a line saying what was done, or None."""
     if cfg.source != "folder":
         return None
-    folder = decode_folder(cfg, progress)
+    folder = _prepared[_folder_settings(cfg)] = decode_folder(cfg, progress)
     n, skipped = folder.shape[0], len(folder.skipped)
     done = f"decoded in {folder.seconds:.1f} s and cached" if folder.seconds else "found decoded in the cache"
     unread = f"; {skipped} unreadable files skipped, listed in {folder.listing}" if skipped else ""
@@ -217,7 +225,7 @@ def prepare_data(cfg: DataConfig, progress: Progress) -> str | None:
 
 
 def load_image_folder(cfg: DataConfig) -> ImageBank:
-    folder = decode_folder(cfg)
+    folder = _prepared.pop(_folder_settings(cfg), None) or decode_folder(cfg)
     skipped = f"listed in {folder.listing}" if folder.skipped else ""
     return ImageBank(f"folder {cfg.root}", torch.from_numpy(folder.images(cfg.memory_budget_mb)), None,
                      len(folder.skipped), skipped)

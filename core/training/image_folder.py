@@ -68,23 +68,42 @@ def decode(path: Path, size: int, channels: int, background: tuple[int, int, int
     return (arr[:, :, None] if arr.ndim == 2 else arr).transpose(2, 0, 1)
 
 
-def image_files(root: Path) -> list[Path]:
-    """The image files under root, nested or flat, in name order (hidden files and folders left out)."""
-    files = []
-    for folder, subfolders, names in os.walk(root, followlinks=True):
-        subfolders[:] = sorted(s for s in subfolders if not s.startswith("."))
-        files += [Path(folder) / n for n in names
-                  if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_EXTENSIONS]
-    return sorted(files)
+@dataclass(frozen=True)
+class Listing:
+    """The image files under a folder, nested or flat, in name order (hidden files and folders left out), each
+    with its size and modification time: what says whether the folder changed. One stat a file, no more."""
 
+    root: Path
+    files: tuple[str, ...]  # relative paths
+    stamps: tuple[tuple[int, int], ...]  # (size, mtime_ns) of each
 
-def folder_key(root: Path, files: list[Path], size: int, channels: int, background: tuple) -> str:
-    """Changes whenever a file is added, removed, renamed, rewritten or touched, or the pixels would differ."""
-    digest = hashlib.sha256(json.dumps([DECODER_VERSION, size, channels, list(background)]).encode())
-    for path in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:24]
+    @classmethod
+    def of(cls, root: Path) -> Listing:
+        found, folders, seen = [], [""], set()
+        while folders:
+            relative = folders.pop()
+            stat = os.stat(root / relative)
+            if (stat.st_dev, stat.st_ino) in seen:  # a link back to a folder already listed
+                continue
+            seen.add((stat.st_dev, stat.st_ino))
+            with os.scandir(root / relative) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    name = f"{relative}/{entry.name}" if relative else entry.name
+                    if entry.is_dir():
+                        folders.append(name)
+                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
+                        stat = entry.stat()
+                        found.append((name, stat.st_size, stat.st_mtime_ns))
+        found.sort()
+        return cls(root, tuple(f[0] for f in found), tuple((f[1], f[2]) for f in found))
+
+    def key(self, size: int, channels: int, background: tuple) -> str:
+        """Changes whenever a file is added, removed, renamed, rewritten or touched, or the pixels would differ."""
+        digest = hashlib.sha256(json.dumps([DECODER_VERSION, size, channels, list(background)]).encode())
+        digest.update("\n".join(f"{name}\0{s}\0{t}" for name, (s, t) in zip(self.files, self.stamps)).encode())
+        return digest.hexdigest()[:24]
 
 
 @dataclass
@@ -140,12 +159,12 @@ def cached_folder(root: Path, size: int, channels: int, background: str = "white
                   progress: Progress = lambda done, total: None, workers: int = 0) -> CachedFolder:
     """The folder in the cache, decoded first when it (or the settings) changed since it was last decoded."""
     rgb = colour_setting("data.background", background)
-    files = image_files(root)
-    if not files:
+    listing = Listing.of(root)
+    if not listing.files:
         raise DataError(f"no images (png, jpg, ...) found in {root}")
     folder = cache_dir() / "folders"
     folder.mkdir(parents=True, exist_ok=True)
-    key = folder_key(root, files, size, channels, rgb)
+    key = listing.key(size, channels, rgb)
     meta_path, data_path = folder / f"{key}.json", folder / f"{key}.u8"
     started = time.monotonic()
     meta = _read_meta(meta_path, data_path)
@@ -153,18 +172,19 @@ def cached_folder(root: Path, size: int, channels: int, background: str = "white
     if decoded:
         partial = folder / f".{key}.{os.getpid()}.u8"
         try:
+            files = [root / name for name in listing.files]
             count, failed = _decode_into(partial, files, size, channels, rgb, progress, workers or usable_cores())
             os.replace(partial, data_path)
         finally:
             partial.unlink(missing_ok=True)
-        meta = {"root": str(root), "shape": [count, channels, size, size], "files": len(files),
+        meta = {"root": str(root), "shape": [count, channels, size, size], "files": len(listing.files),
                 "skipped": [{"file": str(p.relative_to(root)), "why": why} for p, why in failed]}
         write_atomically(meta_path, json.dumps(meta, indent=1))
     cached = CachedFolder(data_path, tuple(meta["shape"]), meta["skipped"],
                           time.monotonic() - started if decoded else 0.0)
     if cached.shape[0] == 0:
         first = cached.skipped[0]
-        raise DataError(f"none of the {len(files)} image files in {root} could be read "
+        raise DataError(f"none of the {len(listing.files)} image files in {root} could be read "
                         f"(the first, {first['file']}: {first['why']})")
     return cached
 
