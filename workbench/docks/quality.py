@@ -103,10 +103,11 @@ class QualityDock(QDockWidget):
         top.addWidget(self.status, 1)
         top.addWidget(self.evaluate_button)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Plot"))
+        plot_label = QLabel("Plot")
+        row.addWidget(plot_label)
         row.addWidget(self.choice, 1)
         row.addWidget(self.x_axis)
-        self.scored = [self.table, self.choice, self.x_axis, self.plot]  # hidden until there is a score to show
+        self.scored = [self.table, plot_label, self.choice, self.x_axis, self.plot]  # hidden until there is a score
         self.setWidget(stacked(top, self.table, row, (self.plot, 1)))
         self._results: list[dict] = []
         self._drawn = None
