@@ -54,6 +54,16 @@ def unused_settings(loss: str) -> dict[str, str]:
     return {"loss.margin_real": why, "loss.margin_fake": why}
 
 
+def augment_policies(setting: str) -> tuple[str, ...]:
+    """train.augment: 'off', or a comma-separated choice of AUGMENTATIONS -> those asked for, in the order they
+    apply."""
+    asked = set() if setting == "off" else {part.strip() for part in str(setting).split(",")}
+    if asked - set(AUGMENTATIONS) or not (asked or setting == "off"):
+        raise ConfigError(f"train.augment must be 'off' or any of {', '.join(AUGMENTATIONS)} joined by commas "
+                          f"(DiffAugment's full policy: color,translation,cutout), got {setting!r}")
+    return tuple(name for name in AUGMENTATIONS if name in asked)
+
+
 def _choice(name: str, value: str, options) -> None:
     if value not in options:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, options))}; got {value!r}")
@@ -111,9 +121,8 @@ def validate(cfg: Config) -> Config:
     if not (math.isfinite(t.g_ema) and 0.0 <= t.g_ema < 1.0):
         raise ConfigError(f"train.g_ema must be 0 (off) or a decay in (0, 1), got {t.g_ema!r}")
     _choice("train.precision", t.precision, PRECISIONS)
-    _choice("train.augment", t.augment, AUGMENTATIONS)
-    if t.augment != "off" and cfg.is_2d:
-        raise ConfigError("train.augment shifts images; the 2D presets have none (set it to off)")
+    if augment_policies(t.augment) and cfg.is_2d:
+        raise ConfigError("train.augment transforms images; the 2D presets have none (set it to off)")
     _choice("train.channels_last", t.channels_last, SWITCHES)
     check_compile(t.compile)
     if cfg.eval.every < 0:

@@ -14,7 +14,7 @@ DATA_SOURCES = (*POINT_SOURCES, "digits", "idx", "torchvision", "folder")
 TORCHVISION_NAMES = ("MNIST", "FashionMNIST", "CIFAR10")
 LOSS_KINDS = ("hinge", "bce", "wasserstein")
 PRECISIONS = ("fp32", "bf16", "auto")
-AUGMENTATIONS = ("off", "translation")
+AUGMENTATIONS = ("color", "translation", "cutout")  # DiffAugment's policies, in the order they apply
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 SWITCHES = ("auto", "on", "off")
 DISCRIMINATORS = ("sn", "bn")
@@ -84,7 +84,8 @@ class TrainConfig:
     samples_every_s: float = 2.0
     n_fixed: int = 64
     threads: int = 0  # CPU threads of the step; 0: as many as other processes leave free (core/base/cpu.py)
-    augment: str = "off"  # "translation": DiffAugment's random shifts of real and fake images before D
+    augment: str = "off"  # DiffAugment before D, on real and fake: "off" or policies joined by commas, e.g. "translation"
+    # (random shifts) or "color,translation,cutout" (Zhao et al.'s full policy; core/training/augment.py)
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
     precision: str = "fp32"  # "bf16": forwards under bf16 autocast (spectral norm's power iteration stays fp32);
     # "auto": bf16 for image models on a CPU with bf16 instructions (core.training.speedups.resolve_precision), else fp32

@@ -9,12 +9,12 @@ import torch
 
 from core.base.cpu import free_cores, usable_cores
 from core.base.errors import ConfigError
-from core.config import (Config, check_loss, check_lr, check_margin, check_n_dis, check_threads, from_dict, settings_of,
-                         with_settings)
+from core.config import (Config, augment_policies, check_loss, check_lr, check_margin, check_n_dis, check_threads,
+                         from_dict, settings_of, with_settings)
 from core.distributed.batchnorm import AllReduceBatchNorm2d
 from core.distributed.world import ONE_PROCESS, World, check_world
 from core.training.adam import Adam
-from core.training.augment import translate
+from core.training.augment import augment
 from core.training.checkpoint import load_module_state
 from core.training.compat import lerp_all_
 from core.training.data import load_dataset
@@ -87,6 +87,7 @@ class Trainer:
             self.data.check_labels(cfg.model.classes)
         self.cfg, self.precision_why = resolve_precision(cfg, self.data.kind, self.device)
         self.settings = settings_of(self.cfg, threads)
+        self.augment_policies = augment_policies(cfg.train.augment)
         self.G, self.D = build_models(cfg, AllReduceBatchNorm2d if world.distributed else torch.nn.BatchNorm2d)
         init_weights(self.G)
         init_weights(self.D)
@@ -126,9 +127,7 @@ class Trainer:
         return real.contiguous(memory_format=self.fast.memory_format), labels
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
-        if self.cfg.train.augment == "translation":
-            return translate(images, self.generator, batch=self.cfg.train.batch_size, rows=self.rows)
-        return images
+        return augment(images, self.augment_policies, self.generator, batch=self.cfg.train.batch_size, rows=self.rows)
 
     def _scores(self, real, fake, real_labels, fake_labels):
         """D on (augmented) real and fake: one forward on the concatenated batch unless D has BatchNorm."""
