@@ -84,8 +84,8 @@ class TrainConfig:
     samples_every_s: float = 2.0
     n_fixed: int = 64
     threads: int = 0  # CPU threads of the step; 0: as many as other processes leave free (core/base/cpu.py)
-    augment: str = "off"  # DiffAugment before D, on real and fake: "off" or policies joined by commas, e.g. "translation"
-    # (random shifts) or "color,translation,cutout" (Zhao et al.'s full policy; core/training/augment.py)
+    augment: str = "off"  # DiffAugment before D, on real and fake: "off" or policies joined by commas, such as
+    # "translation" (random shifts) or "color,translation,cutout" (Zhao et al.'s full policy; core/training/augment.py)
     g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for every sample; 0: off
     precision: str = "fp32"  # "bf16": forwards under bf16 autocast (spectral norm's power iteration stays fp32);
     # "auto": bf16 for image models on a CPU with bf16 instructions (core.training.speedups.resolve_precision), else fp32

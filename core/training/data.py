@@ -108,7 +108,8 @@ class ImageBank:
         n, c, h, w = self.images.shape
         text = f"{self.name}: {n} images, {c}x{h}x{w}"
         if self.skipped:
-            text += f" ({self.skipped} unreadable files skipped{', ' + self.skipped_where if self.skipped_where else ''})"
+            where = f", {self.skipped_where}" if self.skipped_where else ""
+            text += f" ({self.skipped} unreadable files skipped{where})"
         return text
 
 

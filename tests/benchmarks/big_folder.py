@@ -35,7 +35,8 @@ def make_jpegs(folder: Path, start: int, stop: int) -> None:
         draw = ImageDraw.Draw(image)
         for _ in range(3):
             x, y = rng.integers(0, 80, 2)
-            draw.ellipse((x, y, x + rng.integers(8, 40), y + rng.integers(8, 40)), fill=tuple(rng.integers(0, 256, 3).tolist()))
+            colour = tuple(rng.integers(0, 256, 3).tolist())
+            draw.ellipse((x, y, x + rng.integers(8, 40), y + rng.integers(8, 40)), fill=colour)
         sub = folder / f"{i // 100:05d}"
         sub.mkdir(exist_ok=True)
         image.save(sub / f"{i:07d}.jpg", quality=85)
@@ -81,8 +82,8 @@ def main():
         command = [sys.executable, "-c", code]
     else:
         run_dir = tempfile.mkdtemp(prefix="big-folder-run-")
-        command = [sys.executable, "-m", "core.cli", "train", "--preset", "folder", "--steps", "1", "--run-dir", run_dir,
-                   "--set", f"data.root={folder}", "--set", f"data.image_size={args.size}"]
+        command = [sys.executable, "-m", "core.cli", "train", "--preset", "folder", "--steps", "1",
+                   "--run-dir", run_dir, "--set", f"data.root={folder}", "--set", f"data.image_size={args.size}"]
     print(f"{folder} at {args.size} px ({'data path only' if args.decode_only else 'hinge-train train, one step'})")
     for launch in range(1, args.launches + 1):
         if not args.decode_only:

@@ -39,11 +39,11 @@ def test_color_moves_brightness_saturation_and_contrast_per_image_and_passes_gra
     assert spread.min() < 0.6 and spread.max() > 1.2  # saturation x 0..2, contrast x 0.5..1.5
     out.sum().backward()
     assert x.grad.abs().sum() > 0
-    grey = torch.rand(4, 1, 8, 8)
+    grey = torch.rand(4, 1, 8, 8)  # no saturation to scale: brightness and contrast only, a shift and a scale
     shifted = color(grey, torch.Generator().manual_seed(1))
-    assert torch.allclose(shifted - shifted.mean(dim=[2, 3], keepdim=True),
-                          (grey - grey.mean(dim=[2, 3], keepdim=True)) * (shifted.std(dim=[2, 3], keepdim=True)
-                                                                        / grey.std(dim=[2, 3], keepdim=True)), atol=1e-5)
+    centred = grey - grey.mean(dim=[2, 3], keepdim=True)
+    scale = shifted.std(dim=[2, 3], keepdim=True) / grey.std(dim=[2, 3], keepdim=True)
+    assert torch.allclose(shifted - shifted.mean(dim=[2, 3], keepdim=True), centred * scale, atol=1e-5)
 
 
 def test_cutout_blanks_one_square_of_half_the_side_in_each_image():

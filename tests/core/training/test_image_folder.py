@@ -74,7 +74,8 @@ def folder_of(tmp_path: Path, n: int) -> Path:
     (root / "nested").mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (12, 10, 3), np.uint8)).save(root / ("nested" if i % 2 else "") / f"{i}.png")
+        folder = root / "nested" if i % 2 else root
+        Image.fromarray(rng.integers(0, 255, (12, 10, 3), np.uint8)).save(folder / f"{i}.png")
     return root
 
 
