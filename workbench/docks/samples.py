@@ -68,7 +68,7 @@ class SamplesDock(QDockWidget):
         self.real = QCheckBox("Real images, as D receives them")
         self.real.setToolTip("The run's real.png: the data after decoding, resizing and colour handling, laid out "
                              "as the samples are; check your data pipeline at a glance")
-        self.real.toggled.connect(self._show_real)
+        self.real.toggled.connect(lambda on: self._show_chosen())
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self._extent = None
@@ -100,8 +100,7 @@ class SamplesDock(QDockWidget):
             self._view, self._real_file = view, RunLayout(model.info.get("run_dir", "")).real
             self._classes = int(model.info.get("classes") or 0)
             if not self.real.isChecked():
-                self._show_cells(grid_cells(view.grid, view.cell, view.count, PADDING), view.cell,
-                                 f"step {view.step} · click a sample to enlarge")
+                self._show_chosen()
             if self.fresh.isChecked() != view.fresh:  # the engine's view, not the box, is the truth
                 self.fresh.blockSignals(True)
                 self.fresh.setChecked(view.fresh)
@@ -112,23 +111,22 @@ class SamplesDock(QDockWidget):
             self.caption.setText(f"step {view.step} · grey: real, orange: generated, circles: modes · "
                                  "background: D's score, lines: D = +m_real, D = -m_fake")
 
-    def _show_real(self, on: bool) -> None:
-        """The real images in place of the samples (while on), or the samples again."""
+    def _show_chosen(self) -> None:
+        """The newest samples, or the real images in their place while *Real images* is ticked."""
         view = self._view
         if view is None:
             return
-        real = read_picture(self._real_file) if on else None
-        if on and real is None:
+        if not self.real.isChecked():
+            self._show_cells(view.grid, view, f"step {view.step} · click a sample to enlarge")
+        elif (real := read_picture(self._real_file)) is None:
             self.caption.setText(f"no real images to show: {self._real_file} cannot be read")
-        elif on:
-            self._show_cells(grid_cells(real, view.cell, view.count, PADDING), view.cell,
-                             f"real images as D receives them ({self._real_file.name}) · click one to enlarge")
         else:
-            self._show_cells(grid_cells(view.grid, view.cell, view.count, PADDING), view.cell,
-                             f"step {view.step} · click a sample to enlarge")
+            self._show_cells(real, view, f"real images as D receives them ({self._real_file.name}) · click one to "
+                                         "enlarge")
 
-    def _show_cells(self, cells: np.ndarray, cell: int, caption: str) -> None:
-        self._cells, self._cell = cells, cell
+    def _show_cells(self, grid: np.ndarray, view, caption: str) -> None:
+        """A grid laid out as `view`'s (its cell size and count), re-tiled to fill the dock."""
+        self._cells, self._cell = grid_cells(grid, view.cell, view.count, PADDING), view.cell
         self._show_grid()
         self.caption.setText(caption)
 
