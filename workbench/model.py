@@ -14,8 +14,8 @@ from core.protocol.telemetry import STAT_NAMES, Samples, Scores, Settings, Telem
 from core.storage.layout import RunLayout
 from core.storage.metrics_csv import read_metrics
 
-MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "pause", "diverged", "alert",
-                "rewind"}
+MARKER_KINDS = {"set_margins", "set_spectral_norm", "set_learning_rates", "set_n_dis", "set_loss", "set_augment",
+                "pause", "diverged", "alert", "rewind"}
 
 
 class History:

@@ -87,6 +87,12 @@ def validate(cfg: Config) -> Config:
     _positive("data.n_samples", d.n_samples)
     colour_setting("data.background", d.background)
     _positive("data.memory_budget_mb", d.memory_budget_mb)
+    if d.labels and d.source != "folder":
+        raise ConfigError(f"data.labels names a folder's classes; data.source {d.source!r} has its own (set it to '')")
+    if not (math.isfinite(d.holdout) and 0.0 <= d.holdout <= 0.5):
+        raise ConfigError(f"data.holdout must be a share of the images from 0 (none) to 0.5, got {d.holdout!r}")
+    if d.holdout and cfg.is_2d:
+        raise ConfigError("data.holdout holds out images; the 2D presets have none (set it to 0)")
     _choice("model.discriminator", m.discriminator, DISCRIMINATORS)
     _choice("model.g_upsample", m.g_upsample, UPSAMPLINGS)
     _choice("model.g_depth", m.g_depth, DEPTHS)
@@ -138,9 +144,10 @@ def validate(cfg: Config) -> Config:
 
 
 def _validate_health(h: HealthConfig) -> None:
-    for name in ("window", "diverge_window", "stall_window", "cover_patience"):
+    for name in ("window", "diverge_window", "stall_window", "cover_patience", "memorise_every", "memorise_probes"):
         _positive(f"health.{name}", getattr(h, name))
-    for name in ("overpower_inside", "collapse_diversity", "collapse_classes", "collapse_drop", "cover_share"):
+    for name in ("overpower_inside", "collapse_diversity", "collapse_classes", "collapse_drop", "cover_share",
+                 "memorise_gap"):
         value = getattr(h, name)
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise ConfigError(f"health.{name} must be a share from 0 to 1, got {value!r}")

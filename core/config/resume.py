@@ -8,7 +8,7 @@ from core.config.schema import Config
 # Everything else (losses, margins, optimizer, spectral norm, n_dis, batch size, speed options, evaluation,
 # data.root of a moved folder) takes effect on resume.
 FIXED_ON_RESUME = ("data.source", "data.name", "data.image_size", "data.channels", "data.n_samples",
-                   "model.z_dim", "model.g_width", "model.g_upsample", "model.g_depth", "model.d_width",
+                   "data.background", "data.labels", "data.holdout", "model.z_dim", "model.g_width", "model.g_upsample", "model.g_depth", "model.d_width",
                    "model.d_depth", "model.discriminator", "model.classes", "model.mlp_hidden", "model.mlp_depth",
                    "train.seed", "train.n_fixed")
 

@@ -38,6 +38,10 @@ class DataConfig:
     n_samples: int = 10000  # size of the embedded digits set
     background: str = "white"  # a folder's transparent pixels are composited over this colour (name or #rrggbb)
     memory_budget_mb: int = 2048  # a folder's decoded images beyond this train memory-mapped from the cache
+    labels: str = ""  # a folder's classes: "" (none), "folders" (each image's first subfolder) or a CSV file of
+    # file,class rows (file relative to data.root); images without a label are left out
+    holdout: float = 0.0  # this share of the images is held out, never trained on (every 1/holdout-th in file
+    # order): the health watch compares D on them with D on trained ones (d_memorises)
 
 
 @dataclass
@@ -124,6 +128,10 @@ class HealthConfig:
     stall_sample_change: float = 0.002  # ... and the fixed-z samples less than this (mean abs, data range 1)
     stall_weight_change: float = 0.001  # ... and G's weights less than this share of their size: a converged G
     # still moves its weights (the samples stay because its moves balance), a stuck one does not
+    memorise_every: int = 200  # d_memorises: D is probed on trained, held-out (data.holdout) and fake images every
+    memorise_gap: float = 0.5  # ... this many steps; an alert when held-out reals score this far from the trained
+    # towards the fakes ((D_train - D_held) / (D_train - D_fake), averaged over the last memorise_probes probes)
+    memorise_probes: int = 5
     auto_rewind: int = 0  # rewind to the last checkpoint before an alert automatically, at most this often
     apply_suggestion: bool = False  # with auto_rewind: also apply the alert's suggested change
 

@@ -12,7 +12,7 @@ from core.protocol.telemetry import Settings
 def settings_of(cfg: Config, threads: int) -> Settings:
     """The steerable settings a config starts a run with (threads: the count the trainer chose)."""
     return Settings(cfg.loss.margin_real, cfg.loss.margin_fake, cfg.model.spectral_norm, cfg.optim.lr_g,
-                    cfg.optim.lr_d, cfg.train.n_dis, threads, cfg.loss.kind)
+                    cfg.optim.lr_d, cfg.train.n_dis, threads, cfg.loss.kind, cfg.train.augment)
 
 
 def with_settings(cfg: Config, s: Settings) -> Config:
@@ -22,4 +22,5 @@ def with_settings(cfg: Config, s: Settings) -> Config:
     out.loss.kind, out.loss.margin_real, out.loss.margin_fake = s.loss, s.margin_real, s.margin_fake
     out.model.spectral_norm, out.train.n_dis = s.spectral_norm, s.n_dis
     out.optim.lr_g, out.optim.lr_d = s.lr_g, s.lr_d
+    out.train.augment = s.augment
     return out

@@ -191,6 +191,44 @@ def not_covering(quality: dict, seen: list[tuple[int, int]], h: HealthConfig, ru
         {"kind": "set_learning_rates", "lr_g": o.lr_g / 2, "lr_d": o.lr_d / 2})
 
 
+FULL_AUGMENT = "color,translation,cutout"
+
+
+def memorise_gap(probes: list[dict]) -> float | None:
+    """d_memorises' signal over the probes' window: how far D's mean score on held-out reals has moved from its
+    score on the reals it trains on towards its score on fakes, (D_train - D_held) / (D_train - D_fake): 0 where
+    D scores unseen images as it scores its training images (it learned the data), 1 where it scores them as
+    fakes (it learned the images). None while D barely tells reals from fakes (the ratio is noise then)."""
+    trained, held, fake = (float(np.mean([p[k] for p in probes])) for k in ("d_train", "d_held", "d_fake"))
+    apart = trained - fake
+    return (trained - held) / apart if apart > 0.1 else None
+
+
+def d_memorises(probes: list[dict], h: HealthConfig, run: RunFacts, active: bool = False) -> Finding | None:
+    """D memorises its training images (Karras et al. 2020, ADA: the held-out reals' scores drift towards the
+    fakes' while the training reals' stay): the losses look fine, but G is being taught the training images,
+    not the data, and the samples' quality turns. Once raised, the alert holds until the gap is under half the
+    threshold. `probes`: the last memorise_probes probes, each with D's mean score on a fixed set of training
+    reals, held-out reals and fixed-z fakes, and r_t (ADA's heuristic: the share of training reals D scores
+    positive, minus the share it scores negative)."""
+    gap = memorise_gap(probes)
+    if gap is None or gap <= h.memorise_gap * (0.5 if active else 1.0):
+        return None
+    last, o = probes[-1], run.settings
+    if o.augment != FULL_AUGMENT:
+        suggestion, action = (f"switch DiffAugment's full policy on ({o.augment} -> {FULL_AUGMENT}): D then never "
+                              "sees the same image twice"), {"kind": "set_augment", "policies": FULL_AUGMENT}
+    else:
+        suggestion, action = f"halve D's learning rate ({o.lr_d:g} -> {o.lr_d / 2:g})", \
+            {"kind": "set_learning_rates", "lr_d": o.lr_d / 2}
+    return Finding(
+        f"D is memorising its training images: held-out reals score {last['d_held']:.2f} against {last['d_train']:.2f} "
+        f"for the reals it trains on and {last['d_fake']:.2f} for fakes, {gap:.0%} of the way from real to fake over "
+        f"the last {len(probes)} probes (r_t {last['r_t']:.2f}).",
+        {"steps": [int(probes[0]["step"]), int(last["step"])], "gap": gap, "d_train": last["d_train"],
+         "d_held": last["d_held"], "d_fake": last["d_fake"], "r_t": last["r_t"]}, suggestion, action)
+
+
 def coverage_share(quality: dict) -> float | None:
     """not_covering's signal: the share of the classes (2D: modes) present."""
     coverage = coverage_of(quality)

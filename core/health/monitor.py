@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import HealthConfig
-from core.health.detectors import (Finding, RunFacts, collapse_signal, coverage_of, coverage_share, d_overpowers,
-                                   divergence_limit, diverging, diversity_of, g_collapse, inside_share,
-                                   mean_abs_score, not_covering, stalled)
+from core.health.detectors import (Finding, RunFacts, collapse_signal, coverage_of, coverage_share, d_memorises,
+                                   d_overpowers, divergence_limit, diverging, diversity_of, g_collapse, inside_share,
+                                   mean_abs_score, memorise_gap, not_covering, stalled)
 from core.protocol.states import EventKind
 
-DETECTORS = ("d_overpowers", "g_collapse", "not_covering", "diverging", "stalled")
+DETECTORS = ("d_overpowers", "g_collapse", "not_covering", "d_memorises", "diverging", "stalled")
 WINDOW_STATS = ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "real_violation_rate", "fake_violation_rate")
 
 
@@ -67,8 +67,10 @@ class HealthMonitor:
     """Runs the detectors on what the session drains; `update` returns the events to record (alert raised,
     alert cleared), in order."""
 
-    def __init__(self, health: HealthConfig, evaluated: bool):
+    def __init__(self, health: HealthConfig, evaluated: bool, held_out: bool = False):
         self.health, self.evaluated = health, evaluated  # evaluated: scores come (eval.every), so g_collapse judges
+        self.held_out = held_out  # images are held out (data.holdout), so d_memorises judges
+        self.probes: list[dict] = []  # d_memorises' last probes of D
         self.window = StepWindow(max(health.window, health.diverge_window, health.stall_window))
         self.views: list = []  # (step, fixed-z sample array in [0, 1] units, a fixed sample of G's weights)
         self.active: dict[str, Alert] = {}
@@ -78,11 +80,13 @@ class HealthMonitor:
         self._healthy_since: dict[str, int] = {}  # an active alert's detector: first step it saw no failure
         if not evaluated:
             self.readings["g_collapse"] = self.readings["not_covering"] = Reading("off", note="no scores: eval.every is 0")
+        if not held_out:
+            self.readings["d_memorises"] = Reading("off", note="no held-out images: data.holdout is 0")
 
     def reset(self) -> list[dict]:
         """Forget the windows (after a rewind); the active alerts clear."""
         cleared = [self._cleared(name, "rewound") for name in list(self.active)]
-        self.__init__(self.health, self.evaluated)
+        self.__init__(self.health, self.evaluated, self.held_out)
         return cleared
 
     def observe_view(self, step: int, picture: np.ndarray, weights: np.ndarray) -> None:
@@ -91,7 +95,8 @@ class HealthMonitor:
         while len(self.views) > 2 and self.views[1][0] <= horizon:  # keep one view at or before the horizon
             self.views.pop(0)
 
-    def update(self, run: RunFacts, step: int, steps: np.ndarray, scalars: dict, quality=()) -> list[dict]:
+    def update(self, run: RunFacts, step: int, steps: np.ndarray, scalars: dict, quality=(), probe=None) -> list[dict]:
+        """probe: D's scores on training, held-out and fake images (d_memorises), when one was taken."""
         h = self.health
         if not h.enabled:
             return []
@@ -111,6 +116,14 @@ class HealthMonitor:
             ready = w if change is not None else None
             events += self._judge("stalled", step, ready and stalled(ready, *change, h, run), ready,
                                   change and change[0], h.stall_sample_change)
+        if probe is not None and self.held_out:
+            self.probes = [*self.probes, probe][-h.memorise_probes:]
+            over = [p["step"] for p in self.probes if (memorise_gap([p]) or 0.0) > h.memorise_gap]
+            since = over[0] if over else self.probes[-1]["step"]  # the first probe that showed it
+            ready = {"steps": [since]} if len(self.probes) == h.memorise_probes else None
+            found = ready and d_memorises(self.probes, h, run, "d_memorises" in self.active)
+            events += self._judge("d_memorises", int(probe["step"]), found, ready, ready and memorise_gap(self.probes),
+                                  h.memorise_gap)
         for result in quality:
             if "error" not in result:
                 step_of = int(result["step"])

@@ -43,6 +43,12 @@ class SetLoss:
 
 
 @dataclass(frozen=True)
+class SetAugment:
+    policies: str  # "off" or DiffAugment's policies joined by commas (color,translation,cutout), as train.augment
+    kind = "set_augment"
+
+
+@dataclass(frozen=True)
 class SetThreads:
     threads: int  # CPU threads for the training step; 0: follow the cores other processes leave free
     kind = "set_threads"
@@ -104,12 +110,12 @@ class Stop:
     kind = "stop"
 
 
-ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetThreads, SetSampleView, Pause, Resume,
-       Step, SaveCheckpoint, ExportSamples, Evaluate, Rewind, Stop)
+ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetAugment, SetThreads, SetSampleView, Pause,
+       Resume, Step, SaveCheckpoint, ExportSamples, Evaluate, Rewind, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
 # Commands that change what is trained; replaying these at their steps reproduces a run. The thread count
 # is among them: on a CPU it changes how sums are split, so the last bits of the weights.
-STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetThreads)
+STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetAugment, SetThreads)
 
 
 def to_event(command) -> dict:

@@ -13,6 +13,8 @@ def describe_event(event: dict) -> str:
         return at + f"learning rates G {event['lr_g']:.2g}, D {event['lr_d']:.2g}"
     if kind == "set_loss":
         return at + f"loss switched to {event['loss']}"
+    if kind == "set_augment":
+        return at + f"augmentation set to {event['policies']}"
     if kind == "set_n_dis":
         return at + f"n_dis set to {event['n_dis']}"
     if kind == "step":

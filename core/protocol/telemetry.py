@@ -23,6 +23,7 @@ class Settings:
     n_dis: int
     threads: int  # CPU threads of the training step
     loss: str = "hinge"  # hinge, bce (non-saturating for G) or wasserstein
+    augment: str = "off"  # DiffAugment's policies before D (train.augment)
 
 
 @dataclass(frozen=True)

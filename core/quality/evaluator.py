@@ -94,8 +94,9 @@ class Evaluator:
         """How the dataset's classifier reads the samples: class coverage, confidence and, for a
         class-conditional G, the share read as the class asked."""
         probabilities = self._dataset_classifier().probabilities(fake) if probabilities is None else probabilities
-        result = {**metrics.class_coverage(probabilities), "classifier_accuracy": self._classifier.accuracy}
         asked = asked_classes(self.cfg.model.classes, len(fake))
+        prior = None if asked is not None else np.bincount(self.data.labels.cpu().numpy())  # unconditional: data's mix
+        result = {**metrics.class_coverage(probabilities, prior), "classifier_accuracy": self._classifier.accuracy}
         if asked is not None:
             result["asked_class_share"] = float((probabilities.argmax(1) == asked).mean())
         return result

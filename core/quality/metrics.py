@@ -106,23 +106,25 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
 CONFIDENT = 0.9
 
 
-def class_coverage(probabilities: np.ndarray) -> dict:
-    """How a classifier spreads generated samples over the classes, from its (N, classes) softmax.
+def class_coverage(probabilities: np.ndarray, prior: np.ndarray | None = None) -> dict:
+    """How a classifier spreads generated samples over the classes, from its (N, classes) softmax, against the
+    mix the samples should have (`prior`: the data's share of each class; None: all equal).
 
-    A class is present when it receives at least a tenth of its uniform share of the samples (so
-    a handful of misclassified blobs do not count as a class); class_kl is KL(p || uniform);
-    confident_share is the share of samples whose most likely class has probability >= 0.9
-    (a digit that reads as one digit, not a blend of two).
+    A class is present when it receives at least a tenth of its share of the samples (so a handful of
+    misclassified blobs do not count as a class); class_kl is KL(p || prior); confident_share is the share
+    of samples whose most likely class has probability >= 0.9 (a digit that reads as one digit, not a blend
+    of two).
     """
     probabilities = np.asarray(probabilities)
     n_classes = probabilities.shape[1]
+    prior = np.full(n_classes, 1.0 / n_classes) if prior is None else np.asarray(prior, np.float64) / np.sum(prior)
     counts = np.bincount(probabilities.argmax(1), minlength=n_classes).astype(np.float64)
     p = counts / max(counts.sum(), 1.0)
     nonzero = p > 0
     return {
-        "classes_present": int((p >= 0.1 / n_classes).sum()),
+        "classes_present": int((p >= 0.1 * prior).sum()),
         "classes_total": n_classes,
-        "class_kl": float(np.sum(p[nonzero] * np.log(p[nonzero] * n_classes))),
+        "class_kl": float(np.sum(p[nonzero] * np.log(p[nonzero] / np.maximum(prior[nonzero], 1e-12)))),
         "class_histogram": counts.astype(int).tolist(),
         "confident_share": float((probabilities.max(1) >= CONFIDENT).mean()) if len(probabilities) else 0.0,
     }

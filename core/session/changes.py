@@ -22,10 +22,11 @@ SETTERS = {
     C.SetLearningRates: lambda trainer, c: trainer.set_learning_rates(c.lr_g, c.lr_d),
     C.SetLoss: lambda trainer, c: trainer.set_loss(c.loss),
     C.SetNDis: lambda trainer, c: trainer.set_n_dis(c.n_dis),
+    C.SetAugment: lambda trainer, c: trainer.set_augment(c.policies),
     C.SetThreads: lambda trainer, c: trainer.set_threads(c.threads),
     Rewound: lambda trainer, c: trainer.rewind(c.state),
 }
-STEERED = (C.SetMargins, C.SetSpectralNorm, C.SetLearningRates, C.SetLoss, C.SetNDis)  # what a user steers
+STEERED = (C.SetMargins, C.SetSpectralNorm, C.SetLearningRates, C.SetLoss, C.SetNDis, C.SetAugment)  # a user's
 
 
 def apply_change(trainer, change) -> dict | None:

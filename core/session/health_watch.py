@@ -11,6 +11,8 @@ from core.health import HealthMonitor, RunFacts
 from core.protocol import commands as C
 from core.protocol.states import EventKind
 from core.session.parts import Part
+from core.training.models import latent_labels
+from core.training.views import score
 
 
 class WeightSample:
@@ -28,12 +30,32 @@ class WeightSample:
         return flat[torch.from_numpy(self.index).to(flat.device)].double().cpu().numpy()
 
 
+class MemoriseProbe:
+    """D's mean score, in eval mode and without gradients, on the same few hundred training reals, held-out reals
+    (data.holdout) and fixed-z fakes of G at every look: what d_memorises compares. Draws no random numbers."""
+
+    SIZE = 256
+
+    def __init__(self, trainer):
+        self.trained = trainer.data.probe_set(self.SIZE, held=False)
+        self.held = trainer.data.probe_set(self.SIZE, held=True)
+
+    def __call__(self, t) -> dict:
+        fake = t.generate(t.fixed_z, average=False), latent_labels(t.cfg.model, t.fixed_z)
+        scores = [score(t, images, labels).float() for images, labels in (self.trained, self.held, fake)]
+        means = torch.stack([s.mean() for s in scores] + [scores[0].sign().mean()]).tolist()  # one sync a probe
+        return {"step": t.step, **dict(zip(("d_train", "d_held", "d_fake", "r_t"), means))}
+
+
 class HealthWatch(Part):
     def __init__(self, trainer, record, dispatcher, run_dir):
         self.trainer, self.record, self.dispatcher, self.run_dir = trainer, record, dispatcher, run_dir
-        self.monitor = HealthMonitor(trainer.cfg.health, evaluated=bool(trainer.cfg.eval.every))
+        held_out = getattr(trainer.data, "held_index", None) is not None and trainer.cfg.health.enabled
+        self.monitor = HealthMonitor(trainer.cfg.health, evaluated=bool(trainer.cfg.eval.every), held_out=held_out)
         self.auto_rewinds = 0
         self._weight_sample = WeightSample(trainer.G)
+        self._probe = MemoriseProbe(trainer) if held_out else None
+        self._probe_at = trainer.step + trainer.cfg.health.memorise_every  # D is probed once it has trained
 
     def on_publish(self, published) -> None:
         t = self.trainer
@@ -44,7 +66,10 @@ class HealthWatch(Part):
             self.monitor.observe_view(view.step, fixed / data_range, self._weight_sample(t.G))
         facts = RunFacts(t.settings, t.cfg.is_2d)
         queued = False
-        for event in self.monitor.update(facts, t.step, published.steps, published.scalars, published.quality):
+        probe = None
+        if self._probe is not None and t.step >= self._probe_at:
+            probe, self._probe_at = self._probe(t), t.step + t.cfg.health.memorise_every
+        for event in self.monitor.update(facts, t.step, published.steps, published.scalars, published.quality, probe):
             self.record.record(event)
             if event["kind"] == EventKind.ALERT and not queued and self.auto_rewinds < t.cfg.health.auto_rewind:
                 queued = True
@@ -86,6 +111,7 @@ class HealthWatch(Part):
                            "decide)"}
 
     def on_rewind(self, step: int) -> None:
+        self._probe_at = step + self.trainer.cfg.health.memorise_every
         for cleared in self.monitor.reset():
             self.record.record(cleared)
 

@@ -25,6 +25,8 @@ def settings_commands(now: Settings, wanted: Settings) -> list:
         commands.append(C.SetNDis(wanted.n_dis))
     if now.loss != wanted.loss:
         commands.append(C.SetLoss(wanted.loss))
+    if now.augment != wanted.augment:
+        commands.append(C.SetAugment(wanted.augment))
     return commands
 
 

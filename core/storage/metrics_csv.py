@@ -11,15 +11,18 @@ import numpy as np
 from core.base.errors import UserError
 from core.protocol.telemetry import STAT_NAMES, Settings
 
-SETTING_COLUMNS = ("margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis", "threads", "loss")
+SETTING_COLUMNS = ("margin_real", "margin_fake", "spectral_norm", "lr_g", "lr_d", "n_dis", "threads", "loss", "augment")
+LATER_COLUMNS = {"threads": "0", "loss": "hinge", "augment": "off"}  # columns added since the first release: what
+# a row written before each one was trained with
 METRIC_COLUMNS = ("step", "wall_time", *STAT_NAMES, *SETTING_COLUMNS)
+TEXT_COLUMNS = ("loss", "augment")  # settings that are names, not numbers
 HEADER = ",".join(METRIC_COLUMNS) + "\r\n"
 
 
 def format_rows(steps: np.ndarray, times: np.ndarray, scalars: dict, settings: Settings) -> str:
     """The rows of these steps as CSV text, each with the settings in force."""
     tail = [settings.margin_real, settings.margin_fake, int(settings.spectral_norm), settings.lr_g, settings.lr_d,
-            settings.n_dis, settings.threads, settings.loss]
+            settings.n_dis, settings.threads, settings.loss, settings.augment]
     columns = [scalars[name] for name in STAT_NAMES]
     text = io.StringIO()
     writer = csv.writer(text)
@@ -32,7 +35,7 @@ def settings_from_row(row: dict) -> Settings:
     """The settings a row was trained with (a row of a run from before a column existed gets its default)."""
     return Settings(float(row["margin_real"]), float(row["margin_fake"]), row["spectral_norm"] in ("1", "True"),
                     float(row["lr_g"]), float(row["lr_d"]), int(row["n_dis"]), int(row.get("threads") or 0),
-                    row.get("loss") or "hinge")
+                    row.get("loss") or "hinge", row.get("augment") or "off")
 
 
 class MetricsParser:
@@ -59,6 +62,26 @@ class MetricsParser:
         if out:
             self.last_row = out[-1]
         return out
+
+
+def with_current_header(text: str) -> str | None:
+    """A metrics.csv written before a column was added, with the column (each row gets LATER_COLUMNS' value),
+    so a resumed run appends rows that match its header; None when the header is current already."""
+    lines = text.splitlines()
+    if not lines or lines[0] == HEADER.strip():
+        return None
+    header = next(csv.reader([lines[0]]))
+    missing = METRIC_COLUMNS[len(header):]
+    if tuple(header) != METRIC_COLUMNS[:len(header)] or any(name not in LATER_COLUMNS for name in missing):
+        return None  # not a metrics.csv this code wrote: left as it is
+    tail = [LATER_COLUMNS[name] for name in missing]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(METRIC_COLUMNS)
+    for values in csv.reader(lines[1:]):
+        if len(values) == len(header):  # a row a crash cut short stays out
+            writer.writerow([*values, *tail])
+    return out.getvalue()
 
 
 def series(rows: list[dict]) -> tuple[np.ndarray, dict]:

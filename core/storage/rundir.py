@@ -15,7 +15,7 @@ from core.base.files import atomic_file, json_objects, read_json, read_jsonl, wr
 from core.config import Config
 from core.pictures import save_png
 from core.protocol.telemetry import Scores, Settings
-from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows
+from core.storage.metrics_csv import HEADER, METRIC_COLUMNS, format_rows, with_current_header
 from core.storage.layout import RunLayout, run_dir_of
 from core.storage.retention import THIN_EVERY, checkpoints_to_keep, frames_to_keep
 
@@ -116,6 +116,7 @@ class RunDir:
                 (self.path / sub).mkdir(parents=True, exist_ok=True)
             if resume_from is not None:
                 self.abandon_after(*resume_from)
+                self._upgrade_metrics()
             new_metrics = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
             self._metrics = Appender(self.metrics_path)
             self._events = Appender(self.events_path)
@@ -125,6 +126,16 @@ class RunDir:
             raise UserError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
         if new_metrics:
             self._metrics.write(HEADER)
+
+    def _upgrade_metrics(self) -> None:
+        """A run resumed by a newer version: its metrics.csv gets the columns added since (their old values)."""
+        try:
+            text = self.metrics_path.read_text()
+        except FileNotFoundError:
+            return
+        upgraded = with_current_header(text)
+        if upgraded is not None:
+            write_atomically(self.metrics_path, upgraded)
 
     metrics_path = property(lambda self: self.layout.metrics)
     events_path = property(lambda self: self.layout.events)

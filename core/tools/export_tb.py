@@ -14,7 +14,7 @@ from PIL import Image
 from core.base.errors import UserError
 from core.base.files import read_jsonl
 from core.storage.layout import RunLayout, is_run_dir
-from core.storage.metrics_csv import SETTING_COLUMNS, read_rows
+from core.storage.metrics_csv import SETTING_COLUMNS, TEXT_COLUMNS, read_rows
 from core.storage.rundir import step_files
 
 
@@ -35,7 +35,7 @@ def export_tb(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path,
         for row in read_rows(layout.metrics):
             step, wall = int(row["step"]), float(row["wall_time"])
             for name, value in row.items():
-                if name in ("step", "wall_time", "loss") or value in (None, ""):  # the loss in force: a text event
+                if name in ("step", "wall_time", *TEXT_COLUMNS) or value in (None, ""):  # changes are text events
                     continue
                 group = "settings" if name in SETTING_COLUMNS else "train"
                 writer.add_scalar(f"{group}/{name}", float(value), step, walltime=wall)

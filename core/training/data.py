@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from core.config import DataConfig
 from core.base.errors import DataError
 from core.training.digits import embedded_digits
-from core.training.image_folder import CachedFolder, Progress, cached_folder
+from core.training.image_folder import CachedFolder, Progress, cached_folder, folder_labels
 
 
 def ring8_centers() -> torch.Tensor:
@@ -70,14 +70,32 @@ class ImageBank:
     labels: torch.Tensor | None = None
     skipped: int = 0  # unreadable files left out
     skipped_where: str = ""  # where they are listed, with why
+    train_index: torch.Tensor | None = None  # with data.holdout: the images trained on (None: all) ...
+    held_index: torch.Tensor | None = None  # ... and those held out, never trained on
     kind = "images"
 
     def __len__(self):
-        return len(self.images)
+        return len(self.images) if self.train_index is None else len(self.train_index)
 
     def to(self, device):
         labels = None if self.labels is None else self.labels.to(device)
-        return ImageBank(self.name, self.images.to(device), labels, self.skipped, self.skipped_where)
+        indices = (None if i is None else i.to(device) for i in (self.train_index, self.held_index))
+        return ImageBank(self.name, self.images.to(device), labels, self.skipped, self.skipped_where, *indices)
+
+    def hold_out(self, share: float) -> None:
+        """Keep `share` of the images (spread evenly in their order, no random draw) out of training."""
+        if not share:
+            return
+        index = torch.arange(len(self.images), dtype=torch.float64)
+        held = torch.floor((index + 1) * share) > torch.floor(index * share)
+        self.train_index, self.held_index = (~held).nonzero()[:, 0], held.nonzero()[:, 0]
+
+    def probe_set(self, n: int, held: bool):
+        """Up to n of the held-out (held) or trained images, spread evenly, scaled, with their labels (or None)."""
+        index = self.held_index if held else self.train_index
+        index = torch.arange(len(self.images), device=self.images.device) if index is None else index
+        index = index[torch.linspace(0, len(index) - 1, min(n, len(index))).round().long().to(index.device)]
+        return self.scaled(index), None if self.labels is None else self.labels[index]
 
     def sample(self, batch: int, generator: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
         """A batch of images; with rows, only those rows of it (the same draws, whatever the rows)."""
@@ -89,7 +107,8 @@ class ImageBank:
         return self.scaled(idx), self.labels[idx]
 
     def _draw(self, batch: int, generator: torch.Generator, rows: slice) -> torch.Tensor:
-        return torch.randint(len(self.images), (batch,), generator=generator, device=self.images.device)[rows]
+        idx = torch.randint(len(self), (batch,), generator=generator, device=self.images.device)[rows]
+        return idx if self.train_index is None else self.train_index[idx]
 
     def scaled(self, idx: torch.Tensor) -> torch.Tensor:
         return self.images[idx].float().div_(127.5).sub_(1.0)
@@ -105,8 +124,9 @@ class ImageBank:
                             f"(set model.classes = {top + 1})")
 
     def describe(self) -> str:
-        n, c, h, w = self.images.shape
-        text = f"{self.name}: {n} images, {c}x{h}x{w}"
+        _, c, h, w = self.images.shape
+        held = f", {len(self.held_index)} more held out" if self.held_index is not None else ""
+        text = f"{self.name}: {len(self)} images{held}, {c}x{h}x{w}"
         if self.skipped:
             where = f", {self.skipped_where}" if self.skipped_where else ""
             text += f" ({self.skipped} unreadable files skipped{where})"
@@ -228,8 +248,14 @@ def prepare_data(cfg: DataConfig, progress: Progress) -> str | None:
 def load_image_folder(cfg: DataConfig) -> ImageBank:
     folder = _prepared.pop(_folder_settings(cfg), None) or decode_folder(cfg)
     skipped = f"listed in {folder.listing}" if folder.skipped else ""
-    return ImageBank(f"folder {cfg.root}", torch.from_numpy(folder.images(cfg.memory_budget_mb)), None,
-                     len(folder.skipped), skipped)
+    images, labels, name = folder.images(cfg.memory_budget_mb), None, f"folder {cfg.root}"
+    if cfg.labels:
+        found = folder_labels(folder.names, cfg.labels, Path(cfg.root).expanduser())
+        if len(found.kept) < len(images):  # a copy: the unlabelled are left out
+            images = images[found.kept]
+        labels = torch.from_numpy(found.labels)
+        name += f" ({found.describe(folder.shape[0])})"
+    return ImageBank(name, torch.from_numpy(images), labels, len(folder.skipped), skipped)
 
 
 def _existing(root: str) -> Path:
@@ -264,4 +290,8 @@ def load_dataset(cfg: DataConfig, batch_size: int, device: torch.device | str = 
         raise DataError(f"{bank.name} has {len(bank)} images, fewer than one batch of {batch_size}; "
                         f"lower train.batch_size")
     bank.images = fit_images(bank.images, cfg.image_size, cfg.channels)
+    bank.hold_out(cfg.holdout)
+    if len(bank) < batch_size:
+        raise DataError(f"{bank.name} has {len(bank)} images left to train on after data.holdout = {cfg.holdout:g}, "
+                        f"fewer than one batch of {batch_size}")
     return bank.to(device)

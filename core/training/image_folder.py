@@ -8,6 +8,7 @@ files skipped), written last, so a folder whose decoding was cut short is decode
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -114,6 +115,7 @@ class CachedFolder:
     shape: tuple[int, int, int, int]
     skipped: list[dict] = field(default_factory=list)  # {"file": relative path, "why": ...}
     seconds: float = 0.0  # spent decoding now (0: found in the cache)
+    names: tuple[str, ...] = ()  # each image's file, relative to the folder, in the order of the images
 
     @property
     def listing(self) -> Path:
@@ -180,8 +182,10 @@ def cached_folder(root: Path, size: int, channels: int, background: str = "white
         meta = {"root": str(root), "shape": [count, channels, size, size], "files": len(listing.files),
                 "skipped": [{"file": str(p.relative_to(root)), "why": why} for p, why in failed]}
         write_atomically(meta_path, json.dumps(meta, indent=1))
+    unread = {entry["file"] for entry in meta["skipped"]}
     cached = CachedFolder(data_path, tuple(meta["shape"]), meta["skipped"],
-                          time.monotonic() - started if decoded else 0.0)
+                          time.monotonic() - started if decoded else 0.0,
+                          tuple(name for name in listing.files if name not in unread))
     if cached.shape[0] == 0:
         first = cached.skipped[0]
         raise DataError(f"none of the {len(listing.files)} image files in {root} could be read "
@@ -197,3 +201,47 @@ def _read_meta(meta_path: Path, data_path: Path) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return meta if whole else None
+
+
+@dataclass(frozen=True)
+class FolderLabels:
+    """A folder's classes (data.labels): which images have a label, that label, and the classes' names."""
+
+    kept: np.ndarray  # indices of the labelled images
+    labels: np.ndarray  # their class, an index into classes
+    classes: tuple[str, ...]  # sorted names
+
+    def describe(self, total: int) -> str:
+        left = total - len(self.kept)
+        return f"{len(self.classes)} classes" + (f", {left} images without a label left out" if left else "")
+
+
+def folder_labels(names: tuple[str, ...], setting: str, root: Path) -> FolderLabels:
+    """The class of each image: its first subfolder ("folders"), or its row in a CSV file of file,class rows
+    (a header row, if any, is read as one that names no file)."""
+    if setting == "folders":
+        named = {name: name.split("/", 1)[0] for name in names if "/" in name}
+        if not named:
+            raise DataError(f"data.labels = folders, but the images of {root} are not in subfolders")
+    else:
+        named = _csv_labels(Path(setting).expanduser(), root)
+    classes = tuple(sorted(set(named[name] for name in names if name in named)))
+    if not classes:
+        raise DataError(f"none of the {len(names)} images of {root} is named in {setting}")
+    index = {name: i for i, name in enumerate(classes)}
+    kept = np.array([i for i, name in enumerate(names) if name in named], np.int64)
+    return FolderLabels(kept, np.array([index[named[names[i]]] for i in kept], np.int64), classes)
+
+
+def _csv_labels(path: Path, root: Path) -> dict[str, str]:
+    if not path.is_absolute() and not path.exists():
+        path = root / path
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [row for row in csv.reader(f) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the labels file {path}: {exc}") from None
+    bad = next((i for i, row in enumerate(rows, 1) if len(row) != 2 or not row[1].strip()), None)
+    if bad is not None:
+        raise DataError(f"{path}, line {bad}: expected two columns, file,class; got {rows[bad - 1]!r}")
+    return {file.strip().replace(os.sep, "/"): label.strip() for file, label in rows}

@@ -87,7 +87,7 @@ class Trainer:
             self.data.check_labels(cfg.model.classes)
         self.cfg, self.precision_why = resolve_precision(cfg, self.data.kind, self.device)
         self.settings = settings_of(self.cfg, threads)
-        self.augment_policies = augment_policies(cfg.train.augment)
+        self.augment_policies = augment_policies(self.settings.augment)
         self.G, self.D = build_models(cfg, AllReduceBatchNorm2d if world.distributed else torch.nn.BatchNorm2d)
         init_weights(self.G)
         init_weights(self.D)
@@ -244,6 +244,15 @@ class Trainer:
         self.fast.retrace()
         return {"n_dis": self.settings.n_dis}
 
+    def set_augment(self, policies: str) -> dict:
+        """DiffAugment's policies before D from the next step on: "off" or names joined by commas."""
+        chosen = augment_policies(policies)
+        if chosen and self.cfg.is_2d:
+            raise ConfigError("augmentation transforms images; a 2D run has none")
+        self.augment_policies = chosen
+        self._set(augment=",".join(chosen) or "off")
+        return {"policies": self.settings.augment}
+
     def _set(self, **changes) -> None:
         self.settings = dataclasses.replace(self.settings, **changes)
 
@@ -309,6 +318,7 @@ class Trainer:
         """Back to a checkpoint of this run, with the settings it was saved with (the thread count stays)."""
         self.settings = settings_of(from_dict(state["config"]), self.settings.threads)
         self.d_loss_fn, self.g_loss_fn = LOSSES[self.settings.loss]
+        self.augment_policies = augment_policies(self.settings.augment)
         self.load_state_dict(state)
         self.stats.drain(self.step)
         self.stats.drain_scores(self.step)

@@ -26,10 +26,10 @@ def to_uint8_images(x: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def score(trainer, x: torch.Tensor) -> torch.Tensor:
-    """D(x) in eval mode (no power iteration, no BatchNorm update)."""
+def score(trainer, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """D(x) (a class-conditional D's: of x as `labels`) in eval mode (no power iteration, no BatchNorm update)."""
     with eval_mode(trainer.D):
-        return trainer.D(x.to(trainer.device))
+        return trainer.D(x.to(trainer.device), labels)
 
 
 def sample_view(trainer, fresh: bool = False) -> Samples:
@@ -56,12 +56,11 @@ def real_grid(trainer) -> np.ndarray:
     """Real images as D receives them (fit to the model's size and channels, scaled to [-1, 1] and back), as many
     and laid out as the fixed-z grid: a class-conditional run's a class a column. No RNG is drawn."""
     bank, count, classes = trainer.data, len(trainer.fixed_z), trainer.cfg.model.classes
-    if classes:
-        members = [torch.nonzero(bank.labels == k).flatten() for k in range(classes)]
-        idx = torch.stack([members[j % classes][(j // classes) % len(members[j % classes])] for j in range(count)
-                           if len(members[j % classes])])
-    else:
-        idx = torch.linspace(0, len(bank) - 1, min(count, len(bank))).long()
+    if not classes:
+        return image_grid(to_uint8_images(bank.probe_set(count, held=False)[0]))
+    members = [torch.nonzero(bank.labels == k).flatten() for k in range(classes)]
+    idx = torch.stack([members[j % classes][(j // classes) % len(members[j % classes])] for j in range(count)
+                       if len(members[j % classes])])
     return image_grid(to_uint8_images(bank.scaled(idx.to(bank.images.device))), cols=classes)
 
 

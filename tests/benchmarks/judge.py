@@ -60,14 +60,15 @@ def early_sample_like(x: torch.Tensor, generator: torch.Generator) -> torch.Tens
 
 
 class Judge:
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, robust: bool = False):
-        """Train on all but HELD_OUT images. The held-out images are split in two halves: FD's real set
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, robust: bool = False,
+                 held_out: int = HELD_OUT):
+        """Train on all but `held_out` images. The held-out images are split in two halves: FD's real set
         and the floor's second real set, both unseen in training, like generated images. robust: half of
         each batch made to look like early samples (early_sample_like)."""
         generator = torch.Generator().manual_seed(SEED)
         torch.manual_seed(SEED)
         order = torch.randperm(len(images), generator=generator)
-        test, train = order[:HELD_OUT], order[HELD_OUT:]
+        test, train = order[:held_out], order[held_out:]
         self.net = LeNet(images.shape[1], int(labels.max()) + 1, images.shape[-1])
         optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3)
         for _ in range(epochs):
@@ -102,11 +103,14 @@ class Judge:
 
     def _settle(self, images, labels, test) -> None:
         self.net.eval()
+        self.prior = np.bincount(labels.numpy(), minlength=int(labels.max()) + 1)  # the data's class mix
         self.accuracy = float((self.probabilities(images[test]).argmax(1) == labels[test].numpy()).mean())
         reference, other = test.chunk(2)
         self.real, other_real = self.features(images[reference]), self.features(images[other])
         self.floor = metrics.frechet_distance(self.real, other_real)
         self.kid_floor = metrics.kernel_inception_distance(self.real, other_real)[0]
+        read_real = metrics.class_coverage(self.probabilities(images[other]), self.prior)
+        self.kl_floor = read_real["class_kl"]  # real images as the judge reads them
 
     @torch.no_grad()
     def _run(self, images: torch.Tensor, part) -> np.ndarray:
@@ -122,12 +126,12 @@ class Judge:
         """uint8 (N, C, H, W) generated images -> FD on the judge's features (with its floor), classes; with
         asked (the classes a class-conditional G was asked for), the share the judge reads as asked."""
         probabilities = self.probabilities(images)
-        coverage = metrics.class_coverage(probabilities)
+        coverage = metrics.class_coverage(probabilities, None if asked is not None else self.prior)
         read_as_asked = None if asked is None else float((probabilities.argmax(1) == asked).mean())
         features = self.features(images)
         return {"judge_fd": metrics.frechet_distance(self.real, features), "judge_fd_floor": self.floor,
                 "judge_kid": metrics.kernel_inception_distance(self.real, features)[0],
-                "judge_kid_floor": self.kid_floor,
+                "judge_kid_floor": self.kid_floor, "judge_class_kl_floor": self.kl_floor,
                 "judge_accuracy": self.accuracy, "judge_classes": coverage["classes_present"],
                 "judge_class_kl": coverage["class_kl"], "judge_confident": coverage["confident_share"],
                 "judge_asked": read_as_asked}
@@ -144,13 +148,16 @@ def main():
     parser.add_argument("--samples", help="uint8 (N, H, W, C) images from `hinge-train sample` to score; a "
                                           "class-conditional G's cycle through the classes, as `sample` writes them")
     parser.add_argument("--classes", type=int, default=0, help="the samples' generator's model.classes")
+    parser.add_argument("--held-out", type=int, default=HELD_OUT, help="images the judge is not trained on: "
+                                                                         "its accuracy, FD's real set and floor")
     parser.add_argument("--robust", action="store_true", help="train the judge to read early samples' soft, "
                                                               "speckled strokes too")
     args = parser.parse_args()
     bank = load_dataset(resolve(args.preset, overrides=args.set).data, 64)
-    judge = Judge(bank.images, bank.labels, robust=args.robust)
-    print(f"{args.preset}: independent judge held-out accuracy {judge.accuracy:.2%} on {HELD_OUT} images, "
-          f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}, KID floor {judge.kid_floor:.2f}")
+    judge = Judge(bank.images, bank.labels, robust=args.robust, held_out=args.held_out)
+    print(f"{args.preset}: independent judge held-out accuracy {judge.accuracy:.2%} on {args.held_out} images, "
+          f"FD floor (real vs real, {len(judge.real)} each) {judge.floor:.2f}, KID floor {judge.kid_floor:.2f}, "
+          f"class KL of held-out reals to the data's mix {judge.kl_floor:.3f}")
     if args.samples:
         images = torch.from_numpy(np.load(args.samples)).permute(0, 3, 1, 2)
         asked = asked_classes(args.classes, len(images))

@@ -344,6 +344,23 @@ def test_controls_edits_reach_the_engine_and_refusals_are_said(window, qtbot, tm
 
 
 @pytest.mark.slow
+def test_augmentation_ticks_steer_the_run_and_show_what_the_engine_applied(window, qtbot, tmp_path):
+    window.controls.raise_()
+    window.start(make_spec(tmp_path, "digits", DIGITS))
+    wait_for(qtbot, lambda: window.model.settings is not None and window.controls.augment.isEnabled())
+    ticks = window.controls.augment.ticks
+    assert not any(tick.isChecked() for tick in ticks.values())  # the digits train without augmentation
+    qtbot.mouseClick(ticks["cutout"], Qt.LeftButton)
+    wait_for(qtbot, lambda: window.model.settings.augment == "cutout")
+    qtbot.mouseClick(ticks["color"], Qt.LeftButton)
+    wait_for(qtbot, lambda: window.model.settings.augment == "color,cutout")
+    qtbot.mouseClick(ticks["cutout"], Qt.LeftButton)
+    wait_for(qtbot, lambda: window.model.settings.augment == "color" and not ticks["cutout"].isChecked())
+    changes = [e["policies"] for e in events(tmp_path / "run") if e["kind"] == "set_augment"]
+    assert changes == ["cutout", "color,cutout", "color"]
+
+
+@pytest.mark.slow
 def test_run_menu_switches_spectral_norm_from_the_engines_state(window, qtbot, tmp_path):
     window.run_info.raise_()  # the Controls dock, behind a tab, is not redrawn
     window.start(make_spec(tmp_path, "digits", DIGITS))

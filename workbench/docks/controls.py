@@ -1,4 +1,4 @@
-"""Steering: pause, step, margins, spectral norm, learning rates, n_dis.
+"""Steering: pause, step, margins, spectral norm, learning rates, n_dis, the loss, augmentation.
 
 Every control shows the value the engine echoed after applying it, never an optimistic guess: an
 edit is sent as a command, and the widget takes the engine's value at the next refresh.
@@ -11,6 +11,7 @@ from core.analysis.losslab import LOSS_KINDS
 from core.config import unused_settings
 from core.protocol import commands as C
 from core.protocol.states import RunState, SeenState
+from workbench.docks.augment_choice import AugmentChoice
 from workbench.model import RunModel
 
 
@@ -64,6 +65,7 @@ class ControlsDock(QDockWidget):
         self.loss.addItems(LOSS_KINDS)
         self.loss.setToolTip("The losses of D and G from the next step on (the Loss lab compares them on D's scores)")
         self.loss.currentTextChanged.connect(lambda kind: self._user_edit() and self.send(C.SetLoss(kind)))
+        self.augment = AugmentChoice(send)
         self._updating = False
         for box in (self.margin_real, self.margin_fake, self.lr_g, self.lr_d, self.n_dis):
             box.setSpecialValueText("–")  # shown at the minimum, which is where an idle box is parked
@@ -89,6 +91,7 @@ class ControlsDock(QDockWidget):
         optim_form.addRow("lr D", self.lr_d)
         optim_form.addRow("n_dis", self.n_dis)
         optim_form.addRow("loss", self.loss)
+        optim_form.addRow("augment", self.augment)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -138,6 +141,8 @@ class ControlsDock(QDockWidget):
             self.spectral_norm.setChecked(s.spectral_norm)
             if self.loss.currentText() != s.loss:
                 self.loss.setCurrentText(s.loss)
+            self.augment.show_policies(s.augment)
+            self.augment.setEnabled(not model.info.get("is_2d", False))
             self._say_margins_unused(unused_settings(s.loss).get("loss.margin_real"))
         finally:
             self._updating = False

@@ -20,6 +20,7 @@ SIGNALS = {  # what each detector's signal is, for the plot's title
     "diverging": "mean |D score| (alert above the line)",
     "stalled": "change of the fixed-z samples over the window (alert below the line, losses flat)",
     "not_covering": "share of the classes (2D: modes) the samples cover (alert below the line)",
+    "d_memorises": "held-out reals' scores, from the trained reals' (0) to the fakes' (1) (alert above the line)",
 }
 STATE_COLOURS = {"alert": ALERT, "ok": HEALTHY}
 EVIDENCE_MIN_PX = 120  # the signal's plot: shorter than other plots, as it shares a laptop's tab with the rest
@@ -34,8 +35,9 @@ def in_force_already(action: dict, settings) -> bool:
     if settings is None:
         return False
     fields = {"set_learning_rates": ("lr_g", "lr_d"), "set_spectral_norm": ("enabled",), "set_n_dis": ("n_dis",),
-              "set_margins": ("margin_real", "margin_fake"), "set_loss": ("loss",)}.get(action["kind"], ())
-    named = {"enabled": "spectral_norm"}
+              "set_margins": ("margin_real", "margin_fake"), "set_loss": ("loss",),
+              "set_augment": ("policies",)}.get(action["kind"], ())
+    named = {"enabled": "spectral_norm", "policies": "augment"}
     return bool(fields) and all(action.get(f) is None or getattr(settings, named.get(f, f)) == action[f]
                                 for f in fields)
 
@@ -43,7 +45,7 @@ def in_force_already(action: dict, settings) -> bool:
 def in_force(settings) -> str:
     return (f"margins +{settings.margin_real:g} / -{settings.margin_fake:g}, spectral norm "
             f"{'on' if settings.spectral_norm else 'off'}, lr G {settings.lr_g:g}, lr D {settings.lr_d:g}, "
-            f"n_dis {settings.n_dis}")
+            f"n_dis {settings.n_dis}, augment {settings.augment}")
 
 
 class HealthDock(QDockWidget):

@@ -127,3 +127,38 @@ def test_under_wasserstein_d_overpowers_stands_down_and_says_why():
     assert [(e["kind"], e["name"]) for e in cleared] == [("alert_cleared", "d_overpowers")]
     reading = monitor.readings["d_overpowers"]
     assert reading.state == "off" and "no zero to sink to" in reading.note
+
+
+def probes(gaps, d_train=1.2, d_fake=-1.0, start=200, every=200):
+    """D's probes where the held-out reals sit `gap` of the way from the trained reals' score to the fakes'."""
+    return [{"step": start + i * every, "d_train": d_train, "d_held": d_train - g * (d_train - d_fake),
+             "d_fake": d_fake, "r_t": 0.9} for i, g in enumerate(gaps)]
+
+
+def test_d_memorising_is_flagged_from_the_held_out_reals_drifting_towards_the_fakes():
+    from core.health import d_memorises
+
+    h, run = resolve("digits").health, facts(resolve("digits"))
+    assert d_memorises(probes([0.05] * 5), h, run) is None  # held-out scored as trained: D learned the data
+    assert d_memorises(probes([0.9] * 5, d_train=0.03, d_fake=0.0), h, run) is None  # D does not separate yet
+    found = d_memorises(probes([0.3, 0.5, 0.6, 0.7, 0.8]), h, run)
+    assert abs(found.evidence["gap"] - 0.58) < 1e-9  # the mean over the window
+    assert found.action == {"kind": "set_augment", "policies": "color,translation,cutout"}
+    assert "held-out reals score" in found.message and "r_t 0.90" in found.message
+    augmented = RunFacts(settings_of(resolve("digits", overrides=["train.augment=color,translation,cutout"]), 1), False)
+    assert d_memorises(probes([0.8] * 5), h, augmented).action["kind"] == "set_learning_rates"  # aug already full
+    assert d_memorises(probes([0.3] * 5), h, run, active=True) is not None  # holds until under half the threshold
+
+
+def test_the_monitor_judges_memorising_only_with_held_out_images_and_after_a_window_of_probes():
+    cfg = resolve("digits")
+    assert HealthMonitor(cfg.health, evaluated=False).readings["d_memorises"].state == "off"
+    monitor, run, none = HealthMonitor(cfg.health, evaluated=False, held_out=True), facts(cfg), np.zeros(0, int)
+    events = []
+    for probe in probes([0.1, 0.1, 0.2, 0.7, 0.8, 0.9, 0.9, 0.9]):
+        events += monitor.update(run, probe["step"], none, {}, probe=probe)
+        if probe["step"] == 200:
+            assert monitor.readings["d_memorises"].state == "warming up"
+    raised = [e for e in events if e["name"] == "d_memorises"]
+    assert [(e["kind"], e["step"]) for e in raised] == [("alert", 1200)]  # 0.1, 0.2, 0.7, 0.8, 0.9: mean 0.54
+    assert raised[0]["since"] == 800  # the first probe in the window past the threshold

@@ -12,7 +12,8 @@ from core.protocol.engine import call_entry
 SAID = {
     C.SetMargins(0.5, 2.0): "margins set to +0.5 / -2", C.SetSpectralNorm(False): "spectral norm off",
     C.SetLearningRates(lr_d=1e-3): "learning rates G 0.0002, D 0.001", C.SetNDis(3): "n_dis set to 3",
-    C.SetLoss("bce"): "loss switched to bce", C.SetThreads(0): "set threads", C.SetSampleView(True): "sample view",
+    C.SetLoss("bce"): "loss switched to bce", C.SetAugment("color,cutout"): "augmentation set to color,cutout",
+    C.SetThreads(0): "set threads", C.SetSampleView(True): "sample view",
     C.Pause(): "pause", C.Resume(): "resume", C.Step(7): "stepping 7", C.SaveCheckpoint("x.pt"): "wrote x.pt",
     C.ExportSamples("a.png", n=9): "wrote a.png", C.Evaluate(): "evaluation started",
     C.Rewind(to="last_healthy"): "rewound from step 30 to checkpoints/step-10.pt", C.Stop(): "stop",

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from core.config import DataConfig
-from core.training.data import grid25_centers, load_dataset, read_idx, ring8_centers
+from core.training.data import ImageBank, grid25_centers, load_dataset, read_idx, ring8_centers
 from core.base.errors import DataError
 
 from pathlib import Path
@@ -136,3 +136,38 @@ def test_a_class_conditional_model_names_what_its_data_lacks(tmp_path):
     with pytest.raises(DataError, match="labels up to 9 .*set model.classes = 10"):
         load_dataset(DataConfig(source="digits", n_samples=100), 8).check_labels(5)
     load_dataset(DataConfig(source="digits", n_samples=100), 8).check_labels(10)
+
+
+def test_held_out_images_are_never_drawn_for_training_and_are_spread_over_the_set():
+    bank = ImageBank("numbered", torch.arange(200, dtype=torch.uint8).view(200, 1, 1, 1).expand(200, 1, 2, 2).clone(),
+                     torch.arange(200) % 4)
+    bank.hold_out(0.1)
+    held = set(bank.held_index.tolist())
+    assert len(bank) == 180 and len(held) == 20 and max(held) - min(held) >= 180  # spread, not the first 20
+    drawn = {int(v) for v in bank.sample(20000, torch.Generator().manual_seed(0))[:, 0, 0, 0].add(1).mul(127.5)
+             .round()}
+    assert drawn == set(range(200)) - held  # every trained image drawn, no held-out one
+    images, labels = bank.probe_set(8, held=True)
+    assert {int(v) for v in images[:, 0, 0, 0].add(1).mul(127.5).round()} <= held and len(labels) == 8
+
+
+def test_a_folder_labelled_by_a_csv_or_by_its_subfolders(tmp_path):
+    for cls, colour in (("cats", (200, 0, 0)), ("dogs", (0, 0, 200))):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (8, 8), colour).save(tmp_path / cls / f"{i}.png")
+    Image.new("RGB", (8, 8), (0, 200, 0)).save(tmp_path / "loose.png")
+    by_folder = load_dataset(DataConfig(source="folder", root=str(tmp_path), image_size=32, channels=3,
+                                        labels="folders"), 4)
+    assert by_folder.labels.tolist() == [0, 0, 0, 1, 1, 1] and "1 images without a label left out" in by_folder.name
+    assert (by_folder.images[by_folder.labels == 1, 2].float().mean() > 150)  # dogs are the blue ones
+    (tmp_path / "labels.csv").write_text("loose.png,green\ncats/0.png,red\ndogs/2.png,blue\n")
+    by_csv = load_dataset(DataConfig(source="folder", root=str(tmp_path), image_size=32, channels=3,
+                                     labels="labels.csv"), 2)
+    assert by_csv.labels.tolist() == [2, 0, 1]  # cats/0, dogs/2, loose: classes blue, green, red
+    assert by_csv.images[2, 1].float().mean() > 150
+    (tmp_path / "bad.csv").write_text("loose.png\n")
+    with pytest.raises(DataError, match="line 1: expected two columns"):
+        load_dataset(DataConfig(source="folder", root=str(tmp_path), labels=str(tmp_path / "bad.csv")), 2)
+    with pytest.raises(DataError, match="cannot read the labels file"):
+        load_dataset(DataConfig(source="folder", root=str(tmp_path), labels="missing.csv"), 2)

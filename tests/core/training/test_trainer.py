@@ -83,18 +83,22 @@ def test_commands_are_applied_echoed_and_logged(tmp_path, tiny_digits_config):
     session = run_session(tiny_digits_config(), tmp_path, 6, commands=[
         C.SetMargins(0.5, 2.0), C.SetLearningRates(lr_d=1e-3), C.SetNDis(2),
         C.SetMargins(float("nan"), 1.0), C.SetLearningRates(lr_g=-1.0), C.SetSpectralNorm(False),
+        C.SetAugment("translation,color"), C.SetAugment("mirror"),
     ])
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     kinds = [e["kind"] for e in events]
-    assert kinds[:6] == ["set_margins", "set_learning_rates", "set_n_dis", "rejected", "rejected", "set_spectral_norm"]
-    assert all(e["step"] == 0 and "wall_time" in e for e in events[:6])
+    assert kinds[:8] == ["set_margins", "set_learning_rates", "set_n_dis", "rejected", "rejected", "set_spectral_norm",
+                         "set_augment", "rejected"]
+    assert all(e["step"] == 0 and "wall_time" in e for e in events[:8])
+    assert events[6]["policies"] == "color,translation" and "train.augment" in events[7]["reason"]
+    assert session.trainer.augment_policies == ("color", "translation")
     assert "margin_real" in events[3]["reason"] and "lr_g" in events[4]["reason"]
     assert events[5]["layers"] == []
     s = session.trainer.settings
     assert (s.margin_real, s.margin_fake, s.lr_d, s.n_dis, s.spectral_norm) == (0.5, 2.0, 1e-3, 2, False)
     rows = metrics_rows(tmp_path)
     assert [r["margin_real"] for r in rows] == ["0.5"] * 6
-    assert rows[-1]["spectral_norm"] == "0" and rows[-1]["n_dis"] == "2"
+    assert rows[-1]["spectral_norm"] == "0" and rows[-1]["n_dis"] == "2" and rows[-1]["augment"] == "color,translation"
     assert set(rows[0]) >= {"step", "wall_time", *STAT_NAMES, "lr_g", "lr_d"}
 
 
