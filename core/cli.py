@@ -94,6 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoint.add_argument("checkpoint", metavar="CKPT")
     checkpoint.add_argument("--describe", action="store_true", help="print its step and config as one JSON line")
 
+    watch = sub.add_parser("watch", help="a run from the terminal, local or on another machine over ssh: one line a "
+                                         "second (step, steps/s, losses, the share inside each margin, health)")
+    watch.add_argument("target", metavar="RUN_DIR | [user@]host:RUN_DIR")
+    watch.add_argument("--json", action="store_true", help="one JSON object a line")
+    watch.add_argument("--seconds", type=float, help="stop after this long (default: when the run ends)")
+    steer = sub.add_parser("steer", help="deliver one command to a run, local or remote, and say whether it applied")
+    steer.add_argument("target", metavar="RUN_DIR | [user@]host:RUN_DIR")
+    steer.add_argument("command_json", metavar="COMMAND_JSON", help='a commands.jsonl line, e.g. \'{"kind": "pause"}\'')
+    steer.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the run's answer")
+    for remote in (watch, steer):
+        remote.add_argument("--ssh", default="ssh", help="the ssh command line, e.g. 'ssh -p 2222 -i KEY'")
+        remote.add_argument("--remote-hinge-train", default="hinge-train", metavar="PATH",
+                            help="hinge-train on the remote machine, where a non-interactive shell's PATH lacks it")
+
+    serve = sub.add_parser("serve", help="the far end of a remote channel (run over ssh by the window, watch and "
+                                         "steer on another machine): the run's telemetry on stdout, commands on stdin")
+    serve.add_argument("run_dir", metavar="RUN_DIR")
+    serve.add_argument("--after-step", type=int, default=-1, help=argparse.SUPPRESS)
+    serve.add_argument("--after-time", type=float, default=0.0, help=argparse.SUPPRESS)
+
     sub.add_parser("presets", help="list the shipped presets")
     return parser
 
@@ -108,7 +128,8 @@ HANDLERS = {"train": "core.tools.train:cmd_train", "sample": "core.tools.sample_
             "eval": "core.tools.sample_eval:cmd_eval", "compare": "core.tools.compare:cmd_compare",
             "bench": "core.tools.bench:cmd_bench", "export-tb": "core.tools.export_tb:cmd_export_tb",
             "losses": "core.tools.lab_figure:cmd_losses", "sweep": "core.tools.sweep:cmd_sweep",
-            "checkpoint": "core.tools.sample_eval:cmd_checkpoint"}
+            "checkpoint": "core.tools.sample_eval:cmd_checkpoint", "serve": "core.tools.serve:cmd_serve",
+            "watch": "core.tools.watch:cmd_watch", "steer": "core.tools.watch:cmd_steer"}
 
 
 def main(argv=None) -> int:

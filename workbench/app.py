@@ -11,8 +11,9 @@ from core.protocol.engine import RunSpec
 from core.protocol.states import SeenState
 from core.run_args import add_run_arguments, plan_run
 from core.storage.checkpoint_probe import describe_checkpoint
-from core.storage.follow import RunFollower
+from core.storage.remote import start_remote_run
 from workbench import startup
+from workbench.attached import AttachedRunner
 from workbench.display import display_problem
 from workbench.runner import Runner
 
@@ -25,7 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exit-when-done", action="store_true", help="close the window when max-steps is reached")
     parser.add_argument("--in-thread", action="store_true", help="train in a thread of this process (debugging)")
     parser.add_argument("--attach", metavar="RUN_DIR", help="watch and steer a run another process trains (or a "
-                                                            "finished one, read-only); closing leaves it training")
+                                                            "finished one, read-only), here or on another machine "
+                                                            "([user@]host:RUN_DIR, over ssh); closing leaves it "
+                                                            "training")
+    parser.add_argument("--remote", metavar="[user@]HOST", help="start the run on another machine, over ssh, "
+                                                              "detached from this window (it trains on when the "
+                                                              "window closes), and attach to it")
+    parser.add_argument("--ssh", default="ssh", help="with a run on another machine: the ssh command line, e.g. "
+                                                     "'ssh -p 2222 -i KEY'")
+    parser.add_argument("--remote-hinge-train", default="hinge-train", metavar="PATH",
+                        help="hinge-train on the remote machine, where a non-interactive shell's PATH lacks it")
     parser.add_argument("--profile-startup", action="store_true", help="print where the seconds to the first "
                                                                        "training step went, then close")
     return parser
@@ -42,12 +52,26 @@ def spec_from_args(args) -> RunSpec:
                    paused=args.paused)
 
 
+def start_remote(args):
+    """The run the command line asks for, started on args.remote (checked here first); its target."""
+    if args.config or args.resume:
+        raise UserError("--config and --resume name files on this machine; with --remote give --preset and --set")
+    cfg, run_dir = plan_run(args, None)
+    train = ["--preset", cfg.preset, *(f"--set={item}" for item in args.set), "--device", args.device]
+    if args.max_steps is not None:
+        train += ["--steps", str(args.max_steps)]
+    print(f"hinge-workbench: starting {run_dir} on {args.remote}…", file=sys.stderr)
+    return start_remote_run(args.remote, train, str(run_dir), args.ssh, args.remote_hinge_train)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.remote:
+            args.attach = str(start_remote(args))
         spec = None if args.attach else spec_from_args(args)
-        if args.attach:
-            RunFollower(args.attach)  # a wrong folder is said here, before any window opens
+        if args.attach:  # a wrong folder or host is said here, before any window opens
+            AttachedRunner(args.attach, args.ssh, args.remote_hinge_train).stop()
     except UserError as exc:
         print(f"hinge-workbench: error: {exc}", file=sys.stderr)
         return 2
@@ -83,8 +107,9 @@ def show_window(args, spec: RunSpec | None, runner, stages: dict) -> int:
     window.model.startup.update(stages)
     window.show()
     QTimer.singleShot(0, lambda: window.model.startup.setdefault("window shown", since_boot()))
+    window.remote = (args.ssh, args.remote_hinge_train)
     if args.attach:
-        window.attach(args.attach)
+        window.attach(args.attach, *window.remote)
     else:
         window.start(spec, started=runner)
     for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C in its terminal, a logout: closed as by its button

@@ -19,6 +19,7 @@ from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.layout import RUNS_ROOT, RunLayout, default_run_dir, run_dir_of
 from core.protocol.engine import RunSpec
 from workbench.actions import add_action
+from workbench.remote_run import remote_run_dialog
 from workbench.sweep_dialog import sweep_dialog
 
 
@@ -68,6 +69,10 @@ class FileMenu:
         action(menu, "Open config…", self.open_config_dialog, "Ctrl+O")
         action(menu, "Resume from checkpoint…", self.resume_dialog)
         action(menu, "Attach to run…", self.attach_dialog, tip="Watch and steer a run another process trains")
+        action(menu, "Attach to run on another machine…", self.attach_remote_dialog,
+               tip="Watch and steer a run on a machine you reach by ssh: [user@]host:RUN_DIR")
+        action(menu, "New run on another machine…", lambda: remote_run_dialog(window),
+               tip="Start a run on a machine you reach by ssh, detached from this window, and attach to it")
         action(menu, "Fork from here…", lambda: self.from_here(self.fork_dialog), tip="Save a checkpoint now and train a copy with other settings")
         action(menu, "Fork from checkpoint…", self.fork_checkpoint_dialog)
         action(menu, "Sweep from here…", lambda: self.from_here(lambda path: sweep_dialog(window, path)),
@@ -124,7 +129,17 @@ class FileMenu:
 
     def attach_dialog(self) -> None:
         start = str(Path(self.window.model.info.get("run_dir", RUNS_ROOT)).parent)
-        folder = QFileDialog.getExistingDirectory(self.window, "Attach to run: choose its run directory", start)
+        self._attach(QFileDialog.getExistingDirectory(self.window, "Attach to run: choose its run directory", start))
+
+    def attach_remote_dialog(self) -> None:
+        """A run on another machine, as scp names a path there; ssh's own configuration (~/.ssh/config, agents,
+        jump hosts) decides how it is reached."""
+        target, ok = QInputDialog.getText(self.window, "Attach to a run on another machine",
+                                          "[user@]host:RUN_DIR (reached with ssh, as scp would):")
+        if ok and target.strip():
+            self._attach(target.strip())
+
+    def _attach(self, folder: str) -> None:
         if folder and self.window.runner.working and QMessageBox.question(
                 self.window, "Attach to another run",
                 f"Attaching to {folder} stops the run this window trains ({self.window.model.info.get('run_dir', '')}, "
@@ -134,7 +149,7 @@ class FileMenu:
             return
         if folder:
             try:
-                self.window.attach(folder)
+                self.window.attach(folder, *self.window.remote)
             except UserError as exc:
                 QMessageBox.warning(self.window, "Cannot attach", str(exc))
 
@@ -162,7 +177,8 @@ class FileMenu:
         s = self.window.model.settings
         current = "" if s is None else (f"loss.margin_real={s.margin_real:g}\nloss.margin_fake={s.margin_fake:g}\n"
                                         f"optim.lr_g={s.lr_g:g}\noptim.lr_d={s.lr_d:g}\n"
-                                        f"model.spectral_norm={str(s.spectral_norm).lower()}\ntrain.n_dis={s.n_dis}\n")
+                                        f"model.spectral_norm={str(s.spectral_norm).lower()}\ntrain.n_dis={s.n_dis}\n"
+                                        f"loss.kind={s.loss}\ntrain.augment={s.augment}\n")
         text, ok = QInputDialog.getMultiLineText(self.window, "Fork: settings",
                                                  f"Fork of {checkpoint}\nSettings for the fork (KEY=VALUE per line):",
                                                  current if typed is None else typed)

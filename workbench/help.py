@@ -19,7 +19,8 @@ TOUR = (
                 "getting gradient."),
     ("Samples", "The generator's output for a fixed z (click a sample to enlarge). For 2D data: real points grey, "
                 "generated orange, the modes as circles, and D's score as a heat map with its colour scale."),
-    ("Controls", "Pause, step, the loss, margins (tick link to keep them equal), spectral norm, learning rates, n_dis. "
+    ("Controls", "Pause, step, the loss, margins (tick link to keep them equal), spectral norm, learning rates, n_dis, "
+                 "augmentation (DiffAugment: colour, translation, cutout on real and fake images before D). "
                  "Each shows what the engine applied; a refused value snaps back and the status bar says why."),
     ("Run", "Preset, data, device, speed-ups, run directory, speed and ETA, and the spectral sigma of each D layer."),
     ("Quality", "Scores of the generator measured in the background (and on request), their best values, each "
@@ -78,7 +79,8 @@ def files_html(run_dir: str | None) -> str:
             "commands.jsonl (append a command to steer the run from anywhere). New runs go to runs/PRESET-TIME under the directory the workbench was "
             f"started in, unless --run-dir says otherwise.</p><p><b>The guide (README)</b>: {guide}</p>"
             "<p><b>Headless</b>: <code>hinge-train train --resume RUN/checkpoints/last.pt</code> continues a run; "
-            "<code>hinge-workbench --attach RUN</code> watches and steers one that trains elsewhere.</p>")
+            "<code>hinge-workbench --attach RUN</code> watches and steers one that trains elsewhere, "
+            "<code>--attach host:RUN</code> one on another machine, over ssh.</p>")
 
 
 def about_html(device: str) -> str:

@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.model = RunModel()
         self.spec: RunSpec | None = None
         self.exit_when_done = exit_when_done
+        self.remote = ("ssh", "hinge-train")  # how a run on another machine is reached: ssh, and hinge-train there
         self._stopping = self._force_stop = False
         self._history_due = False
         self.after_checkpoint = None  # File > Fork/Sweep from here: called with the checkpoint the engine saves
@@ -125,9 +126,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Hinge-GAN Workbench")
         self.statusBar().showMessage(f"starting {Path(spec.run_dir).name}…", 5000)
 
-    def attach(self, run_dir: str) -> None:
-        """Watch and steer a run another process trains (UserError if run_dir is not a run directory)."""
-        runner = AttachedRunner(run_dir)
+    def attach(self, run_dir: str, ssh: str = "ssh", remote_hinge_train: str = "hinge-train") -> None:
+        """Watch and steer a run another process trains, here or ([user@]host:RUN_DIR) over ssh (UserError if it
+        is not a run directory, or cannot be reached)."""
+        runner = AttachedRunner(run_dir, ssh, remote_hinge_train)
+        if isinstance(self.runner, AttachedRunner):
+            self.runner.stop()
         self._clear()
         self.runner, self.spec = runner, None
         self._history_due = False  # the follower delivers the whole history itself
@@ -180,6 +184,8 @@ class MainWindow(QMainWindow):
                     self.show_problem(item.message)
                 elif self.attached:
                     self.banner.show_writer(item.message if not self.runner.alive else "")
+        if self.attached and self.runner.connection != "connected":
+            self.banner.show_writer(f"{self.runner.connection}; last seen: step {self.model.step:,}")
         self.redraw.tick(self.model)
         self.status_line.refresh(self.model)
         for message in self.forks.failed():

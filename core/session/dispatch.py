@@ -21,10 +21,13 @@ class Dispatcher:
     def register(self, command_type: type, handler: Callable) -> None:
         self.handlers[command_type] = handler
 
-    def handle(self, command, source: str | None = None, then: list[tuple[object, str]] = ()) -> bool:
+    def handle(self, command, source: str | None = None, then: list[tuple[object, str]] = (),
+               ident: str | None = None) -> bool:
         """Apply one command and record what happened (and, for one from the inbox file, which line asked
-        for it); then what its handler queued, then `then`. False when it was refused."""
+        for it, with the id the line gave); then what its handler queued, then `then`. False when it was
+        refused."""
         origin = {"source": source} if source else {}
+        origin.update({"id": ident} if ident else {})
         handler, waiting = self.handlers[type(command)], len(self.queued)
         try:
             echoed = handler(command)

@@ -51,11 +51,11 @@ class CommandIntake:
         if now < self._next_read or self.control.stopping:
             return
         self._next_read = now + self.trainer.cfg.train.publish_every_s
-        for line, command in self._command_file.read():
+        for line, command, ident in self._command_file.read():
             if isinstance(command, UserError):
                 self.record.record({"kind": EventKind.REJECTED, "command": COMMANDS, "line": line,
-                                    "reason": str(command)})
+                                    "reason": str(command), **({"id": ident} if ident else {})})
             else:
-                self.dispatcher.handle(command, source=f"{COMMANDS}:{line}")
+                self.dispatcher.handle(command, source=f"{COMMANDS}:{line}", ident=ident)
             if self.control.stopping:
                 return

@@ -6,13 +6,15 @@ object per line, in the form of an events.jsonl line without step and wall_time:
 
 The session reads whole new lines at its publishing interval and applies them at the next step
 boundary, like the window's commands. A line that is not a command becomes a refusal with its reason;
-paths (save, export) are confined to the run directory.
+paths (save, export) are confined to the run directory. A line may carry an "id" (up to 64 letters, digits,
+'-' or '_'): the event that applies or refuses it repeats the id, so a sender can tell its own answer.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 
 from core.base.errors import UserError
@@ -23,6 +25,7 @@ from core.storage.layout import RunLayout
 
 MAX_LINE = 10_000  # bytes; a longer line is refused unread
 PATH_FIELDS = ("path",)
+COMMAND_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def confine(path: str, run_dir: Path) -> str:
@@ -49,10 +52,12 @@ def parse_command(line: str, run_dir: Path):
     if cls is None:
         raise UserError(f"unknown command kind {kind!r}; known: {', '.join(C.BY_KIND)}")
     types = field_types(cls)
-    extra = set(raw) - set(types) - {"kind"}
+    if "id" in raw and not (isinstance(raw["id"], str) and COMMAND_ID.fullmatch(raw["id"])):
+        raise UserError(f"a command's id must be 1 to 64 letters, digits, '-' or '_', got {raw['id']!r}")
+    extra = set(raw) - set(types) - {"kind", "id"}
     if extra:
         raise UserError(f"{kind} takes {', '.join(sorted(types)) or 'no fields'}; unknown: {', '.join(sorted(extra))}")
-    values = {k: from_json(f"{kind}: {k}", v, types[k]) for k, v in raw.items() if k != "kind"}
+    values = {k: from_json(f"{kind}: {k}", v, types[k]) for k, v in raw.items() if k not in ("kind", "id")}
     for name in PATH_FIELDS:
         if values.get(name) is not None:
             values[name] = confine(values[name], run_dir)
@@ -70,20 +75,29 @@ class CommandFile:
         self.run_dir = Path(run_dir)
         self._lines = AppendedLines(RunLayout(self.run_dir).commands, from_end=True)
 
-    def read(self) -> list[tuple[int, object]]:
-        """[(line number, command or UserError)] for each whole new line."""
+    def read(self) -> list[tuple[int, object, str | None]]:
+        """[(line number, command or UserError, the line's id or None)] for each whole new line."""
         out = []
         for number, line in self._lines.read():
             if not line.strip():
                 continue
             if len(line.encode()) > MAX_LINE:
-                out.append((number, UserError(f"line longer than {MAX_LINE} bytes")))
+                out.append((number, UserError(f"line longer than {MAX_LINE} bytes"), None))
                 continue
             try:
-                out.append((number, parse_command(line, self.run_dir)))
+                out.append((number, parse_command(line, self.run_dir), _line_id(line)))
             except UserError as exc:
-                out.append((number, exc))
+                out.append((number, exc, _line_id(line)))
         return out
+
+
+def _line_id(line: str) -> str | None:
+    """A line's "id", if it has a well-formed one."""
+    try:
+        ident = json.loads(line).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return ident if isinstance(ident, str) and COMMAND_ID.fullmatch(ident) else None
 
 
 def append_command(run_dir: str | Path, command) -> None:

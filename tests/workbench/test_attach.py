@@ -1,6 +1,8 @@
 """The window attached to runs other processes train: watched and steered through the run directory,
 left training on close; finished runs read-only; forks trained beside their parent."""
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ import pytest
 from core.protocol import commands as C
 from core.storage.inbox import append_command
 from tests.core.helpers import heartbeat, metrics_rows, wait_until
+from tests.core.storage.test_remote import HINGE_TRAIN, LOCAL_SSH
 from tests.workbench.conftest import wait_for
 from tests.workbench.dialogs import answer, choose_file, enter, menu_action
 
@@ -114,3 +117,49 @@ def test_fork_from_here_trains_a_copy_with_other_settings_beside_the_parent(wind
         fork_process.wait(30)
     forked = next(e for e in events(fork) if e["kind"] == "forked")
     assert forked["changed"]["loss.margin_real"] == [1.0, 0.3]
+
+
+@pytest.mark.slow
+def test_a_run_on_another_machine_is_attached_steered_and_followed_across_a_dropped_link(window, qtbot, tmp_path,
+                                                                                          headless):
+    run = tmp_path / "headless"
+    headless(run)
+    wait_for(qtbot, lambda: (run / "live" / "heartbeat.json").exists())
+    window.remote = (LOCAL_SSH, HINGE_TRAIN)  # ssh to this machine (tests/core/storage/local_ssh.py)
+    pending = answer(qtbot, enter(f"gpu-box:{run}"))
+    menu_action(window, "File", "Attach to run on another machine…").trigger()
+    assert pending == [] and window.attached
+    wait_for(qtbot, lambda: window.model.step > 50 and window.model.samples is not None
+             and window.controls.isEnabled() and len(window.model.history) > 20)
+    window.controls.margin_real.setValue(0.4)
+    wait_for(qtbot, lambda: window.model.settings.margin_real == 0.4)
+    os.killpg(window.runner.follower._process.pid, signal.SIGKILL)  # the link drops
+    wait_for(qtbot, lambda: "reconnecting" in window.banner.label.text() or window.runner.connection != "connected")
+    wait_for(qtbot, lambda: window.runner.connection == "connected" and window.model.step > heartbeat(run)["step"] - 30)
+    steps = window.model.history.steps
+    assert list(steps) == list(range(int(steps[0]), int(steps[-1]) + 1))  # no step missed across the drop
+    window.close()
+    assert [e["kind"] for e in events(run)].count("set_margins") == 1
+
+
+@pytest.mark.slow
+def test_a_new_run_started_on_another_machine_is_attached_and_trains_on_after_the_window_closes(window, qtbot,
+                                                                                                tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # its run directory is relative to the remote home: here, this folder
+    window.remote = (LOCAL_SSH, HINGE_TRAIN)
+    pending = answer(qtbot, enter("gpu-box"), enter("ring8"), enter("train.threads=1\ntrain.batch_size=32"))
+    menu_action(window, "File", "New run on another machine…").trigger()
+    assert pending == []
+    wait_until(lambda: (tmp_path / "runs").is_dir() and any((tmp_path / "runs").iterdir()))
+    run = next(path for path in (tmp_path / "runs").iterdir() if path.is_dir())
+    try:
+        wait_for(qtbot, lambda: window.attached and window.model.step > 20)
+        assert run.name.startswith("ring8-") and str(window.runner.run_dir) == f"gpu-box:{run.relative_to(tmp_path)}"
+        closed_at = heartbeat(run)["step"]
+        window.close()
+        wait_until(lambda: heartbeat(run)["step"] > closed_at + 20)  # it trains on without the window
+        append_command(run, C.Stop())
+        wait_until(lambda: heartbeat(run)["state"] == "stopped")
+    finally:  # detached from this test's processes: ended here whatever happened
+        if heartbeat(run).get("pid") and heartbeat(run).get("state") != "stopped":
+            os.kill(heartbeat(run)["pid"], signal.SIGKILL)

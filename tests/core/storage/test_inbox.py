@@ -46,10 +46,21 @@ def test_only_whole_lines_written_after_opening_are_read(tmp_path):
     assert inbox.read() == []  # half a line waits for its end
     with open(tmp_path / "commands.jsonl", "a") as f:
         f.write('"margin_fake": 0.7}\n\nnonsense\n')
-    (line, margins), (bad_line, refusal) = inbox.read()
-    assert (line, margins) == (2, C.SetMargins(0.5, 0.7))
+    (line, margins, ident), (bad_line, refusal, _) = inbox.read()
+    assert (line, margins, ident) == (2, C.SetMargins(0.5, 0.7), None)
     assert bad_line == 4 and isinstance(refusal, UserError)
     assert inbox.read() == []
+
+
+def test_a_line_may_carry_an_id_its_answer_repeats(tmp_path):
+    inbox = CommandFile(tmp_path)
+    with open(tmp_path / "commands.jsonl", "a") as f:
+        f.write('{"kind": "pause", "id": "laptop-7"}\n{"kind": "set_n_dis", "n_dis": "x", "id": "laptop-8"}\n'
+                '{"kind": "pause", "id": "no spaces"}\n')
+    (_, pause, first), (_, refusal, second), (_, bad_id, third) = inbox.read()
+    assert (pause, first) == (C.Pause(), "laptop-7")
+    assert isinstance(refusal, UserError) and second == "laptop-8"
+    assert isinstance(bad_id, UserError) and "id must be" in str(bad_id) and third is None
 
 
 @pytest.mark.slow
