@@ -24,6 +24,7 @@ from core.storage.follow import RunFollower  # noqa: E402
 from core.storage.inbox import append_command  # noqa: E402
 from core.storage.remote import RemoteFollower, remote_target  # noqa: E402
 from core.storage.metrics_csv import read_rows  # noqa: E402
+from tests.core.storage.sshd import local_sshd  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1] / "core" / "storage"
 LOCAL_SSH = f"{sys.executable} {HERE / 'local_ssh.py'}"
@@ -74,14 +75,20 @@ def main():
             time.sleep(0.5)
         time.sleep(5)
         slow = f"{sys.executable} {HERE / 'throttled.py'} 1000000 0.1 {LOCAL_SSH}"
-        arms = {"local attach (RunFollower)": lambda: RunFollower(run),
-                "channel over ssh": lambda: RemoteFollower(remote_target(f"box:{run}"), LOCAL_SSH, HINGE_TRAIN),
-                "channel, 1 MB/s + 100 ms link": lambda: RemoteFollower(remote_target(f"box:{run}"), slow, HINGE_TRAIN)}
-        for name, make in arms.items():
-            follower = make()
-            result = measure(follower, run, args.seconds)
-            getattr(follower, "close", lambda: None)()
-            print(f"{name}: {result}", flush=True)
+        with local_sshd(Path(tempfile.mkdtemp()) / "ssh") as sshd:
+            arms = {"local attach (RunFollower)": lambda: RunFollower(run),
+                    "channel over ssh": lambda: RemoteFollower(remote_target(f"box:{run}"), LOCAL_SSH, HINGE_TRAIN),
+                    "channel over a real sshd on 127.0.0.1": lambda: RemoteFollower(remote_target(f"127.0.0.1:{run}"),
+                                                                                     sshd, HINGE_TRAIN),
+                    "channel, 1 MB/s + 100 ms link": lambda: RemoteFollower(remote_target(f"box:{run}"), slow,
+                                                                            HINGE_TRAIN)}
+            for name, make in arms.items():
+                if "sshd" in name and sshd is None:
+                    continue
+                follower = make()
+                result = measure(follower, run, args.seconds)
+                getattr(follower, "close", lambda: None)()
+                print(f"{name}: {result}", flush=True)
     finally:
         append_command(run, {"kind": "stop"})
         try:

@@ -3,9 +3,7 @@ an ssh that stays on this machine (tests/core/storage/local_ssh.py): the same ch
 own tests are slow."""
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ from core.protocol.telemetry import Samples, Scores, Settings, Telemetry
 from core.storage.remote import RemoteFollower, remote_target
 from core.tools.serve import Inbox
 from tests.core.helpers import events, heartbeat, metrics_rows, run_session, wait_until
+from tests.core.storage.sshd import local_sshd
 
 LOCAL_SSH = f"{sys.executable} {Path(__file__).with_name('local_ssh.py')}"
 REFUSING_SSH = f"{LOCAL_SSH} --refuse nowhere"  # as ssh answers for a host it cannot find
@@ -39,40 +38,12 @@ def hinge_train(*args, ssh=LOCAL_SSH, timeout=60):
 
 @pytest.fixture
 def sshd(tmp_path):
-    """A real OpenSSH server on 127.0.0.1 for this test, with a throwaway host key and user key: the ssh command
-    line that reaches it (the host is 127.0.0.1)."""
-    server = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
-    if server is None or shutil.which("ssh") is None:
-        pytest.skip("no OpenSSH server here (apt-get install openssh-server)")
-    keys = tmp_path / "ssh"
-    keys.mkdir()
-    for name in ("host", "user"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)], check=True)
-    shutil.copy(keys / "user.pub", keys / "authorized_keys")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (keys / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
-        f"PidFile {keys / 'pid'}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-        "StrictModes no\nPermitRootLogin prohibit-password\nPermitUserEnvironment no\n")
-    if os.geteuid() == 0:
-        os.makedirs("/run/sshd", exist_ok=True)
-    process = subprocess.Popen([server, "-D", "-e", "-f", str(keys / "sshd_config")], stderr=subprocess.PIPE)
-    ssh = (f"ssh -p {port} -i {keys / 'user'} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-           "-o LogLevel=ERROR")
-    try:
-        deadline = time.monotonic() + 10
-        while subprocess.run([*ssh.split(), "-o", "BatchMode=yes", "127.0.0.1", "true"], capture_output=True,
-                             timeout=10).returncode != 0:
-            if process.poll() is not None or time.monotonic() > deadline:
-                said = process.stderr.read().decode()[-300:] if process.poll() is not None else "no login"
-                pytest.skip(f"sshd would not start here: {said}")
-            time.sleep(0.2)
+    """A real OpenSSH server on 127.0.0.1 for this test (tests/core/storage/sshd.py): the ssh command line."""
+    why = []
+    with local_sshd(tmp_path / "ssh", why) as ssh:
+        if ssh is None:
+            pytest.skip(why[0])
         yield ssh
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_telemetry_crosses_the_wire_whole_and_nothing_else_is_built_from_it():
