@@ -24,6 +24,7 @@ import numpy as np
 from core.base.errors import UserError
 from core.protocol import commands as C
 from core.protocol import wire
+from core.protocol.states import FINAL_STATES, SeenState
 from core.protocol.telemetry import Telemetry
 
 BACKOFF_S = (1, 2, 4, 8, 10)
@@ -202,7 +203,7 @@ class RemoteFollower:
 
     @property
     def finished(self) -> bool:
-        return self._last is not None and self._last.state in ("done", "stopped", "diverged", "failed")
+        return self._last is not None and self._last.state in (*FINAL_STATES, SeenState.FAILED)
 
     def send(self, command) -> str:
         """Deliver a command; its id, to find its answer in `answers`."""
