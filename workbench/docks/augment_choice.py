@@ -1,5 +1,5 @@
 """DiffAugment's policies as three ticks (colour, translation, cutout): a tick sends the policies ticked,
-and the ticks show the policies the engine echoed."""
+and the ticks show the policies the engine echoed, once it has echoed the ones last sent."""
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 
 from core.config import AUGMENTATIONS
@@ -18,17 +18,31 @@ class AugmentChoice(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.ticks = {}
+        self.pending = None  # the policies sent and not yet echoed: an older echo must not untick a newer click
         for name in AUGMENTATIONS:
             tick = self.ticks[name] = QCheckBox(name)
             tick.setToolTip(TIPS[name])
-            tick.clicked.connect(lambda _: self.send(C.SetAugment(self.policies())))
+            tick.clicked.connect(self._send_ticked)
             layout.addWidget(tick)
         layout.addStretch(1)
 
     def policies(self) -> str:
         return ",".join(name for name, tick in self.ticks.items() if tick.isChecked()) or "off"
 
+    def _send_ticked(self) -> None:
+        self.pending = self.policies()
+        self.send(C.SetAugment(self.pending))
+
     def show_policies(self, policies: str) -> None:
+        if self.pending is not None and policies != self.pending:
+            return
+        self.pending = None
         on = set(policies.split(","))
         for name, tick in self.ticks.items():
             tick.setChecked(name in on)
+
+    def clear(self) -> None:
+        """No engine to echo: nothing ticked, nothing awaited."""
+        self.pending = None
+        for tick in self.ticks.values():
+            tick.setChecked(False)

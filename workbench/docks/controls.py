@@ -134,6 +134,7 @@ class ControlsDock(QDockWidget):
             if s is None:  # no engine to echo: each box shows its special text, "–", not a made-up value
                 for box in boxes:
                     box.setValue(box.minimum())
+                self.augment.clear()
                 return
             for box, value in zip(boxes, (s.margin_real, s.margin_fake, s.lr_g, s.lr_d, s.n_dis)):
                 if not box.hasFocus() and box.value() != value:
