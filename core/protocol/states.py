@@ -33,4 +33,5 @@ class EventKind(StrEnum):
     FORKED = "forked"  # started from a checkpoint of another run (config.json names the parent)
     ALERT = "alert"  # a health detector found a failure (core/health)
     ALERT_CLEARED = "alert_cleared"
+    TRACKER_FAILED = "tracker_failed"  # a tracker (log.*) raised and was dropped; training went on
     RANKS_COMPARED = "ranks_compared"  # at the end of a run in several processes: do their weights agree?

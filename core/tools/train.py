@@ -2,10 +2,11 @@
 --nproc), with a progress line on the terminal."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import time
 from pathlib import Path
-
 
 from core.base.clock import every_so_often
 from core.base.cpu import run_as_batch_work
@@ -22,7 +23,22 @@ from core.training.data import prepare_data
 from core.training.trainer import resolve_device
 
 SHOWN_EVENTS = (EventKind.REJECTED, EventKind.DIVERGED, EventKind.ERROR, EventKind.ALERT, EventKind.ALERT_CLEARED,
-                "rewind", EventKind.RANKS_COMPARED)
+                "rewind", EventKind.RANKS_COMPARED, EventKind.TRACKER_FAILED)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """While training, SIGTERM (kill, systemd, a batch scheduler) and SIGINT stop the run as Ctrl+C does, last.pt
+    saved; SIGINT too where a shell started the run in the background, which leaves SIGINT ignored."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    before = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 class Progress:
@@ -126,7 +142,8 @@ def train(args, world, device) -> int:
     print(f"hinge-train: {cfg.preset} on {session.trainer.device}{ranks}, {session.trainer.data.describe()}; "
           f"run directory {run_dir}", file=sys.stderr)
     try:
-        final = session.run()
+        with stop_on_signals():
+            final = session.run()
     except KeyboardInterrupt:
         final = session.close()
         progress.close()

@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ import torch
 
 from core.cli import main
 from core.training.checkpoint import load_checkpoint
+from tests.core.helpers import heartbeat, wait_until
 
 TINY = ["--set", "train.batch_size=8", "--set", "model.g_width=4", "--set", "model.d_width=4",
         "--set", "data.n_samples=100", "--set", "model.z_dim=8"]
@@ -52,6 +54,22 @@ def test_hinge_train_runs_as_a_module_and_exits_with_its_status(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "core.cli", "train", "--set", "train.n_dis=0"],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and refused.stderr.strip().startswith("hinge-train: error: train.n_dis")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_background_run_cleanly_with_its_checkpoint(tmp_path, sig):
+    """kill, a scheduler, or Ctrl+C's signal sent to a run a shell started in the background (SIGINT ignored
+    there): the run stops at a step boundary and saves last.pt at the step it reached."""
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", "--preset", "ring8", "--steps", "10000000",
+                                "--set", "train.batch_size=16", "--run-dir", str(run)], stderr=subprocess.PIPE,
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    wait_until(lambda: heartbeat(run).get("step", 0) > 20, timeout=60)
+    process.send_signal(sig)
+    _, said = process.communicate(timeout=60)
+    assert process.returncode == 130, said
+    step = load_checkpoint(run / "checkpoints" / "last.pt")["step"]
+    assert f"interrupted at step {step}" in said and step > 20
 
 
 def test_presets_lists_them():
