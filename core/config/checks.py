@@ -1,6 +1,7 @@
 """Whether a run's settings make sense: each check names the setting it refuses and why."""
 from __future__ import annotations
 
+import importlib.util
 import math
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from core.base.colours import colour_setting
 from core.base.errors import ConfigError
 from core.config.schema import (AUGMENTATIONS, COMPILE_MODES, DATA_SOURCES, DEPTHS, DISCRIMINATORS, IMAGE_SIZES,
                                 LOSS_KINDS, MAX_CLASSES, MAX_LR, MAX_MARGIN, MAX_THREADS, PRECISIONS, SWITCHES,
-                                TORCHVISION_NAMES, UPSAMPLINGS, Config, HealthConfig)
+                                TORCHVISION_NAMES, UPSAMPLINGS, Config, HealthConfig, LogConfig)
 
 
 def check_margin(name: str, value: float) -> None:
@@ -140,7 +141,21 @@ def validate(cfg: Config) -> Config:
     if cfg.eval.inception and not Path(cfg.eval.inception).expanduser().is_file():
         raise ConfigError(f"eval.inception names no file: {cfg.eval.inception}")
     _validate_health(cfg.health)
+    _validate_log(cfg.log)
     return cfg
+
+
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}  # setting -> what it imports
+
+
+def _validate_log(log: LogConfig) -> None:
+    _choice("log.wandb_mode", log.wandb_mode, ("online", "offline"))
+    if not (math.isfinite(log.every_s) and 0.0 < log.every_s <= 3600):
+        raise ConfigError(f"log.every_s must be a positive number of seconds (at most 3600), got {log.every_s!r}")
+    for setting, package in TRACKER_PACKAGES.items():
+        if getattr(log, setting) and importlib.util.find_spec(package) is None:
+            raise ConfigError(f"log.{setting} needs {package}, which is not installed here: "
+                              f"pip install 'hinge-workbench[{setting}]' (or pip install {package})")
 
 
 def _validate_health(h: HealthConfig) -> None:

@@ -137,6 +137,19 @@ class HealthConfig:
 
 
 @dataclass
+class LogConfig:
+    """Trackers the run is streamed to as it trains (core/trackers), each an optional extra; off by default."""
+
+    tensorboard: bool = False  # TensorBoard event files in RUN/tensorboard, or in tensorboard_dir
+    tensorboard_dir: str = ""
+    mlflow: str = ""  # an MLflow tracking URI: sqlite:///mlflow.db, a folder (./mlruns), http://host:5000; "": off
+    mlflow_experiment: str = "hinge-gan"
+    wandb: str = ""  # a Weights & Biases project; "": off
+    wandb_mode: str = "online"  # online, or offline (a folder under RUN/wandb that `wandb sync` uploads later)
+    every_s: float = 5.0  # what came since is sent together this often, from a thread of its own
+
+
+@dataclass
 class Config:
     preset: str = "digits"
     data: DataConfig = field(default_factory=DataConfig)
@@ -146,6 +159,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
     @property
     def is_2d(self) -> bool:

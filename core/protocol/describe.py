@@ -30,6 +30,8 @@ def describe_event(event: dict) -> str:
         return at + f"wrote {event.get('path')}"
     if kind == "error":
         return at + event.get("reason", "error")
+    if kind == "tracker_failed":
+        return at + f"stopped publishing to {event['tracker']}: {event['reason']}"
     if kind == "alert":
         return at + f"ALERT {event['name']}: {event['message']} Suggested: {event['suggestion']}."
     if kind == "alert_cleared":

@@ -22,6 +22,7 @@ from core.session.publishing import Publisher, TimelapseWriter
 from core.session.record import RunRecord
 from core.session.rewind import Rewinder
 from core.session.thread_policy import ThreadPolicy
+from core.session.trackers import tracker_sink
 from core.storage.live import LiveWriter
 from core.storage.rundir import RunDir
 from core.training.trainer import Trainer
@@ -51,13 +52,15 @@ class Session:
         self.evaluation = EvaluationSchedule(trainer, control, record, run_dir, self.time)
         self.checkpoints = CheckpointPolicy(trainer, run_dir, record, control, self.metrics, self.time)
         self.health = HealthWatch(trainer, record, self.dispatcher, run_dir)
+        self.trackers = tracker_sink(trainer.cfg, run_dir.path, record, parent)
         self.publisher = Publisher(trainer, self.metrics, record, control, self.time, self.evaluation,
                                    self.health.states, lambda: self.info,
-                                   [f for f in (publish, self.live) if f is not None])
+                                   [f for f in (publish, self.live, self.trackers) if f is not None])
         self.timelapse = TimelapseWriter(trainer, record, run_dir)
         self.threads = ThreadPolicy(trainer, record, self.changes)
         # their turns at each moment come in this order: save, score, publish (write, judge), follow the cores
-        self.parts = (self.checkpoints, self.evaluation, self.publisher, self.timelapse, self.health, self.threads)
+        self.parts = (self.checkpoints, self.evaluation, self.publisher, self.timelapse, self.health, self.threads,
+                      *([self.trackers] if self.trackers else []))  # last: the final checkpoint is saved by then
         self.publisher.observers = [self.timelapse, self.health]
         self.rewinder = Rewinder(trainer, run_dir, record, control, self.changes, self.dispatcher, self.publisher,
                                  self.health, self.parts)
@@ -155,6 +158,8 @@ class Session:
         self._each("on_close")
         final = self.control.close()
         self.publisher.publish(samples=True)
+        if self.trackers:
+            self.trackers.close()  # after the last publication, so the trackers have every step
         self.live.flush()
         self.run_dir.close()
         return final

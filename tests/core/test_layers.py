@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Bottom to top: a module may import its own package and those of lower layers, never a higher one.
 LAYERS = [("core.base",), ("core.protocol",), ("core.config",), ("core.pictures",), ("core.storage", "core.health"),
           ("core.run_args",),
-          ("core.analysis",),
+          ("core.analysis",), ("core.trackers",),
           ("core.distributed",), ("core.training",), ("core.quality",), ("core.session",), ("core.tools",),
           ("core.cli",)]
 TORCH_FREE = ("core.base", "core.protocol", "core.config", "core.pictures", "core.storage", "core.health", "core.run_args",
