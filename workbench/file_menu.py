@@ -7,19 +7,18 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
 
 from core.protocol import commands as C
 from core import config as config_mod
 from core.base.errors import UserError
-from core.pictures import write_timelapse
-from core.storage.metrics_csv import copy_metrics
-from core.storage.rundir import step_files
 from core.storage.checkpoint_probe import describe_checkpoint
 from core.storage.layout import RUNS_ROOT, RunLayout, default_run_dir, run_dir_of
 from core.protocol.engine import RunSpec
 from workbench.actions import add_action
-from workbench.remote_run import remote_run_dialog
+from workbench.exports import Exports
+from workbench.new_run_dialog import NewRunDialog
+from workbench import remote_run
 from workbench.sweep_dialog import sweep_dialog
 
 
@@ -71,20 +70,21 @@ class FileMenu:
         action(menu, "Attach to run…", self.attach_dialog, tip="Watch and steer a run another process trains")
         action(menu, "Attach to run on another machine…", self.attach_remote_dialog,
                tip="Watch and steer a run on a machine you reach by ssh: [user@]host:RUN_DIR")
-        action(menu, "New run on another machine…", lambda: remote_run_dialog(window),
+        action(menu, "New run on another machine…", lambda: remote_run.remote_run_dialog(window),
                tip="Start a run on a machine you reach by ssh, detached from this window, and attach to it")
         action(menu, "Fork from here…", lambda: self.from_here(self.fork_dialog), tip="Save a checkpoint now and train a copy with other settings")
         action(menu, "Fork from checkpoint…", self.fork_checkpoint_dialog)
-        action(menu, "Sweep from here…", lambda: self.from_here(lambda path: sweep_dialog(window, path)),
+        action(menu, "Sweep from here…", self.sweep_from_here,
                tip="Save a checkpoint now and fork it into every combination of a grid of settings")
         menu.addSeparator()
         action(menu, "Save checkpoint", lambda: window.send(C.SaveCheckpoint()), "Ctrl+S")
         export = menu.addMenu("Export samples")
-        self.export_action = action(export, "As PNG grid…", lambda: self.export_samples_dialog(".png"), "Ctrl+E")
-        action(export, "As PNG files…", lambda: self.export_samples_dialog(""))
-        action(export, "As .npy array…", lambda: self.export_samples_dialog(".npy"))
-        action(menu, "Export timelapse GIF…", self.export_timelapse_dialog)
-        action(menu, "Export metrics CSV…", self.export_metrics_dialog)
+        self.exports = Exports(window)
+        self.export_action = action(export, "As PNG grid…", lambda: self.exports.samples_dialog(".png"), "Ctrl+E")
+        action(export, "As PNG files…", lambda: self.exports.samples_dialog(""))
+        action(export, "As .npy array…", lambda: self.exports.samples_dialog(".npy"))
+        action(menu, "Export timelapse GIF…", self.exports.timelapse_dialog)
+        action(menu, "Export metrics CSV…", self.exports.metrics_dialog)
         menu.addSeparator()
         action(menu, "Quit", window.close, "Ctrl+Q")
 
@@ -93,12 +93,16 @@ class FileMenu:
         self.window.start(RunSpec(cfg.to_dict(), str(default_run_dir(cfg.preset)), device))
 
     def new_run_dialog(self) -> None:
-        names = config_mod.preset_names()
-        current = names.index("digits") if "digits" in names else 0
-        name, ok = QInputDialog.getItem(self.window, "New run", "Preset:", names, current, False)
-        if not ok:
+        dialog = NewRunDialog(config_mod.preset_names(), self.window.settings, self.window)
+        if dialog.exec() != QDialog.Accepted:
             return
-        cfg = config_mod.load_preset(name)
+        dialog.remember()
+        name = dialog.preset.currentText()
+        try:
+            cfg = config_mod.apply_overrides(config_mod.load_preset(name), dialog.overrides())
+        except UserError as exc:
+            QMessageBox.warning(self.window, "Cannot start the run", str(exc))
+            return
         if needs_data_folder(cfg):
             folder = QFileDialog.getExistingDirectory(self.window, f"Data for the {name} preset: choose its folder",
                                                       cfg.data.root or str(Path.home()))
@@ -159,8 +163,17 @@ class FileMenu:
         if not self.window.runner.alive:
             self.window.statusBar().showMessage("no run to fork: start or attach one first", 6000)
             return
-        self.window.after_checkpoint = then
+        self.window.after("save_checkpoint", lambda event: event["kind"] == "save_checkpoint" and then(event["path"]))
         self.window.send(C.SaveCheckpoint())
+
+    def sweep_from_here(self) -> None:
+        if self.window.elsewhere:
+            QMessageBox.information(self.window, "Sweep from here", "A sweep trains its arms beside the checkpoint "
+                                    "it forks; for a run on another machine, start it there: File > Save checkpoint, "
+                                    "then `hinge-train sweep --from CHECKPOINT --grid KEY=V1,V2 ...` on that machine "
+                                    "(docs/remote.md).")
+            return
+        self.from_here(lambda path: sweep_dialog(self.window, path))
 
     def fork_checkpoint_dialog(self) -> None:
         start = str(RunLayout(self.window.model.info.get("run_dir", ".")).checkpoints)
@@ -190,53 +203,29 @@ class FileMenu:
             return
         overrides = [line.strip() for line in text.splitlines() if line.strip()]
         try:
-            run_dir, process, steps = start_fork(checkpoint, overrides,
-                                                 self.window.spec.device if self.window.spec else "auto")
+            (self._fork_there if self.window.elsewhere else self._fork_here)(
+                checkpoint, overrides)
         except UserError as exc:
             QMessageBox.warning(self.window, "Cannot fork", f"{exc}\n\nThe settings open again as you typed them.")
             self.fork_dialog(checkpoint, text)
             return
-        self.window.forks.add(process, RunLayout(run_dir).train_log, "fork", run_dir)
         if parent == "pauses":
             self.window.send(C.Pause())
+
+    def _fork_here(self, checkpoint: str, overrides: list[str]) -> None:
+        run_dir, process, steps = start_fork(checkpoint, overrides,
+                                             self.window.spec.device if self.window.spec else "auto")
+        self.window.forks.add(process, RunLayout(run_dir).train_log, "fork", run_dir)
         self.window.statusBar().showMessage(f"fork training in {run_dir} (pid {process.pid}) for {steps:,} more "
                                             "steps; File > Attach to run… watches it", 15000)
 
-    def _ask_path(self, title: str, suffix: str, name: str) -> str | None:
-        default = str(RunLayout(self.window.model.info.get("run_dir", ".")).samples / f"{name}{suffix}")
-        if suffix:
-            path, _ = QFileDialog.getSaveFileName(self.window, title, default, f"*{suffix}")
-            return (path if path.endswith(suffix) else path + suffix) if path else None
-        return QFileDialog.getExistingDirectory(self.window, title, str(Path(default).parent)) or None
-
-    def export_samples_dialog(self, suffix: str) -> None:
-        """Where and how many; the engine puts the step it exports at into the name ({step})."""
-        path = self._ask_path("Export samples", suffix, "export-{step}")
-        if not path:
-            return
-        points = self.window.model.info.get("is_2d", False)
-        default = 2000 if points or suffix == ".npy" else 64
-        n, ok = QInputDialog.getInt(self.window, "Export samples", "How many samples?", default, 1, 100_000)
-        if ok:
-            self.window.send(C.ExportSamples(path if suffix else str(Path(path) / "export-{step}"), n=n))
-
-    def export_timelapse_dialog(self) -> None:
-        path = self._ask_path("Export timelapse", ".gif", f"timelapse-{self.window.model.step}")
-        if path:
-            frames = step_files(RunLayout(self.window.model.info.get("run_dir", ".")).timelapse, ".png")
-            figures = bool(self.window.model.info.get("is_2d"))
-            self.run_file_action(lambda: write_timelapse(frames, path, figures=figures))
-
-    def export_metrics_dialog(self) -> None:
-        path = self._ask_path("Export metrics", ".csv", f"metrics-{self.window.model.step}")
-        if path:
-            metrics = RunLayout(self.window.model.info.get("run_dir", ".")).metrics
-            self.run_file_action(lambda: copy_metrics(metrics, path))
-
-    def run_file_action(self, action) -> None:
-        try:
-            written = action()
-        except (UserError, KeyError) as exc:
-            QMessageBox.warning(self.window, "Export failed", str(exc) or "no run yet")
-            return
-        self.window.statusBar().showMessage(f"wrote {written}", 6000)
+    def _fork_there(self, checkpoint: str, overrides: list[str]) -> None:
+        """A run on another machine forks there, beside it, detached as a run started there is: its checkpoint
+        and its data are there. The settings are checked here first."""
+        follower = self.window.runner.follower
+        target = follower.target
+        saved = config_mod.from_dict(follower.config)
+        config_mod.validate(config_mod.apply_overrides(saved, overrides))
+        fork_dir = f"{target.run_dir.rstrip('/')}-fork-{time.strftime('%Y%m%d-%H%M%S')}"
+        remote_run.start(self.window, target.host, ["--resume", checkpoint, *(f"--set={item}" for item in overrides)],
+                         fork_dir, attach=False, via=(follower.ssh, follower.remote_hinge_train))

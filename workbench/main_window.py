@@ -12,7 +12,7 @@ from core.base.clock import since_boot
 from core.protocol import commands as C
 from core.protocol.describe import describe_event
 from core.protocol.engine import Failure, Finished, Preparing, RunSpec, Startup
-from core.protocol.states import RunState, SeenState
+from core.protocol.states import EventKind, RunState, SeenState
 from core.storage.layout import RunLayout, default_run_dir
 from workbench.attached import AttachedRunner
 from workbench.banner import ProblemBanner
@@ -59,12 +59,12 @@ class MainWindow(QMainWindow):
         self.remote = ("ssh", "hinge-train")  # how a run on another machine is reached: ssh, and hinge-train there
         self._stopping = self._force_stop = False
         self._history_due = False
-        self.after_checkpoint = None  # File > Fork/Sweep from here: called with the checkpoint the engine saves
+        self.awaiting = {}  # command kind -> what to call with the event that applied or refused it
         self.forks = Forks()  # fork and sweep processes started from this window (they outlive it)
 
         self.losses = LossesDock(self)
         self.margins = MarginsDock(self.model, self.send, self)
-        self.samples = SamplesDock(self.send, self)
+        self.samples = SamplesDock(self.send, self.fetch, self)
         self.controls = ControlsDock(self.model, self.send, self)
         self.run_info = RunDock(self)
         self.quality = QualityDock(self.send, self)
@@ -142,6 +142,23 @@ class MainWindow(QMainWindow):
     def attached(self) -> bool:
         return isinstance(self.runner, AttachedRunner)
 
+    @property
+    def elsewhere(self) -> bool:
+        """The run is on another machine (attached over ssh): its files come over the channel."""
+        return self.attached and self.runner.remote
+
+    def after(self, kind: str, then) -> None:
+        """then(event) once the engine has applied (or refused) the next command of this kind."""
+        self.awaiting[kind] = then
+
+    def fetch(self, relative: str | Path, then) -> None:
+        """A file or folder of the run directory as a path here, for then(path, None); over ssh it comes over the
+        channel first, and then(None, why) says when it cannot."""
+        if self.attached:
+            self.runner.fetch(relative, then)
+        else:
+            then(Path(self.model.info.get("run_dir", ".")) / relative, None)
+
     def send(self, command) -> None:
         if self.runner.alive:
             self.runner.send(command)
@@ -176,10 +193,12 @@ class MainWindow(QMainWindow):
                     self.model.startup["first step seen in the window"] = since_boot()
                 for event in item.events:
                     self.statusBar().showMessage(describe_event(event), 6000)
-                    if self.after_checkpoint and event["kind"] in ("save_checkpoint", "rejected"):
-                        then, self.after_checkpoint = self.after_checkpoint, None
-                        if event["kind"] == "save_checkpoint":
-                            QTimer.singleShot(0, lambda path=event["path"]: then(path))
+                    if event["kind"] == EventKind.TRACKER_FAILED:  # said once, and training goes on
+                        QMessageBox(QMessageBox.Warning, "A tracker stopped", describe_event(event), QMessageBox.Ok,
+                                    self).open()
+                    then = self.awaiting.pop(event["command"] if event["kind"] == "rejected" else event["kind"], None)
+                    if then is not None:  # after this poll: it may open a dialog
+                        QTimer.singleShot(0, lambda then=then, event=event: then(event))
                 if item.state == RunState.DIVERGED:
                     self.show_problem(item.message)
                 elif self.attached:

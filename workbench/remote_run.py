@@ -37,13 +37,15 @@ def remote_run_dialog(window) -> None:
           str(default_run_dir(preset)))
 
 
-def start(window, host: str, train_args: list[str], run_dir: str) -> None:
-    """Start the run on host in a thread; attach to it, or say why not, when that is done."""
+def start(window, host: str, train_args: list[str], run_dir: str, attach: bool = True, via=None) -> None:
+    """Start the run on host in a thread; attach to it (or, attach=False, say where it trains), or say why not,
+    when that is done. via: (ssh, remote hinge-train) to reach it, the window's by default."""
     outcome: list = []
+    via = via or window.remote
 
     def work():
         try:
-            outcome.append(start_remote_run(host, train_args, run_dir, *window.remote))
+            outcome.append(start_remote_run(host, train_args, run_dir, *via))
         except UserError as exc:
             outcome.append(exc)
 
@@ -57,8 +59,12 @@ def start(window, host: str, train_args: list[str], run_dir: str) -> None:
         if isinstance(outcome[0], UserError):
             QMessageBox.warning(window, "Cannot start the run there", str(outcome[0]))
             return
+        if not attach:
+            window.statusBar().showMessage(f"training on {outcome[0]}; File > Attach to run on another machine… "
+                                           "watches it", 15000)
+            return
         try:
-            window.attach(str(outcome[0]), *window.remote)
+            window.attach(str(outcome[0]), *via)
         except UserError as exc:
             QMessageBox.warning(window, "Cannot attach", str(exc))
 

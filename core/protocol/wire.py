@@ -3,9 +3,12 @@ base64. Decoding builds only the types named here (nothing is unpickled, so the 
 run code in this process), and the first line names the format's version, so that a newer end refuses an
 older one in one line instead of misreading it.
 
-    far end -> near end:  {"hello": "hinge-train", "version": 1, ...}, then {"telemetry": {...}},
-                          {"answer": {"id", "applied" | "refused"}}, {"error": "..."}
-    near end -> far end:  {"command": {an inbox line}, "id": "..."}
+    far end -> near end:  {"hello": "hinge-train", "version": 2, ...}, then {"telemetry": {...}},
+                          {"answer": {"id", "applied" | "refused"}}, {"error": "..."},
+                          {"file": {"id", "path", "folder", "files": {name: uint8 array}} | {"id", "path", "refused"}}
+    near end -> far end:  {"command": {an inbox line}, "id": "..."}, {"fetch": "path in the run directory", "id": "..."}
+
+Version 2 added fetching files (version 1 ends could not).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import numpy as np
 
 from core.protocol.telemetry import Samples, Scores, Settings, Telemetry
 
-VERSION = 1
+VERSION = 2
 HELLO = "hinge-train"
 DTYPES = {"uint8", "int64", "float32", "float64", "bool"}  # what an array on the wire may hold
 TYPES = {cls.__name__: cls for cls in (Telemetry, Settings, Scores, Samples)}

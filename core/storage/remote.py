@@ -5,7 +5,8 @@
 
 A dropped connection is opened again by itself, waiting 1, 2, 4, 8 s and then 10 s between tries; the far end
 then sends only what came after the last step and event seen here, and a command not yet answered is sent
-again with its id, which the far end appends to the run's inbox only once.
+again with its id, which the far end appends to the run's inbox only once; a file asked for and not yet come is
+asked for again.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -87,6 +89,8 @@ class RemoteFollower:
         self.status = "connecting"
         self.answers: dict[str, dict] = {}  # command id -> the event that applied or refused it
         self._pending: dict[str, dict] = {}  # command id -> command, until answered
+        self.fetched: dict[str, Path | str] = {}  # fetch id -> the local copy, or why there is none
+        self._fetching: dict[str, tuple[str, Path]] = {}  # fetch id -> (path there, folder here), until it came
         self._messages: queue.Queue = queue.Queue()
         self._process: subprocess.Popen | None = None
         self._seen_step, self._seen_time, self._tries, self._next_try, self._opened = -1, 0.0, 0, 0.0, 0.0
@@ -136,6 +140,8 @@ class RemoteFollower:
         self.status, self._tries = "connected", 0
         for ident, command in list(self._pending.items()):
             self._write({"command": command, "id": ident})
+        for ident, (relative, _) in list(self._fetching.items()):
+            self._write({"fetch": relative, "id": ident})
 
     def _read(self, process: subprocess.Popen, lines: queue.Queue) -> None:
         for line in process.stdout:
@@ -212,6 +218,33 @@ class RemoteFollower:
         self._write({"command": self._pending[ident], "id": ident})
         return ident
 
+    def fetch(self, relative: str, into: Path) -> str:
+        """Ask for a file (or a folder's files) of the run directory, to be copied to into/relative; its id, to
+        find in `fetched` the local path once it has come (or why it could not)."""
+        ident = uuid.uuid4().hex[:16]
+        self._fetching[ident] = (relative, into)
+        self._write({"fetch": relative, "id": ident})
+        return ident
+
+    def _arrived(self, answer: dict) -> None:
+        ident = answer.get("id")
+        if ident not in self._fetching:
+            return
+        relative, into = self._fetching.pop(ident)
+        if "refused" in answer:
+            self.fetched[ident] = f"{self.target.host}: {answer['refused']}"
+            return
+        local = into / relative
+        folder = local if answer.get("folder") else local.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in answer.get("files", {}).items():
+                (folder / Path(name).name).write_bytes(np.asarray(data, np.uint8).tobytes())
+        except OSError as exc:
+            self.fetched[ident] = f"{local}: {exc.strerror or exc}"
+            return
+        self.fetched[ident] = local
+
     def poll(self) -> Telemetry | None:
         """What came since the last poll, as one Telemetry (None: nothing new)."""
         if self.status != "connected":
@@ -230,6 +263,8 @@ class RemoteFollower:
                 break
             if "answer" in message:
                 self._answered(message["answer"])
+            elif "file" in message:
+                self._arrived(message["file"])
             elif "telemetry" in message:
                 messages.append(message["telemetry"])
         if not messages:

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 from core.base.errors import UserError
 from core.base.files import json_objects
 from core.protocol import wire
@@ -25,6 +27,7 @@ from core.storage.inbox import append_command, parse_command
 from core.storage.layout import RunLayout
 
 POLL_S = 0.25
+FETCH_LIMIT = 256 * 2**20  # one fetched file or folder, in bytes: a line of the wire holds it whole
 
 
 def cmd_serve(args) -> int:
@@ -50,11 +53,17 @@ def serve(run_dir: str, stdin, stdout, after_step: int = -1, after_time: float =
         inbox = Inbox(follower.run_dir)
         while True:
             while not commands.empty():
-                message = commands.get()
-                if message is None:
+                line = commands.get()
+                if line is None:
                     return 0
-                answer = inbox.deliver(message)
-                if answer:
+                try:
+                    message = wire.decode(line)
+                except wire.WireError as exc:
+                    write({"answer": {"id": None, "refused": f"not a command line: {exc}"}})
+                    continue
+                if "fetch" in message:
+                    write({"file": run_file(follower.run_dir, message)})
+                elif answer := inbox.deliver(message):
                     write({"answer": answer})
             telemetry = follower.poll()
             if telemetry is not None:
@@ -94,20 +103,40 @@ class Inbox:
         """The ids in the inbox now (another far end, before a reconnect, may have appended one)."""
         return {line.get("id") for line in json_objects(_lines(RunLayout(self.run_dir).commands))}
 
-    def deliver(self, line: bytes) -> dict | None:
+    def deliver(self, message: dict) -> dict | None:
         """Append the command; an answer for the near end when it is refused here (None: the run answers)."""
         try:
-            message = wire.decode(line)
             command, ident = message["command"], str(message["id"])
             if ident in self.delivered():
                 return None
             parse_command(json.dumps({**command, "id": ident}), self.run_dir)
-        except (wire.WireError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             return {"id": None, "refused": f"not a command line: {exc}"}
         except UserError as exc:
             return {"id": ident, "refused": str(exc)}
         append_command(self.run_dir, {**command, "id": ident})
         return None
+
+
+def run_file(run_dir: Path, request: dict) -> dict:
+    """A file of the run directory, or the files directly inside one of its folders, for the near end as
+    {name: bytes}; refused for a path outside the run directory, a missing one, or more than FETCH_LIMIT bytes."""
+    relative = str(request.get("fetch", ""))
+    answer = {"id": request.get("id"), "path": relative}
+    root = run_dir.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        return {**answer, "refused": f"{relative}: not inside the run directory"}
+    try:
+        files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
+        size = sum(p.stat().st_size for p in files)
+        if size > FETCH_LIMIT:
+            return {**answer, "refused": f"{relative}: {size / 2**20:.0f} MiB, more than the channel carries "
+                                         f"({FETCH_LIMIT / 2**20:.0f} MiB); copy it with scp"}
+        contents = {p.name: np.frombuffer(p.read_bytes(), np.uint8) for p in files}
+    except OSError as exc:
+        return {**answer, "refused": f"{relative}: {exc.strerror or exc}"}
+    return {**answer, "folder": path.is_dir(), "files": contents}
 
 
 def _lines(path: Path) -> list[str]:

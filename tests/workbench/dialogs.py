@@ -38,6 +38,23 @@ def enter(value):
     return fill
 
 
+def new_run(preset, **ticks):
+    """The new-run dialog: a preset, and trackers ticked (tensorboard=True, mlflow=URI, wandb=PROJECT)."""
+    def fill(dialog):
+        from workbench.new_run_dialog import NewRunDialog
+        assert isinstance(dialog, NewRunDialog)
+        dialog.preset.setCurrentText(preset)
+        for name, tick in dialog.ticks.items():
+            tick.setChecked(bool(ticks.get(name)))
+        if ticks.get("mlflow"):
+            dialog.mlflow_uri.setText(ticks["mlflow"])
+        if ticks.get("wandb"):
+            dialog.wandb_project.setText(ticks["wandb"])
+            dialog.wandb_offline.setChecked(True)
+        dialog.accept()
+    return fill
+
+
 def choose_file(path):
     def fill(dialog):
         assert isinstance(dialog, QFileDialog)

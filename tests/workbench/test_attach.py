@@ -2,18 +2,22 @@
 left training on close; finished runs read-only; forks trained beside their parent."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from core.pictures import read_picture
 from core.protocol import commands as C
 from core.storage.inbox import append_command
 from tests.core.helpers import heartbeat, metrics_rows, wait_until
 from tests.core.storage.test_remote import HINGE_TRAIN, LOCAL_SSH
-from tests.workbench.conftest import wait_for
-from tests.workbench.dialogs import answer, choose_file, enter, menu_action
+from tests.workbench.conftest import DIGITS, wait_for
+from tests.workbench.dialogs import answer, choose_file, enter, menu_action, read_message
 
 
 def events(run):
@@ -25,8 +29,8 @@ def headless(tmp_path):
     """Start `hinge-train train` on ring8 in its own process; stopped through its inbox at the end."""
     processes = []
 
-    def start(run, *extra):
-        process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", "--preset", "ring8", "--steps",
+    def start(run, *extra, preset="ring8"):
+        process = subprocess.Popen([sys.executable, "-m", "core.cli", "train", "--preset", preset, "--steps",
                                     "10000000", "--set", "train.batch_size=32", "--set", "train.threads=1",
                                     "--set", "train.samples_every_s=0.3", *extra, "--run-dir", str(run)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -84,8 +88,6 @@ def test_a_finished_run_opens_read_only(window, qtbot, tmp_path):
 
 
 def test_attaching_a_folder_that_is_no_run_says_so(window, qtbot, tmp_path):
-    from tests.workbench.dialogs import read_message
-
     said = []
     pending = answer(qtbot, choose_file(tmp_path), read_message(said))
     menu_action(window, "File", "Attach to run…").trigger()
@@ -140,6 +142,70 @@ def test_a_run_on_another_machine_is_attached_steered_and_followed_across_a_drop
     assert list(steps) == list(range(int(steps[0]), int(steps[-1]) + 1))  # no step missed across the drop
     window.close()
     assert [e["kind"] for e in events(run)].count("set_margins") == 1
+
+
+@pytest.mark.slow
+def test_a_remote_run_s_real_images_and_exports_come_over_the_channel(window, qtbot, tmp_path, headless):
+    """No shared folder: the real images, the metrics, a samples grid and the timelapse of a run on another
+    machine reach this one through the ssh channel, to the paths picked here."""
+    run, here = tmp_path / "there", tmp_path / "here"
+    here.mkdir()
+    headless(run, *(f"--set={item}" for item in DIGITS), preset="digits")
+    wait_for(qtbot, lambda: (run / "live" / "heartbeat.json").exists())
+    window.attach(f"gpu-box:{run}", LOCAL_SSH, HINGE_TRAIN)
+    window.samples.raise_()
+    wait_for(qtbot, lambda: window.model.samples is not None and window.runner.alive)
+    window.samples.real.click()
+    wait_for(qtbot, lambda: "real images as D receives them" in window.samples.caption.text())
+    assert np.array_equal(window.samples._real, read_picture(run / "real.png"))
+    pending = answer(qtbot, choose_file(here))  # each saved under its default name, in the folder opened here
+    menu_action(window, "File", "Export metrics CSV…").trigger()
+    wait_for(qtbot, lambda: pending == [] and any(here.glob("metrics-*.csv")))
+    copied = next(here.glob("metrics-*.csv")).read_text().splitlines()
+    assert copied[0] == (run / "metrics.csv").read_text().splitlines()[0] and len(copied) > 2
+    pending = answer(qtbot, choose_file(here), enter(16))
+    menu_action(window, "File", "Export samples", "As PNG grid…").trigger()
+    wait_for(qtbot, lambda: pending == [] and any(here.glob("export-*.png")))
+    exported = next(here.glob("export-*.png"))  # written in the run's samples folder there, then fetched
+    assert exported.read_bytes() == (run / "samples" / exported.name).read_bytes()
+    wait_until(lambda: len(list((run / "samples" / "timelapse").glob("*.png"))) >= 2)
+    pending = answer(qtbot, choose_file(here))
+    menu_action(window, "File", "Export timelapse GIF…").trigger()
+    wait_for(qtbot, lambda: pending == [] and any(here.glob("timelapse-*.gif")))
+    assert Image.open(next(here.glob("timelapse-*.gif"))).n_frames >= 2
+    wait_for(qtbot, lambda: "wrote" in window.statusBar().currentMessage())
+    append_command(run, C.Stop())
+    wait_until(lambda: heartbeat(run)["state"] == "stopped")
+    shutil.rmtree(run / "samples" / "timelapse")
+    for old in here.glob("timelapse-*.gif"):
+        old.unlink()
+    pending = answer(qtbot, choose_file(here), read_message(said := []))
+    menu_action(window, "File", "Export timelapse GIF…").trigger()
+    wait_for(qtbot, lambda: pending == [])
+    assert "timelapse" in said[0]  # what is missing there is said, in the window
+
+
+@pytest.mark.slow
+def test_a_remote_run_forks_on_its_own_machine_beside_it(window, qtbot, tmp_path, headless):
+    run = tmp_path / "there"
+    headless(run)
+    wait_for(qtbot, lambda: (run / "live" / "heartbeat.json").exists())
+    window.attach(f"gpu-box:{run}", LOCAL_SSH, HINGE_TRAIN)
+    wait_for(qtbot, lambda: window.runner.alive and window.model.settings is not None)
+    pending = answer(qtbot, enter("loss.margin_real=0.3\ntrain.threads=1"), enter("keeps training"))
+    menu_action(window, "File", "Fork from here…").trigger()
+    wait_for(qtbot, lambda: pending == [])
+    wait_until(lambda: any((p / "config.json").exists() for p in tmp_path.glob("there-fork-*")), timeout=60)
+    fork = next(p for p in tmp_path.glob("there-fork-*") if p.is_dir())  # beside it, its log: there-fork-*.log
+    try:
+        wait_until(lambda: (fork / "live" / "heartbeat.json").exists() and heartbeat(fork).get("pid"))
+        record = json.loads((fork / "config.json").read_text())
+        assert record["parent"]["run_dir"] == str(run.resolve()) and record["loss"]["margin_real"] == 0.3
+        wait_for(qtbot, lambda: "File > Attach to run on another machine" in window.statusBar().currentMessage())
+        assert window.model.state == "running" and str(window.runner.run_dir) == f"gpu-box:{run}"
+    finally:  # detached, as on another machine: ended here
+        append_command(fork, C.Stop())
+        wait_until(lambda: not (fork / "live" / "heartbeat.json").exists() or heartbeat(fork)["state"] == "stopped")
 
 
 @pytest.mark.slow

@@ -7,16 +7,16 @@ import pytest
 from PIL import Image
 
 from tests.workbench.conftest import RING, make_spec, wait_for
-from tests.workbench.dialogs import answer, choose_file, enter, menu_action, read_message
+from tests.workbench.dialogs import answer, choose_file, enter, menu_action, new_run, read_message
 
 pytestmark = pytest.mark.slow  # every test here starts a process (an engine, the app, a checker)
 
 
 def test_new_run_of_the_folder_preset_asks_for_its_folder(window, qtbot, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where a new run's directory goes
-    new_run = menu_action(window, "File", "New run from preset…")
-    pending = answer(qtbot, enter("folder"), choose_file(None))
-    new_run.trigger()
+    action = menu_action(window, "File", "New run from preset…")
+    pending = answer(qtbot, new_run("folder"), choose_file(None))
+    action.trigger()
     assert pending == [] and not window.runner.alive
     assert "needs its data folder" in window.statusBar().currentMessage()
 
@@ -24,12 +24,28 @@ def test_new_run_of_the_folder_preset_asks_for_its_folder(window, qtbot, tmp_pat
     images.mkdir()
     for i in range(70):  # more than one batch of the preset
         Image.new("RGB", (40, 30), (3 * i, 100, 200)).save(images / f"{i}.png")
-    pending = answer(qtbot, enter("folder"), choose_file(images))
-    new_run.trigger()
+    pending = answer(qtbot, new_run("folder"), choose_file(images))
+    action.trigger()
     assert pending == []
     wait_for(qtbot, lambda: window.model.state == "running")
     config = json.loads((next((tmp_path / "runs").iterdir()) / "config.json").read_text())
     assert config["data"]["root"] == str(images)
+
+
+def test_a_new_run_ticked_for_tensorboard_streams_to_it_and_the_choice_is_remembered(window, qtbot, tmp_path,
+                                                                                     monkeypatch):
+    pytest.importorskip("tensorboard")
+    monkeypatch.chdir(tmp_path)
+    pending = answer(qtbot, new_run("ring8", tensorboard=True))
+    menu_action(window, "File", "New run from preset…").trigger()
+    assert pending == []
+    wait_for(qtbot, lambda: window.model.step > 50)
+    run = next((tmp_path / "runs").iterdir())
+    assert json.loads((run / "config.json").read_text())["log"]["tensorboard"] is True
+    wait_for(qtbot, lambda: any((run / "tensorboard").glob("events.out.tfevents.*")))
+    from workbench.new_run_dialog import NewRunDialog
+    again = NewRunDialog(["digits", "ring8"], window.settings)
+    assert again.ticks["tensorboard"].isChecked() and again.preset.currentText() == "ring8"
 
 
 def test_a_file_that_is_not_a_checkpoint_is_named_before_anything_stops(tmp_path):

@@ -181,7 +181,7 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     assert array.dtype == np.uint8 and array.shape == (10, 32, 32, 1)
     assert len(list((out / "files").glob("*.png"))) == 5
     wait_for(qtbot, lambda: len(list((tmp_path / "run" / "samples" / "timelapse").glob("*.png"))) >= 2)
-    window.file_menu.run_file_action(lambda: write_timelapse(
+    window.file_menu.exports.run_file_action(lambda: write_timelapse(
         step_files(tmp_path / "run" / "samples" / "timelapse", ".png"), out / "timelapse.gif"))
     gif = Image.open(out / "timelapse.gif")
     assert gif.format == "GIF" and gif.n_frames >= 2

@@ -31,10 +31,11 @@ def best_columns(count: int, cell: int, width: float, height: float, classes: in
 
 
 class SamplesDock(QDockWidget):
-    def __init__(self, send, parent=None):
+    def __init__(self, send, fetch, parent=None):
+        """fetch(relative path, then): a file of the run directory as a path here (the window's fetch)."""
         super().__init__("Samples", parent)
         self.setObjectName("samples_dock")
-        self.send = send
+        self.send, self.fetch = send, fetch
         self.stack = QStackedWidget()
 
         self.image_view = pg.GraphicsLayoutWidget()
@@ -68,14 +69,15 @@ class SamplesDock(QDockWidget):
         self.real = QCheckBox("Real images, as D receives them")
         self.real.setToolTip("The run's real.png: the data after decoding, resizing and colour handling, laid out "
                              "as the samples are; check your data pipeline at a glance")
-        self.real.toggled.connect(lambda on: self._show_chosen())
+        self.real.toggled.connect(self._real_toggled)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self._extent = None
         self.setWidget(stacked((self.stack, 1), self.caption, self._toggles()))
         self._version = -1
         self._view = None  # the newest grid of samples
-        self._real_file = None
+        self._run_dir = None
+        self._real = None  # real.png once read, or why it cannot be (None: not asked for yet)
         self._grid = None  # the grid as shown
         self._cells = None  # its images, (N, cell, cell, C)
         self._cell = 0
@@ -97,7 +99,9 @@ class SamplesDock(QDockWidget):
         self.real.setVisible(view.grid is not None)
         if view.grid is not None:
             self.stack.setCurrentIndex(0)
-            self._view, self._real_file = view, RunLayout(model.info.get("run_dir", "")).real
+            self._view = view
+            if self._run_dir != model.info.get("run_dir"):
+                self._run_dir, self._real = model.info.get("run_dir"), None
             self._classes = int(model.info.get("classes") or 0)
             if not self.real.isChecked():
                 self._show_chosen()
@@ -118,11 +122,25 @@ class SamplesDock(QDockWidget):
             return
         if not self.real.isChecked():
             self._show_cells(view.grid, view, f"step {view.step} · click a sample to enlarge")
-        elif (real := read_picture(self._real_file)) is None:
-            self.caption.setText(f"no real images to show: {self._real_file} cannot be read")
+        elif self._real is None:
+            self._real = "fetching the real images…"
+            self.caption.setText(self._real)
+            self.fetch(RunLayout("").real, self._got_real)
+        elif isinstance(self._real, str):
+            self.caption.setText(self._real)
         else:
-            self._show_cells(real, view, f"real images as D receives them ({self._real_file.name}) · click one to "
-                                         "enlarge")
+            self._show_cells(self._real, view, f"real images as D receives them ({RunLayout('').real}) · click one "
+                                               "to enlarge")
+
+    def _real_toggled(self, on: bool) -> None:
+        if on and isinstance(self._real, str) and self._real.startswith("no real"):
+            self._real = None  # ticked again: ask again (the run may have written it since)
+        self._show_chosen()
+
+    def _got_real(self, path, why: str | None) -> None:
+        real = None if path is None else read_picture(path)
+        self._real = real if real is not None else f"no real images to show: {why or f'{path} cannot be read'}"
+        self._show_chosen()
 
     def _show_cells(self, grid: np.ndarray, view, caption: str) -> None:
         """A grid laid out as `view`'s (its cell size and count), re-tiled to fill the dock."""

@@ -60,7 +60,7 @@ def test_telemetry_crosses_the_wire_whole_and_nothing_else_is_built_from_it():
         wire.decode(json.dumps({"x": {"__type__": "Popen", "args": "rm"}}))
     with pytest.raises(wire.WireError, match="'object'"):
         wire.decode(json.dumps({"x": {"__array__": "object", "shape": [1], "data": ""}}))
-    with pytest.raises(wire.WireError, match="version 0 of the remote format and this one 1"):
+    with pytest.raises(wire.WireError, match=f"version 0 of the remote format and this one {wire.VERSION}"):
         wire.check_hello({"hello": "hinge-train", "version": 0})
 
 
@@ -106,11 +106,29 @@ def test_a_wrong_target_is_one_line_within_seconds(tmp_path, tiny_ring_config, h
 def test_a_command_resent_after_a_reconnect_reaches_the_inbox_once(tmp_path, tiny_ring_config):
     run_session(tiny_ring_config(), tmp_path, 5)
     first, again = Inbox(tmp_path), Inbox(tmp_path)  # the far end before and after a reconnect
-    line = wire.encode({"command": {"kind": "pause"}, "id": "a1"})
+    line = {"command": {"kind": "pause"}, "id": "a1"}
     assert first.deliver(line) is None and again.deliver(line) is None
     assert [json.loads(x)["id"] for x in (tmp_path / "commands.jsonl").read_text().splitlines()] == ["a1"]
-    refused = first.deliver(wire.encode({"command": {"kind": "set_n_dis", "n_dis": "x"}, "id": "a2"}))
+    refused = first.deliver({"command": {"kind": "set_n_dis", "n_dis": "x"}, "id": "a2"})
     assert refused["id"] == "a2" and "n_dis" in refused["refused"]
+
+
+def test_the_run_directory_s_files_are_fetched_over_the_channel_and_nothing_outside_it(tmp_path, tiny_ring_config):
+    run = tmp_path / "run"
+    run_session(tiny_ring_config(), run, 20)
+    (tmp_path / "secret.txt").write_text("not the run's")
+    here = tmp_path / "here"
+    follower = follow(run)
+    try:
+        asked = {name: follower.fetch(name, here) for name in ("metrics.csv", "checkpoints", "../secret.txt", "nope")}
+        wait_until(lambda: (follower.poll(), len(follower.fetched))[1] == 4, timeout=20)
+    finally:
+        follower.close()
+    got = {name: follower.fetched[ident] for name, ident in asked.items()}
+    assert got["metrics.csv"].read_bytes() == (run / "metrics.csv").read_bytes()
+    assert sorted(p.name for p in got["checkpoints"].iterdir()) == sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert "not inside the run directory" in got["../secret.txt"]
+    assert "nope: No such file or directory" in got["nope"]
 
 
 @pytest.mark.slow
@@ -133,12 +151,15 @@ def test_a_live_run_is_steered_over_the_channel_and_a_dropped_connection_loses_n
         ident = follower.send(C.SetMargins(0.5, 0.7))
         wait_until(lambda: read() or ident in follower.answers)
         assert follower.answers[ident]["kind"] == "set_margins" and follower.answers[ident]["margin_real"] == 0.5
+        asked = follower.fetch("config.json", tmp_path / "here")  # answered before the drop, or asked again after
         os.killpg(follower._process.pid, signal.SIGKILL)  # the link drops: ssh (and what it runs here) is gone
         dropped_at = time.monotonic()
         wait_until(lambda: read() or follower.status.startswith("reconnecting"))
         wait_until(lambda: read() or (follower.status == "connected" and seen[-1] > heartbeat(run)["step"] - 50))
         assert time.monotonic() - dropped_at < 10
         assert seen == list(range(1, seen[-1] + 1))  # every step, once, in order
+        wait_until(lambda: read() or asked in follower.fetched)
+        assert follower.fetched[asked].read_bytes() == (run / "config.json").read_bytes()
         said = hinge_train("steer", f"{host}:{run}", '{"kind": "set_n_dis", "n_dis": 0}', ssh=ssh)
         assert said.returncode == 1 and said.stderr.startswith("refused: ") and "n_dis" in said.stderr  # by the run
         said = hinge_train("steer", f"{host}:{run}", '{"kind": "pause"}', ssh=ssh)
