@@ -140,3 +140,19 @@ def test_idle_controls_show_no_made_up_values_and_space_works_in_a_number_box(wi
     wait_for(qtbot, lambda: window.model.state == "running")
     window.controls.step_n_button.click()  # Step N while running: it pauses after N, and says so
     wait_for(qtbot, lambda: "paused: it was running" in window.statusBar().currentMessage())
+
+
+def test_a_tracker_that_fails_is_said_once_in_the_window_and_the_run_goes_on(window, qtbot, tmp_path):
+    pytest.importorskip("tensorboard")
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    window.start(make_spec(tmp_path, "ring8", [*RING, "log.tensorboard=true", f"log.tensorboard_dir={blocked}"]))
+    said = lambda: [w for w in QApplication.topLevelWidgets()  # noqa: E731
+                    if isinstance(w, QMessageBox) and w.isVisible() and w.windowTitle() == "A tracker stopped"]
+    wait_for(qtbot, lambda: said())
+    assert "stopped publishing to tensorboard" in said()[0].text()
+    step = window.model.step
+    wait_for(qtbot, lambda: window.model.step > step + 50)  # training goes on
+    said()[0].accept()

@@ -82,3 +82,18 @@ def test_config_file_with_unknown_keys_or_wrong_types(tmp_path):
 def test_data_sources_needing_a_root_say_so():
     with pytest.raises(ConfigError, match="data.root"):
         validate(from_dict({"data": {"source": "folder", "root": ""}}))
+
+
+def test_a_tracker_that_is_not_installed_is_one_line_before_training(monkeypatch):
+    import importlib.util
+
+    from core.config import apply_overrides, load_preset, validate
+
+    installed = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else installed(name, *a))
+    with pytest.raises(ConfigError, match=r"log.wandb needs wandb, which is not installed here: pip install "
+                                          r"'hinge-workbench\[wandb\]'"):
+        validate(apply_overrides(load_preset("digits"), ["log.wandb=my-project"]))
+    with pytest.raises(ConfigError, match="log.wandb_mode must be one of online, offline"):
+        validate(apply_overrides(load_preset("digits"), ["log.wandb_mode=sometimes"]))
+    validate(apply_overrides(load_preset("digits"), ["log.tensorboard=true"]))
