@@ -151,7 +151,7 @@ def test_a_tracker_that_fails_is_said_once_in_the_window_and_the_run_goes_on(win
     window.start(make_spec(tmp_path, "ring8", [*RING, "log.tensorboard=true", f"log.tensorboard_dir={blocked}"]))
     said = lambda: [w for w in QApplication.topLevelWidgets()  # noqa: E731
                     if isinstance(w, QMessageBox) and w.isVisible() and w.windowTitle() == "A tracker stopped"]
-    wait_for(qtbot, lambda: said())
+    wait_for(qtbot, lambda: bool(said()))
     assert "stopped publishing to tensorboard" in said()[0].text()
     step = window.model.step
     wait_for(qtbot, lambda: window.model.step > step + 50)  # training goes on
