@@ -45,6 +45,13 @@ def _readme() -> Path | None:
     return path if path.is_file() else None
 
 
+def _description(dist) -> str:
+    """The body of the package's metadata file (its long description), read as text: parsing it as an email
+    message reads it wrongly once some libraries have been imported (MLflow, W&B)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    return text.split("\n\n", 1)[1] if "\n\n" in text else ""
+
+
 def guide() -> tuple[str, str]:
     """The README as Markdown and where it was read: beside the source, or (installed from a wheel) the
     installed package's description, which is the README."""
@@ -52,7 +59,7 @@ def guide() -> tuple[str, str]:
     if readme is not None:
         return readme.read_text(encoding="utf-8"), str(readme)
     try:
-        return importlib.metadata.metadata("hinge-workbench").get_payload() or "", "the installed package"
+        return _description(importlib.metadata.distribution("hinge-workbench")), "the installed package"
     except importlib.metadata.PackageNotFoundError:
         return "", "nowhere: neither a source tree nor an installed package"
 

@@ -142,7 +142,7 @@ def train(args, world, device) -> int:
     print(f"hinge-train: {cfg.preset} on {session.trainer.device}{ranks}, {session.trainer.data.describe()}; "
           f"run directory {run_dir}", file=sys.stderr)
     try:
-        with stop_on_signals():
+        with stop_on_signals() if not world.distributed else contextlib.nullcontext():  # ranks: StopSignals
             final = session.run()
     except KeyboardInterrupt:
         final = session.close()
