@@ -113,6 +113,7 @@ class Stop:
 ALL = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetAugment, SetThreads, SetSampleView, Pause,
        Resume, Step, SaveCheckpoint, ExportSamples, Evaluate, Rewind, Stop)
 BY_KIND = {cls.kind: cls for cls in ALL}
+STEERED = (SetMargins, SetSpectralNorm, SetLearningRates, SetLoss, SetNDis, SetAugment)  # change what is trained
 # Commands that change what is trained; replaying these at their steps reproduces a run. The thread count
 # is among them: on a CPU it changes how sums are split, so the last bits of the weights.
 STATE_CHANGING = (SetMargins, SetSpectralNorm, SetLearningRates, SetNDis, SetLoss, SetAugment, SetThreads)

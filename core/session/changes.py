@@ -26,7 +26,7 @@ SETTERS = {
     C.SetThreads: lambda trainer, c: trainer.set_threads(c.threads),
     Rewound: lambda trainer, c: trainer.rewind(c.state),
 }
-STEERED = (C.SetMargins, C.SetSpectralNorm, C.SetLearningRates, C.SetLoss, C.SetNDis, C.SetAugment)  # a user's
+STEERED = C.STEERED  # a user's changes of what is trained, applied at a step boundary
 
 
 def apply_change(trainer, change) -> dict | None:

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from core.base.files import read_jsonl
+from core.protocol import commands as C
 from core.protocol.describe import describe_event
 from core.protocol.states import EventKind
 from core.protocol.telemetry import Scores, Settings, Telemetry
@@ -19,8 +20,7 @@ from core.storage.layout import RunLayout
 from core.storage.metrics_csv import SETTING_COLUMNS, TEXT_COLUMNS, read_rows
 from core.storage.rundir import step_files
 
-CHANGES = ("set_margins", "set_spectral_norm", "set_learning_rates", "set_loss", "set_n_dis", "set_augment",
-           "set_threads")  # a user's live changes: logged with the settings they left in force
+CHANGES = {command.kind for command in (*C.STEERED, C.SetThreads)}  # a user's live changes
 
 
 @dataclass
@@ -39,9 +39,9 @@ class Batch:
             getattr(self, name).extend(getattr(other, name))
 
 
-def settings_scalars(settings: Settings | dict) -> dict:
+def settings_scalars(settings: Settings) -> dict:
     """The numeric settings as settings/NAME scalars (a name, such as the loss, goes in a text instead)."""
-    values = settings if isinstance(settings, dict) else vars(settings)
+    values = vars(settings)
     return {f"settings/{name}": float(values[name]) for name in SETTING_COLUMNS
             if name in values and name not in TEXT_COLUMNS and values[name] not in (None, "")}
 
