@@ -8,10 +8,10 @@ from core.base.errors import ConfigError
 
 def test_every_shipped_preset_loads_and_validates():
     names = preset_names()
-    assert {"ring8", "grid25", "digits", "mnist", "cifar10", "folder"} <= set(names)
+    assert {"ring8", "grid25", "digits", "mnist", "cifar10", "folder", "folder64"} <= set(names)
     for name in names:
         cfg = load_preset(name)
-        if name == "folder":  # the one preset with no data of its own: it must be told where
+        if cfg.data.source == "folder":  # the presets with no data of their own: they must be told where
             with pytest.raises(ConfigError, match="data.root is required"):
                 validate(cfg)
             cfg.data.root = "/some/pictures"
