@@ -46,7 +46,14 @@ def next_run(sweep: Sweep, out: Path) -> Run | None:
 
 
 def work(sweep: Sweep, out: Path, threads: int) -> None:
-    while (run := next_run(sweep, out)) is not None:
+    """Train runs until every run of the sweep has a result. A run held by someone else is waited for: its
+    holder may finish it, or be gone (a killed sweep's heartbeat stays fresh for FRESH_S), and then it is
+    taken over, so the same command again never ends with a half-done run left behind."""
+    while any(run.result is None for run in sweep.runs(out)):
+        run = next_run(sweep, out)
+        if run is None:
+            time.sleep(POLL_S)
+            continue
         try:
             result = train(sweep, run, threads)
             if result is not None:
