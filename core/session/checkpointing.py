@@ -19,8 +19,12 @@ class Saved:
 
 
 class CheckpointPolicy(Part):
-    def __init__(self, trainer, run_dir, record, control, metrics, time_trained, clock=time.monotonic):
+    def __init__(self, trainer, run_dir, record, control, metrics, time_trained, clock=time.monotonic,
+                 healthy=lambda: None):
+        """healthy: the last step before the standing health alert (None without one): the checkpoint a
+        rewind to before it needs is never pruned."""
         self.trainer, self.run_dir, self.record, self.control = trainer, run_dir, record, control
+        self.healthy = healthy
         self.metrics, self.time_trained, self.clock = metrics, time_trained, clock
         self.saved: Saved | None = None  # what last.pt holds, when this session wrote it
         self._next_autosave = self._autosave_due()
@@ -71,5 +75,5 @@ class CheckpointPolicy(Part):
             return target
         self.saved = Saved(self.trainer.step, keep_step)
         train = self.trainer.cfg.train
-        return self.run_dir.keep_step_copy(self.trainer.step, train.keep_checkpoints, train.keep_every) if keep_step \
-            else target
+        return self.run_dir.keep_step_copy(self.trainer.step, train.keep_checkpoints, train.keep_every,
+                                           self.healthy()) if keep_step else target

@@ -93,12 +93,18 @@ class HealthWatch(Part):
             raise UserError("no health alert in this run to rewind before; give to_step instead")
         return int(raised[-1]["since"]) - 1
 
+    def healthy_step(self) -> int | None:
+        """last_healthy_step, or None in a run without an alert."""
+        try:
+            return self.last_healthy_step()
+        except UserError:
+            return None
+
     def rewind_target(self) -> dict | None:
         """Where a rewind to before the alert would go, for the window to offer: {"step": N} (checkpoints/
         step-N.pt, the last kept at or before the last healthy step), {"why_not": text}, or None with no alert."""
-        try:
-            healthy = self.last_healthy_step()
-        except UserError:
+        healthy = self.healthy_step()
+        if healthy is None:
             return None
         kept = [step for step in self.run_dir.step_checkpoints() if step <= healthy]
         if kept:

@@ -50,7 +50,8 @@ class Session:
         self.intake = CommandIntake(trainer, run_dir, record, control, self.dispatcher, replay)
         self.live = LiveWriter(run_dir.path, lambda view: picture(trainer, view))
         self.evaluation = EvaluationSchedule(trainer, control, record, run_dir, self.time)
-        self.checkpoints = CheckpointPolicy(trainer, run_dir, record, control, self.metrics, self.time)
+        self.checkpoints = CheckpointPolicy(trainer, run_dir, record, control, self.metrics, self.time,
+                                            healthy=lambda: self.health.healthy_step())
         self.health = HealthWatch(trainer, record, self.dispatcher, run_dir)
         self.trackers = tracker_sink(trainer.cfg, run_dir.path, record, parent)
         self.publisher = Publisher(trainer, self.metrics, record, control, self.time, self.evaluation,

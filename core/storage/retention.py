@@ -8,11 +8,13 @@ PER_OCTAVE = 32  # older ones: at most this many per doubling of their age
 THIN_EVERY = 64  # thin when this many frames arrived since the last thinning
 
 
-def checkpoints_to_keep(steps: list[int], keep: int, every: int) -> set[int]:
-    """The step-N.pt to keep: the newest `keep` (all when 0) and every multiple of `every` (none when 0)."""
+def checkpoints_to_keep(steps: list[int], keep: int, every: int, healthy: int | None = None) -> set[int]:
+    """The step-N.pt to keep: the newest `keep` (all when 0), every multiple of `every` (none when 0) and,
+    once a health alert was raised, the newest at or before its last healthy step (what a rewind goes back to)."""
     ordered = sorted(steps)
     kept = set(ordered if keep == 0 else ordered[-keep:])
-    return kept | ({s for s in ordered if s % every == 0} if every else set())
+    rewind_target = [s for s in ordered if healthy is not None and s <= healthy][-1:]
+    return kept | ({s for s in ordered if s % every == 0} if every else set()) | set(rewind_target)
 
 
 def frames_to_keep(steps: list[int], recent: int = RECENT_FRAMES, per_octave: int = PER_OCTAVE) -> set[int]:

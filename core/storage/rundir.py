@@ -179,9 +179,9 @@ class RunDir:
     def step_checkpoints(self) -> dict[int, Path]:
         return step_checkpoints(self.checkpoints)
 
-    def keep_step_copy(self, step: int, keep: int = 0, every: int = 0) -> Path:
-        """checkpoints/step-N.pt: a copy of last.pt, whole or not at all; then only the newest `keep` step-N.pt
-        and every `every`-th stay (core.storage.retention)."""
+    def keep_step_copy(self, step: int, keep: int = 0, every: int = 0, healthy: int | None = None) -> Path:
+        """checkpoints/step-N.pt: a copy of last.pt, whole or not at all; then only the newest `keep` step-N.pt,
+        every `every`-th and the newest at or before step `healthy` stay (core.storage.retention)."""
         target = self.layout.step_checkpoint(step)
         try:
             with atomic_file(target, durable=True) as out, open(self.last_checkpoint, "rb") as source:
@@ -189,7 +189,7 @@ class RunDir:
         except OSError as exc:
             raise UserError(f"could not save a checkpoint: {exc.strerror or exc}") from None
         found = self.step_checkpoints()
-        for old in set(found) - checkpoints_to_keep(list(found), keep, every):
+        for old in set(found) - checkpoints_to_keep(list(found), keep, every, healthy):
             found[old].unlink(missing_ok=True)
         return target
 

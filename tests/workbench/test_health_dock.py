@@ -39,7 +39,7 @@ def test_an_alert_shows_everywhere_and_the_dock_applies_its_suggestion_and_rewin
     wait_for(qtbot, lambda: (window.model.settings.lr_g, window.model.settings.lr_d) == (lr_g / 2, 0.25))
 
     window.send(C.Pause())  # the view after the rewind is read before training moves on
-    wait_for(qtbot, lambda: window.model.state == "paused")
+    wait_for(qtbot, lambda: window.model.state == "paused" and window.health.rewind_button.isEnabled())
     qtbot.mouseClick(window.health.rewind_button, Qt.LeftButton)
     wait_for(qtbot, lambda: any(e["kind"] == "rewind" for e in window.model.log))
     run_dir = tmp_path / "run"

@@ -159,6 +159,12 @@ def test_the_engine_says_where_a_rewind_would_go_with_its_alert(tmp_path):
     session, _ = run(tmp_path / "none", ["train.checkpoint_every=5000"])
     assert session.health.rewind_target()["why_not"].startswith("No checkpoint was saved before the alert (one every")
 
+    # keeping only the newest two step-N.pt, the one before the alert stays: the rewind the window offers is there
+    session, alert = run(tmp_path / "pruned", ["train.checkpoint_every=100", "train.keep_checkpoints=2"])
+    before = 100 * ((alert["since"] - 1) // 100)
+    assert session.health.rewind_target() == {"step": before} and before < 900
+    assert sorted(session.run_dir.step_checkpoints()) == [before, 900, 1000]
+
 
 def test_probing_d_for_memorising_draws_nothing_and_trains_exactly_what_a_run_without_it_trains(
         tmp_path, tiny_digits_config):

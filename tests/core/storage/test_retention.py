@@ -18,6 +18,12 @@ def test_the_newest_checkpoints_are_kept_and_every_keep_every_th():
     assert checkpoints_to_keep(steps, 0, 0) == set(steps)
 
 
+def test_the_checkpoint_a_rewind_to_before_the_alert_needs_is_never_pruned():
+    steps = list(range(100, 2100, 100))
+    assert checkpoints_to_keep(steps, 3, 0, healthy=749) == {700, 1800, 1900, 2000}
+    assert checkpoints_to_keep(steps, 3, 0, healthy=50) == {1800, 1900, 2000}  # none that old: nothing extra
+
+
 def test_frames_thinned_again_and_again_stay_few_and_spread_over_the_whole_run():
     kept = []
     for n, step in enumerate(range(0, 400_000, 7), 1):  # a frame every 7 steps, thinned as a run thins it
