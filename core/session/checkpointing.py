@@ -21,7 +21,7 @@ class Saved:
 class CheckpointPolicy(Part):
     def __init__(self, trainer, run_dir, record, control, metrics, time_trained, clock=time.monotonic,
                  healthy=lambda: None):
-        """healthy: the last step before the standing health alert (None without one): the checkpoint a
+        """healthy: the last step before the run's latest health alert (None without one): the checkpoint a
         rewind to before it needs is never pruned."""
         self.trainer, self.run_dir, self.record, self.control = trainer, run_dir, record, control
         self.healthy = healthy

@@ -50,9 +50,9 @@ class Session:
         self.intake = CommandIntake(trainer, run_dir, record, control, self.dispatcher, replay)
         self.live = LiveWriter(run_dir.path, lambda view: picture(trainer, view))
         self.evaluation = EvaluationSchedule(trainer, control, record, run_dir, self.time)
-        self.checkpoints = CheckpointPolicy(trainer, run_dir, record, control, self.metrics, self.time,
-                                            healthy=lambda: self.health.healthy_step())
         self.health = HealthWatch(trainer, record, self.dispatcher, run_dir)
+        self.checkpoints = CheckpointPolicy(trainer, run_dir, record, control, self.metrics, self.time,
+                                            healthy=self.health.healthy_step)
         self.trackers = tracker_sink(trainer.cfg, run_dir.path, record, parent)
         self.publisher = Publisher(trainer, self.metrics, record, control, self.time, self.evaluation,
                                    self.health.states, lambda: self.info,
