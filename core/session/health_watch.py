@@ -83,22 +83,21 @@ class HealthWatch(Part):
         self.dispatcher.enqueue(C.Rewind(to="last_healthy"),
                                 f"health.auto_rewind ({alert['name']} at step {alert['step']})", then)
 
-    def last_healthy_step(self) -> int:
-        """The last step before the first active alert began (with none active, before the latest one)."""
+    def healthy_step(self) -> int | None:
+        """The last step before the first active alert began (with none active, before the latest one); None
+        in a run without an alert."""
         alerts = list(self.monitor.active.values())
         if alerts:
             return min(a.since for a in alerts) - 1
         raised = [e for e in self.record.events if e.get("kind") == EventKind.ALERT]
-        if not raised:
-            raise UserError("no health alert in this run to rewind before; give to_step instead")
-        return int(raised[-1]["since"]) - 1
+        return int(raised[-1]["since"]) - 1 if raised else None
 
-    def healthy_step(self) -> int | None:
-        """last_healthy_step, or None in a run without an alert."""
-        try:
-            return self.last_healthy_step()
-        except UserError:
-            return None
+    def last_healthy_step(self) -> int:
+        """healthy_step, for a rewind: a run without an alert has nothing to rewind before."""
+        healthy = self.healthy_step()
+        if healthy is None:
+            raise UserError("no health alert in this run to rewind before; give to_step instead")
+        return healthy
 
     def rewind_target(self) -> dict | None:
         """Where a rewind to before the alert would go, for the window to offer: {"step": N} (checkpoints/

@@ -13,8 +13,11 @@ def checkpoints_to_keep(steps: list[int], keep: int, every: int, healthy: int | 
     once a health alert was raised, the newest at or before its last healthy step (what a rewind goes back to)."""
     ordered = sorted(steps)
     kept = set(ordered if keep == 0 else ordered[-keep:])
-    rewind_target = [s for s in ordered if healthy is not None and s <= healthy][-1:]
-    return kept | ({s for s in ordered if s % every == 0} if every else set()) | set(rewind_target)
+    if every:
+        kept |= {s for s in ordered if s % every == 0}
+    if healthy is not None:
+        kept |= set([s for s in ordered if s <= healthy][-1:])
+    return kept
 
 
 def frames_to_keep(steps: list[int], recent: int = RECENT_FRAMES, per_octave: int = PER_OCTAVE) -> set[int]:
